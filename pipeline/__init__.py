@@ -1,0 +1,3 @@
+"""hearth: nightly safeguarding linkage pipeline."""
+
+__version__ = "0.1.0"

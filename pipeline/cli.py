@@ -1,0 +1,270 @@
+"""``hearth``: the command-line door into the pipeline.
+
+Exit codes: 0 ok, 1 the run failed, 2 usage or input error. Holds no logic of its own:
+every command calls a stage module or the warehouse.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.config import PROJECT_ROOT, Settings, load_settings
+from pipeline.errors import HearthError, UsageError
+from pipeline.logs import configure_logging
+
+app = typer.Typer(
+    name="hearth",
+    help="Nightly safeguarding linkage: police domestic-abuse records joined to school and "
+    "health registers, published to DuckDB.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=False)
+err = Console(stderr=True)
+log = logging.getLogger(__name__)
+
+DateOpt = Annotated[str, typer.Option("--date", help="logical date YYYY-MM-DD")]
+LandingOpt = Annotated[Path | None, typer.Option("--landing", help="landing folder (default from config)")]
+WarehouseOpt = Annotated[Path | None, typer.Option("--warehouse", help="published DuckDB file (default from config)")]
+AsOpt = Annotated[str | None, typer.Option("--as", help="who is acting (default: the OS user)")]
+
+
+def _parse_date(value: str, what: str = "--date") -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{what} must be a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def _settings(landing: Path | None = None, warehouse: Path | None = None) -> Settings:
+    return load_settings(landing_dir=landing, warehouse=warehouse)
+
+
+def _who(as_: str | None) -> str:
+    if as_:
+        return as_
+    try:
+        return getpass.getuser()
+    except Exception:  # getuser raises various errors when no login name exists (containers)
+        return f"uid:{os.getuid()}"
+
+
+def _progress_enabled(settings: Settings) -> bool:
+    if settings.progress is not None:
+        return settings.progress
+    return sys.stdout.isatty() and not os.environ.get("CI") and not os.environ.get("AIRFLOW_CTX_DAG_ID")
+
+
+def _fail(exc: HearthError) -> typer.Exit:
+    err.print(f"[bold red]hearth:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(exc.exit_code)
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False,
+) -> None:
+    """Set up logging once for every command."""
+    configure_logging("DEBUG" if verbose else os.environ.get("HEARTH_LOG_LEVEL", "WARNING"))
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="folder to write landing/ and truth/ into")],
+    households: Annotated[int, typer.Option(min=1, help="number of households")] = 3000,
+    days: Annotated[int, typer.Option(min=1, help="number of nightly deliveries")] = 30,
+    seed: Annotated[int, typer.Option(help="random seed; same seed, same files")] = 1,
+    start_date: Annotated[str | None, typer.Option("--start-date", help="first delivery date YYYY-MM-DD")] = None,
+) -> None:
+    """Write a synthetic county's nightly deliveries and its ground truth."""
+    from pipeline.synth import write_synthetic_county
+
+    try:
+        start = _parse_date(start_date, "--start-date") if start_date else default_start(days)
+        t0 = time.perf_counter()
+        summary = write_synthetic_county(out, households=households, days=days, seed=seed, start_date=start)
+    except HearthError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"synthetic county: {summary.households:,} households, {summary.children:,} children, "
+        f"{len(summary.deliveries)} deliveries from {summary.deliveries[0]} to {summary.deliveries[-1]} "
+        f"in {time.perf_counter() - t0:.1f} s"
+    )
+    console.print(f"landing: {summary.landing_dir}\ntruth:   {summary.truth_dir}")
+
+
+def default_start(days: int) -> date:
+    """Synthetic deliveries end yesterday by default, so the demo's lists are current."""
+    return date.today() - timedelta(days=days)
+
+
+def _print_stage(result: Any) -> None:
+    console.print(
+        f"  {result.stage:<9} {result.rows_in:>9,} in {result.rows_out:>9,} out  {result.seconds:6.1f} s",
+        highlight=False,
+    )
+
+
+@app.command()
+def run(
+    date_: DateOpt,
+    landing: LandingOpt = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Run one night for a logical date: ingest, validate, link, flag, publish, report."""
+    from pipeline.night import run_night
+
+    try:
+        day = _parse_date(date_)
+        settings = _settings(landing, warehouse)
+        progress = _progress_enabled(settings)
+        summary = run_night(day, settings, trigger="cli", on_stage=_print_stage if progress else None)
+    except HearthError as exc:
+        raise _fail(exc) from exc
+    console.print(f"run {summary.run_id}: {summary.status}; warehouse {settings.warehouse}")
+
+
+@app.command()
+def demo(
+    households: Annotated[int, typer.Option(min=1)] = 3000,
+    days: Annotated[int, typer.Option(min=1)] = 30,
+    seed: Annotated[int, typer.Option()] = 1,
+    out: Annotated[Path, typer.Option("--out", help="demo data folder")] = PROJECT_ROOT / "data" / "demo",
+) -> None:
+    """Synthesise a small county, run every night in order, and summarise the outputs."""
+    from pipeline.demo import run_demo
+
+    try:
+        summary = run_demo(out, households=households, days=days, seed=seed,
+                           progress=sys.stdout.isatty() and not os.environ.get("CI"))
+    except HearthError as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"hearth demo: {days} nights, {households:,} households")
+    for col in ("rows in", "quarantined", "children flagged (last night)", "households listed (all nights)"):
+        table.add_column(col, justify="right")
+    table.add_row(f"{summary.rows_in:,}", f"{summary.quarantined:,}", f"{summary.children_flagged:,}",
+                  f"{summary.households_listed:,}")
+    console.print(table)
+    console.print(
+        f"warehouse: {summary.warehouse}\nreports:   {summary.reports_dir}\n"
+        f"landing:   {summary.landing_dir}\ntook {summary.seconds:.1f} s"
+    )
+
+
+@app.command()
+def report(
+    date_: DateOpt,
+    warehouse: WarehouseOpt = None,
+    as_: AsOpt = None,
+) -> None:
+    """Write the coordinator's HTML and CSV report for a published list date."""
+    from pipeline import access, night
+    from pipeline import warehouse as wh_mod
+
+    try:
+        day = _parse_date(date_)
+        settings = _settings(warehouse=warehouse)
+        with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
+            files = night.write_report(wh, day, settings)
+        access.record(settings, who=_who(as_), command="report", subject=str(day), detail="mash list report")
+    except HearthError as exc:
+        raise _fail(exc) from exc
+    for f in files:
+        console.print(str(f))
+
+
+@app.command()
+def explain(
+    child_id: Annotated[str, typer.Argument(help="child_id from marts.child_index / child_flags")],
+    date_: Annotated[str | None, typer.Option("--date", help="list date (default: latest)")] = None,
+    warehouse: WarehouseOpt = None,
+    as_: AsOpt = None,
+) -> None:
+    """Say in plain English why a child is, or is not, flagged."""
+    from pipeline import access
+    from pipeline import explain as explain_mod
+    from pipeline import warehouse as wh_mod
+
+    try:
+        settings = _settings(warehouse=warehouse)
+        day = _parse_date(date_) if date_ else None
+        with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
+            text = explain_mod.explain_child(wh, child_id, day)
+        access.record(settings, who=_who(as_), command="explain", subject=child_id, detail=f"date={day}")
+    except HearthError as exc:
+        raise _fail(exc) from exc
+    console.print(text, highlight=False, markup=False)
+
+
+@app.command()
+def review(
+    warehouse: WarehouseOpt = None,
+    as_: AsOpt = None,
+    limit: Annotated[int, typer.Option(help="pairs to show")] = 20,
+    accept: Annotated[list[str] | None, typer.Option(help="LEFT_ID=RIGHT_ID pair to record as the same person")] = None,
+    reject: Annotated[list[str] | None, typer.Option(help="LEFT_ID=RIGHT_ID pair to record as different people")] = None,
+    note: Annotated[str | None, typer.Option(help="reason recorded with the decision")] = None,
+) -> None:
+    """Show the clerical review queue side by side, or record accept/reject decisions."""
+    from pipeline import access
+    from pipeline import review as review_mod
+
+    try:
+        settings = _settings(warehouse=warehouse)
+        who = _who(as_)
+        decisions = [(p, "match") for p in accept or []] + [(p, "nonmatch") for p in reject or []]
+        if decisions:
+            n = review_mod.record_decisions(settings, decisions, who=who, note=note)
+            console.print(f"recorded {n} decision(s); they are honoured from the next run on")
+            return
+        tables = review_mod.queue_tables(settings, limit=limit)
+        access.record(settings, who=who, command="review", subject="review_queue", detail=f"limit={limit}")
+    except HearthError as exc:
+        raise _fail(exc) from exc
+    if not tables:
+        console.print("the review queue is empty")
+    for t in tables:
+        console.print(t)
+
+
+@app.command()
+def decide(
+    household_id: Annotated[str | None, typer.Argument(help="household to decide on")] = None,
+    priority: Annotated[int | None, typer.Option(help="pin the household at this priority")] = None,
+    level: Annotated[str | None, typer.Option("--level", help="risk level set by a person (high/medium/standard)")] = None,
+    reason: Annotated[str | None, typer.Option(help="why (required)")] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="batch: CSV with household_id,priority,level,reason")] = None,
+    warehouse: WarehouseOpt = None,
+    as_: AsOpt = None,
+) -> None:
+    """Record a coordinator's decision on a household; later lists honour it."""
+    from pipeline import decisions as decisions_mod
+
+    try:
+        settings = _settings(warehouse=warehouse)
+        if csv_file:
+            rows = decisions_mod.read_decisions_csv(csv_file)
+        else:
+            if not household_id or not reason:
+                raise UsageError("give HOUSEHOLD_ID and --reason (or --csv FILE)")
+            rows = [decisions_mod.Decision(household_id, priority, level, reason)]
+        n = decisions_mod.record(settings, rows, who=_who(as_), at=datetime.now(UTC))
+    except HearthError as exc:
+        raise _fail(exc) from exc
+    console.print(f"recorded {n} decision(s)")
+
+
+def _main() -> None:  # pragma: no cover - console entry point used by `python -m pipeline`
+    app()

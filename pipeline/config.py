@@ -1,0 +1,84 @@
+"""Run configuration: a TOML file with environment overrides.
+
+Precedence (highest first): explicit arguments (CLI flags / Airflow params) → environment
+variables ``HEARTH_<FIELD>`` (nested: ``HEARTH_LINKAGE__MATCH_THRESHOLD``) → the TOML file
+named by ``HEARTH_CONFIG`` (default ``config/hearth.toml``) → the defaults below.
+Secrets (the encryption key) come only from the environment, never from a file in git.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "hearth.toml"
+
+
+class IngestSettings(BaseModel):
+    register_max_age_days: int = Field(7, ge=0, description="fail when a register snapshot is older")
+    register_max_drop_share: float = Field(
+        0.10, ge=0, le=1, description="fail when a snapshot shrinks by more than this share"
+    )
+    police_max_reject_share: float = Field(
+        0.05, ge=0, le=1, description="fail when more than this share of a police file is rejected"
+    )
+    register_max_age_years: int = Field(18, description="register children older than this are rejected")
+
+
+class LinkageSettings(BaseModel):
+    match_threshold: float = Field(0.95, description="posterior match probability accepted automatically")
+    review_threshold: float = Field(0.50, description="pairs between this and match_threshold go to clerical review")
+    em_max_iterations: int = 25
+    em_sample_pairs: int = Field(2_000_000, description="pairs sampled to estimate u-probabilities")
+
+
+class Settings(BaseSettings):
+    """Everything a night needs to know that is not in the data."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HEARTH_", env_nested_delimiter="__", extra="ignore", toml_file=None
+    )
+
+    landing_dir: Path = PROJECT_ROOT / "data" / "landing"
+    warehouse: Path = PROJECT_ROOT / "data" / "warehouse.duckdb"
+    reports_dir: Path = PROJECT_ROOT / "data" / "reports"
+    rules_file: Path = PROJECT_ROOT / "config" / "rules.toml"
+    expectations_dir: Path = PROJECT_ROOT / "expectations"
+    ingest: IngestSettings = IngestSettings()  # type: ignore[call-arg]
+    linkage: LinkageSettings = LinkageSettings()  # type: ignore[call-arg]
+    encryption_key: str | None = Field(None, repr=False, exclude=True)
+    progress: bool | None = Field(None, description="force progress output on/off (default: only on a TTY)")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get("HEARTH_CONFIG", DEFAULT_CONFIG_FILE))
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file.exists():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    def public_dict(self) -> dict[str, Any]:
+        """The configuration as recorded in ``audit.runs`` (no secrets)."""
+        return self.model_dump(mode="json", exclude={"encryption_key"})
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Load settings, letting explicit non-None keyword overrides win."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,92 @@
+"""Coordinator decisions: a person's override of a household's priority or level.
+
+Recorded append-only in ``audit.coordinator_decisions``; the flag stage reads the latest
+decision per household and never lets an automatic level fall below a person's level.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from pipeline import schemas, warehouse
+from pipeline.config import Settings
+from pipeline.errors import InputError, Problem, UsageError
+
+LEVELS = ("high", "medium", "standard")
+
+
+@dataclass(frozen=True)
+class Decision:
+    household_id: str
+    priority: int | None
+    risk_level: str | None
+    reason: str
+
+
+def check(decision: Decision) -> list[str]:
+    problems = []
+    if not decision.household_id.strip():
+        problems.append("household_id is empty")
+    if decision.priority is not None and decision.priority < 1:
+        problems.append(f"priority must be 1 or more, got {decision.priority}")
+    if decision.risk_level is not None and decision.risk_level not in LEVELS:
+        problems.append(f"level must be one of {', '.join(LEVELS)}, got {decision.risk_level!r}")
+    if not decision.reason.strip():
+        problems.append("a reason is required")
+    if decision.priority is None and decision.risk_level is None:
+        problems.append("give a priority, a level, or both")
+    return problems
+
+
+def read_decisions_csv(path: Path) -> list[Decision]:
+    """Read a batch of decisions (columns household_id, priority, level, reason)."""
+    if not path.exists():
+        raise UsageError(f"{path} does not exist")
+    rows: list[Decision] = []
+    problems: list[Problem] = []
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"household_id", "reason"} - set(reader.fieldnames or [])
+        if missing:
+            raise InputError(f"{path.name} lacks column(s) {sorted(missing)}")
+        for n, rec in enumerate(reader, start=1):
+            prio = (rec.get("priority") or "").strip()
+            level = (rec.get("level") or "").strip().lower() or None
+            try:
+                d = Decision(rec["household_id"].strip(), int(prio) if prio else None, level,
+                             (rec.get("reason") or "").strip())
+            except ValueError:
+                problems.append(Problem(path.name, n, "priority", f"{prio!r} is not a whole number"))
+                continue
+            problems += [Problem(path.name, n, None, p) for p in check(d)]
+            rows.append(d)
+    if problems:
+        raise InputError(f"{path.name}: no decisions recorded; fix these and retry", problems)
+    return rows
+
+
+def record(settings: Settings, decisions: list[Decision], *, who: str, at: datetime) -> int:
+    """Append decisions to the audit trail; return how many were recorded."""
+    for d in decisions:
+        if problems := check(d):
+            raise UsageError(f"decision for {d.household_id!r} not recorded: " + "; ".join(problems))
+    frame = pl.DataFrame(
+        {
+            "household_id": [d.household_id for d in decisions],
+            "decided_at": [at] * len(decisions),
+            "decided_by": [who] * len(decisions),
+            "priority": [d.priority for d in decisions],
+            "risk_level": [d.risk_level for d in decisions],
+            "reason": [d.reason for d in decisions],
+        },
+        schema=schemas.COORDINATOR_DECISIONS,
+    )
+    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
+        n = wh.insert("audit.coordinator_decisions", frame)
+        warehouse.refresh_published(wh)
+    return n

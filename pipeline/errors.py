@@ -1,0 +1,79 @@
+"""One exception hierarchy for hearth.
+
+Every message says what went wrong *and what to do next*; the CLI maps the classes to exit
+codes (``UsageError`` and ``InputError`` → 2, everything else → 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class HearthError(Exception):
+    """Base class of every error hearth raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(HearthError):
+    """The command line or configuration is wrong; nothing was run."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A configuration value is missing or invalid."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One defect found in a delivered file, located precisely enough to fix it."""
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f" row {self.row:,}".replace(",", " ")
+        if self.column is not None:
+            where += f", column {self.column}"
+        return f"{where}: {self.message}"
+
+
+class InputError(HearthError):
+    """A delivery cannot be read as the landing contract says. Carries every problem found."""
+
+    exit_code = 2
+
+    def __init__(self, summary: str, problems: list[Problem] | None = None) -> None:
+        self.problems = list(problems or [])
+        lines = [summary] + [f"  - {p}" for p in self.problems[:50]]
+        if len(self.problems) > 50:
+            lines.append(f"  … and {len(self.problems) - 50} more (see audit.quarantine)")
+        super().__init__("\n".join(lines))
+
+
+class DataQualityError(HearthError):
+    """A batch-level data-quality check failed; the night must not publish.
+
+    Not worth retrying blindly: the data has to change (or a threshold be raised) first.
+    """
+
+
+class StaleRegisterError(DataQualityError):
+    """A register snapshot is older than the configured maximum age."""
+
+
+class LinkageError(HearthError):
+    """Linkage could not produce a consistent person index."""
+
+
+class WarehouseError(HearthError):
+    """The DuckDB warehouse could not be opened, migrated or published."""
+
+
+class WarehouseBusyError(WarehouseError):
+    """Another process holds the warehouse file; DuckDB admits one writer."""

@@ -1,0 +1,681 @@
+"""Flag children in domestic-abuse households, build the MASH list and school notifications.
+
+Explainable line by line: there is no score. A child is flagged when a named rule in
+``config/rules.toml`` fires, and every flag carries the rule ids, the incidents behind them
+and (in ``evidence``) one plain-English sentence per rule. See docs/rules.md.
+
+The night's steps, each a small function named after what it makes:
+
+1. ``incidents_in_window``     police incidents reported within the lookback window
+2. ``child_incident_pairs``    which children each incident reaches (household or named)
+3. ``child_rule_facts``        per child: incidents, DASH levels, counts, age → rules fired
+4. ``apply_level_floors``      levels only rise, a coordinator's level is a floor
+5. ``mash_rows``               one row per household with something new, prioritised
+6. ``school_notification_rows`` next-school-day notices for new incidents
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+import polars as pl
+
+from pipeline import schemas
+from pipeline.calendar import (
+    LONDON,
+    TIMEZONE,
+    SchoolTerms,
+    add_working_hours,
+    school_day_starts_after,
+)
+from pipeline.rules import LEVEL_RANK, LEVELS, RULE_ORDER, Rules
+
+log = logging.getLogger(__name__)
+
+# Households listed on earlier list dates (strictly before this one) and the highest level
+# each was listed at; drives ``mash_list.new_since_previous``.
+EVER_LISTED_HOUSEHOLDS = {"household_id": pl.String, "max_risk_level": pl.String}
+
+_RANK_TO_LEVEL = {rank: level for level, rank in LEVEL_RANK.items()}
+
+
+# schemas.py's dicts mix dtype instances and classes, which mypy infers as dict[str, object];
+# these two wrappers keep that one cast in one place.
+_Schema = dict[str, pl.DataType | type[pl.DataType]]
+
+
+def _empty_default(schema: Mapping[str, Any]) -> pl.DataFrame:
+    return schemas.empty(cast(_Schema, schema))
+
+
+def _conform(frame: pl.DataFrame, schema: Mapping[str, Any]) -> pl.DataFrame:
+    return schemas.conform(frame, cast(_Schema, schema))
+
+
+@dataclass(frozen=True)
+class FlagInputs:
+    """Everything the flag stage reads for one list date (see pipeline/schemas.py)."""
+
+    list_date: date
+    incidents: pl.DataFrame                 # CURRENT_INCIDENTS
+    incident_households: pl.DataFrame       # INCIDENT_HOUSEHOLDS
+    person_links: pl.DataFrame              # PERSON_LINKS
+    children: pl.DataFrame                  # CHILD_INDEX
+    households: pl.DataFrame                # HOUSEHOLDS
+    previous_list_date: date | None = None
+    previous_flags: pl.DataFrame = field(default_factory=lambda: _empty_default(schemas.CHILD_FLAGS))
+    ever_listed_households: pl.DataFrame = field(
+        default_factory=lambda: _empty_default(EVER_LISTED_HOUSEHOLDS)
+    )
+    decisions: pl.DataFrame = field(
+        default_factory=lambda: _empty_default(schemas.COORDINATOR_DECISIONS)
+    )
+
+
+@dataclass(frozen=True)
+class FlagResult:
+    child_flags: pl.DataFrame               # CHILD_FLAGS
+    mash_list: pl.DataFrame                 # MASH_LIST
+    school_notifications: pl.DataFrame      # SCHOOL_NOTIFICATIONS
+    evidence: pl.DataFrame                  # FLAG_EVIDENCE
+
+
+# ---- small expressions ---------------------------------------------------------------------
+
+def _rank(level: pl.Expr) -> pl.Expr:
+    return level.replace_strict(dict(LEVEL_RANK), default=None, return_dtype=pl.Int8)
+
+
+def _level(rank: pl.Expr) -> pl.Expr:
+    return rank.replace_strict(_RANK_TO_LEVEL, default=None, return_dtype=pl.String)
+
+
+def nth_birthday(dob: pl.Expr, years: int) -> pl.Expr:
+    """The date of the ``years``-th birthday. A 29 February child's birthday in a common year is
+    1 March (as English law counts it), not 28 February."""
+    shifted = dob.dt.offset_by(f"{years}y")
+    leapling = (dob.dt.month() == 2) & (dob.dt.day() == 29) & (shifted.dt.day() == 28)
+    return pl.when(leapling).then(shifted + pl.duration(days=1)).otherwise(shifted)
+
+
+def _ids(column: str) -> pl.Expr:
+    return pl.col(column).list.join(", ")
+
+
+def _latest_decisions(decisions: pl.DataFrame, publication: datetime) -> pl.DataFrame:
+    """The latest decision per household made before the list was published (so a rerun of a
+    past date sees exactly the decisions that existed then)."""
+    cutoff = publication.astimezone(LONDON)
+    return (
+        decisions.filter(pl.col("decided_at") <= pl.lit(cutoff).dt.convert_time_zone("UTC"))
+        .sort("decided_at")
+        .unique("household_id", keep="last")
+    )
+
+
+# ---- 1. incidents in the window --------------------------------------------------------------
+
+def incidents_in_window(incidents: pl.DataFrame, *, list_date: date, lookback_days: int) -> pl.DataFrame:
+    """Incidents reported (Europe/London date) from ``lookback_days`` before the list date to the
+    list date, both inclusive, with ``reported_on`` and ``days_before_list`` added."""
+    return (
+        incidents.with_columns(
+            reported_on=pl.col("reported_at").dt.convert_time_zone(TIMEZONE).dt.date(),
+        )
+        .with_columns(
+            days_before_list=(pl.lit(list_date) - pl.col("reported_on")).dt.total_days(),
+        )
+        .filter(pl.col("days_before_list").is_between(0, lookback_days))
+        .unique("incident_id", keep="last")
+    )
+
+
+# ---- 2. which children each incident reaches -------------------------------------------------
+
+def child_incident_pairs(
+    window: pl.DataFrame,
+    *,
+    incident_households: pl.DataFrame,
+    person_links: pl.DataFrame,
+    children: pl.DataFrame,
+) -> pl.DataFrame:
+    """One row per (child, incident): every child living in any household the incident touches
+    (victim's, suspect's, the incident address, a named child's), plus children linked directly
+    from a nominal on the incident. ``named`` is true when the child was a nominal on it."""
+    in_window = window.select("incident_id")
+    via_household = (
+        incident_households.filter(pl.col("household_id").is_not_null())
+        .join(in_window, on="incident_id", how="semi")
+        .select("incident_id", "household_id")
+        .unique()
+        .join(children.select("child_id", "household_id"), on="household_id", how="inner")
+        .select(
+            "child_id", "incident_id",
+            named=pl.lit(False),
+            nominal_record=pl.lit(None, dtype=pl.String),
+        )
+    )
+    via_nominal = (
+        person_links.filter(pl.col("child_id").is_not_null())
+        .join(in_window, on="incident_id", how="semi")
+        .select(
+            "child_id", "incident_id",
+            named=pl.lit(True),
+            nominal_record=pl.concat_str(
+                [pl.lit("police_persons:"), pl.col("incident_id"), pl.lit(":"), pl.col("person_ref")]
+            ),
+        )
+    )
+    unknown = via_nominal.join(children, on="child_id", how="anti")
+    if unknown.height:
+        log.warning(
+            "%d police nominal link(s) point at child ids missing from the child index; "
+            "those children cannot be flagged until linkage is consistent", unknown.height,
+        )
+    return (
+        pl.concat([via_household, via_nominal.join(children.select("child_id"), on="child_id", how="semi")])
+        .group_by("child_id", "incident_id")
+        .agg(pl.col("named").any(), pl.col("nominal_record").drop_nulls().unique().sort())
+    )
+
+
+# ---- 3. rules per child ------------------------------------------------------------------------
+
+def _rule_conditions(rules: Rules, list_date: date) -> dict[str, pl.Expr]:
+    n = pl.col("n_incidents")
+    return {
+        "DA_IN_HOUSEHOLD": n >= 1,
+        "DASH_HIGH": pl.col("dash_high_ids").list.len() > 0,
+        "REPEAT_INCIDENTS": n >= rules.repeat_incidents_min,
+        "UNDER_ONE": pl.col("dob").is_not_null() & (pl.lit(list_date) < nth_birthday(pl.col("dob"), 1)),
+        "DASH_MEDIUM": pl.col("dash_medium_ids").list.len() > 0,
+        "TWO_INCIDENTS": (n >= rules.two_incidents_min) & (n < rules.repeat_incidents_min),
+        "CHILDREN_PRESENT": pl.col("present_ids").list.len() > 0,
+    }
+
+
+def child_rule_facts(
+    pairs: pl.DataFrame, *, window: pl.DataFrame, children: pl.DataFrame, rules: Rules, list_date: date
+) -> pl.DataFrame:
+    """Per flagged child: the incidents behind the flag, the facts the rules test, a boolean
+    column per data rule (``fired_<RULE>``) and ``rules_rank`` (the level the rules alone give)."""
+    per_pair = pairs.join(
+        window.select("incident_id", "reported_at", "dash_risk", "children_present", "last_changed_on"),
+        on="incident_id",
+    )
+    facts = (
+        per_pair.group_by("child_id")
+        .agg(
+            incident_ids=pl.col("incident_id").unique().sort(),
+            n_incidents=pl.col("incident_id").n_unique(),
+            dash_high_ids=pl.col("incident_id").filter(pl.col("dash_risk") == "high").unique().sort(),
+            dash_medium_ids=pl.col("incident_id").filter(pl.col("dash_risk") == "medium").unique().sort(),
+            # Present: the police recorded children present, or named this child on the incident.
+            present_ids=pl.col("incident_id")
+            .filter((pl.col("children_present") == "yes") | pl.col("named"))
+            .unique()
+            .sort(),
+            nominal_records=pl.col("nominal_record").explode().drop_nulls().unique().sort(),
+            latest_reported_at=pl.col("reported_at").max(),
+        )
+        .join(children, on="child_id", how="left")
+    )
+    conditions = _rule_conditions(rules, list_date)
+    facts = facts.with_columns(
+        [cond.fill_null(False).alias(f"fired_{rule}") for rule, cond in conditions.items()]
+    )
+    ranks = [
+        pl.when(pl.col(f"fired_{rule}")).then(LEVEL_RANK[rules.level_of(rule)]).otherwise(0)
+        for rule in conditions
+    ]
+    return facts.with_columns(rules_rank=pl.max_horizontal(ranks).cast(pl.Int8))
+
+
+# ---- 4. levels only rise; coordinators set floors ----------------------------------------------
+
+def apply_level_floors(
+    facts: pl.DataFrame,
+    *,
+    previous_flags: pl.DataFrame,
+    decisions: pl.DataFrame,
+    previous_publication: datetime | None,
+) -> pl.DataFrame:
+    """Add ``previous_rank``, ``decision_rank``, ``final_rank``, ``status`` and the process
+    reasons. The previous level is carried (levels only rise automatically) unless a coordinator
+    decided a level for the household after the previous list was published: that decision
+    replaces the carried level, which is how a level comes down. A decision's level is also a
+    floor every night after."""
+    previous = previous_flags.select(
+        "child_id", previous_rank=_rank(pl.col("risk_level"))
+    ).group_by("child_id").agg(pl.col("previous_rank").max())
+    decided = decisions.filter(pl.col("risk_level").is_not_null()).select(
+        "household_id",
+        decision_rank=_rank(pl.col("risk_level")),
+        decision_by=pl.col("decided_by"),
+        decision_at=pl.col("decided_at"),
+        decision_reason=pl.col("reason"),
+    )
+    if previous_publication is None:
+        after_previous = pl.lit(True)
+    else:
+        after_previous = pl.col("decision_at") > pl.lit(previous_publication).dt.convert_time_zone("UTC")
+    out = (
+        facts.join(previous, on="child_id", how="left")
+        .join(decided, on="household_id", how="left")
+        .with_columns(
+            carried_rank=pl.when(pl.col("decision_rank").is_not_null() & after_previous)
+            .then(None)
+            .otherwise(pl.col("previous_rank"))
+            .cast(pl.Int8),
+        )
+        .with_columns(
+            final_rank=pl.max_horizontal("rules_rank", "decision_rank", "carried_rank").cast(pl.Int8),
+        )
+    )
+    coordinator = pl.col("decision_rank").fill_null(0)
+    carried = pl.col("carried_rank").fill_null(0)
+    return out.with_columns(
+        fired_COORDINATOR_LEVEL=(coordinator > pl.col("rules_rank")) & (coordinator == pl.col("final_rank")),
+        fired_LEVEL_KEPT=(carried > pl.col("rules_rank"))
+        & (carried == pl.col("final_rank"))
+        & ~((coordinator > pl.col("rules_rank")) & (coordinator == pl.col("final_rank"))),
+        status=pl.when(pl.col("previous_rank").is_null())
+        .then(pl.lit("new"))
+        .when(pl.col("final_rank") > pl.col("previous_rank"))
+        .then(pl.lit("escalated"))
+        .otherwise(pl.lit("continuing")),
+    )
+
+
+def _reasons_expr() -> pl.Expr:
+    return pl.concat_list(
+        [pl.when(pl.col(f"fired_{rule}")).then(pl.lit(rule)).otherwise(None) for rule in RULE_ORDER]
+    ).list.drop_nulls()
+
+
+# ---- evidence ----------------------------------------------------------------------------------
+
+def evidence_rows(flags: pl.DataFrame, *, rules: Rules, list_date: date) -> pl.DataFrame:
+    """One row per child and rule fired, with the incidents and records behind it and a sentence."""
+    window_start = (list_date - timedelta(days=rules.lookback_days)).isoformat()
+    day = list_date.isoformat()
+    n = pl.col("n_incidents").cast(pl.String)
+    register_records = pl.concat_list(
+        pl.concat_str([pl.lit("health_register:"), pl.col("nhs_number")]),
+        pl.concat_str([pl.lit("school_census:"), pl.col("upn")]),
+    ).list.drop_nulls()
+    base = flags.with_columns(
+        source_records=pl.concat_list(register_records, pl.col("nominal_records")),
+        _level=_level(pl.col("final_rank")),
+    )
+    empty_ids = pl.lit([], dtype=pl.List(pl.String))
+    specs: dict[str, tuple[pl.Expr, pl.Expr]] = {
+        "DA_IN_HOUSEHOLD": (
+            pl.col("incident_ids"),
+            pl.concat_str([
+                pl.lit("Domestic-abuse incident(s) "), _ids("incident_ids"),
+                pl.lit(f", reported from {window_start} to {day} (within {rules.lookback_days} days "
+                       "of the list date), involve a victim or suspect living in household "),
+                pl.col("household_id").fill_null("(unknown)"),
+                pl.lit(" or name the child."),
+            ]),
+        ),
+        "DASH_HIGH": (
+            pl.col("dash_high_ids"),
+            pl.concat_str([pl.lit("Incident(s) "), _ids("dash_high_ids"), pl.lit(" assessed DASH high.")]),
+        ),
+        "REPEAT_INCIDENTS": (
+            pl.col("incident_ids"),
+            pl.concat_str([
+                n, pl.lit(f" incidents within {rules.lookback_days} days (threshold "
+                          f"{rules.repeat_incidents_min}): "), _ids("incident_ids"), pl.lit("."),
+            ]),
+        ),
+        "UNDER_ONE": (
+            pl.col("incident_ids"),
+            pl.concat_str([
+                pl.lit("Born "), pl.col("dob").cast(pl.String),
+                pl.lit(f": under one year old on {day} (first birthday "),
+                nth_birthday(pl.col("dob"), 1).cast(pl.String), pl.lit(")."),
+            ]),
+        ),
+        "DASH_MEDIUM": (
+            pl.col("dash_medium_ids"),
+            pl.concat_str([pl.lit("Incident(s) "), _ids("dash_medium_ids"), pl.lit(" assessed DASH medium.")]),
+        ),
+        "TWO_INCIDENTS": (
+            pl.col("incident_ids"),
+            pl.concat_str([
+                n, pl.lit(f" incidents within {rules.lookback_days} days: "), _ids("incident_ids"), pl.lit("."),
+            ]),
+        ),
+        "CHILDREN_PRESENT": (
+            pl.col("present_ids"),
+            pl.concat_str([
+                pl.lit("Children recorded present (or this child named) at incident(s) "),
+                _ids("present_ids"), pl.lit("."),
+            ]),
+        ),
+        "LEVEL_KEPT": (
+            empty_ids,
+            pl.concat_str([
+                pl.lit("Level "), pl.col("_level"),
+                pl.lit(" kept from the previous list; the rules alone give "),
+                _level(pl.col("rules_rank")), pl.lit(". Only a coordinator's decision lowers a level."),
+            ]),
+        ),
+        "COORDINATOR_LEVEL": (
+            empty_ids,
+            pl.concat_str([
+                pl.lit("Coordinator "), pl.col("decision_by").fill_null("(unnamed)"),
+                pl.lit(" set level "), _level(pl.col("decision_rank")), pl.lit(" on "),
+                pl.col("decision_at").dt.convert_time_zone(TIMEZONE).dt.strftime("%Y-%m-%d %H:%M"),
+                pl.lit(": "), pl.col("decision_reason").fill_null("(no reason recorded)"),
+                pl.lit("."),
+            ]),
+        ),
+    }
+    parts = [
+        base.filter(pl.col(f"fired_{rule}")).select(
+            pl.lit(list_date).alias("list_date"),
+            "child_id",
+            pl.lit(rule).alias("rule_id"),
+            pl.lit(rules.version).alias("rules_version"),
+            incident_ids.alias("incident_ids"),
+            "household_id",
+            "source_records",
+            detail.alias("detail"),
+        )
+        for rule, (incident_ids, detail) in specs.items()
+    ]
+    rule_order = {rule: i for i, rule in enumerate(RULE_ORDER)}
+    return _conform(
+        pl.concat([_conform(p, schemas.FLAG_EVIDENCE) for p in parts])
+        .sort("child_id", pl.col("rule_id").replace_strict(rule_order, return_dtype=pl.Int32)),
+        schemas.FLAG_EVIDENCE,
+    )
+
+
+# ---- 5. the MASH list ----------------------------------------------------------------------------
+
+def due_by_per_level(list_date: date, rules: Rules) -> pl.DataFrame:
+    """``due_by`` for each level: the list's publication time plus the level's working hours."""
+    published = datetime.combine(list_date, rules.published_at, LONDON)
+    return pl.DataFrame(
+        {
+            "risk_level": list(LEVELS),
+            "due_by": [
+                add_working_hours(published, rules.response_hours[lvl],
+                                  day_start=rules.working_day_start, day_end=rules.working_day_end)
+                for lvl in LEVELS
+            ],
+        },
+        schema={"risk_level": pl.String, "due_by": pl.Datetime("us", TIMEZONE)},
+    )
+
+
+def _agencies(flags: pl.DataFrame, list_date: date) -> pl.DataFrame:
+    """Per household key: police, each child's school and GP, health visiting for under-fives."""
+    under_five = pl.col("dob").is_not_null() & (pl.lit(list_date) < nth_birthday(pl.col("dob"), 5))
+    health_visiting = pl.when(under_five).then(
+        pl.when(pl.col("health_visitor_team").is_not_null())
+        .then(pl.concat_str([pl.lit("health_visiting:"), pl.col("health_visitor_team")]))
+        .otherwise(pl.lit("health_visiting"))
+    )
+    per_child = flags.select(
+        "_hh_key",
+        agency=pl.concat_list(
+            pl.lit("police"),
+            pl.concat_str([pl.lit("school:"), pl.col("school_urn")]),
+            pl.concat_str([pl.lit("gp:"), pl.col("gp_practice_code")]),
+            health_visiting,
+        ),
+    ).explode("agency").drop_nulls("agency")
+    order = (
+        pl.when(pl.col("agency") == "police").then(0)
+        .when(pl.col("agency").str.starts_with("school:")).then(1)
+        .when(pl.col("agency").str.starts_with("gp:")).then(2)
+        .otherwise(3)
+    )
+    return (
+        per_child.unique()
+        .sort(order, "agency")
+        .group_by("_hh_key", maintain_order=True)
+        .agg(agencies=pl.col("agency"))
+    )
+
+
+def _assign_priorities(candidates: pl.DataFrame) -> pl.DataFrame:
+    """Unique priorities 1..n: coordinator pins first (in pin order; a clash or a pin beyond the
+    list's length takes the next free place), then high before medium before standard, most
+    recent incident, youngest child, household id."""
+    ordered = candidates.sort(
+        ["final_rank", "latest_reported_at", "youngest_dob", "_hh_key"],
+        descending=[True, True, True, False],
+        nulls_last=True,
+    )
+    keys: list[str] = ordered.filter(pl.col("pin").is_null())["_hh_key"].to_list()
+    pinned = ordered.filter(pl.col("pin").is_not_null()).with_row_index("_order").sort("pin", "_order")
+    last = -1
+    # A loop over pinned households only: a handful a day, never the hot path.
+    for key, pin in pinned.select("_hh_key", "pin").iter_rows():
+        position = min(max(int(pin) - 1, last + 1), len(keys))
+        if position != int(pin) - 1:
+            log.warning("household %s pinned at %d placed at %d (pin clash or beyond list)", key, pin, position + 1)
+        keys.insert(position, key)
+        last = position
+    priorities = pl.DataFrame(
+        {"_hh_key": keys, "priority": list(range(1, len(keys) + 1))},
+        schema={"_hh_key": pl.String, "priority": pl.Int32},
+    )
+    return candidates.join(priorities, on="_hh_key")
+
+
+def mash_rows(
+    flags: pl.DataFrame,
+    *,
+    window: pl.DataFrame,
+    households: pl.DataFrame,
+    previous_flags: pl.DataFrame,
+    previous_list_date: date | None,
+    ever_listed: pl.DataFrame,
+    decisions: pl.DataFrame,
+    rules: Rules,
+    list_date: date,
+) -> pl.DataFrame:
+    """One row per household with something new since the previous list: an incident new or
+    changed since then, or a rise in the household's level (a household not flagged before
+    counts as a rise)."""
+    if previous_list_date is None:
+        changed = pl.lit(True)
+    else:
+        changed = pl.col("last_changed_on") > pl.lit(previous_list_date)
+    changed_ids = window.filter(changed).select("incident_id")
+    rule_order = {rule: i for i, rule in enumerate(RULE_ORDER)}
+
+    reasons = (
+        flags.select("_hh_key", reason=pl.col("reasons")).explode("reason").drop_nulls("reason").unique()
+        .sort(pl.col("reason").replace_strict(rule_order, return_dtype=pl.Int32))
+        .group_by("_hh_key", maintain_order=True).agg(reasons=pl.col("reason"))
+    )
+    incidents = flags.select("_hh_key", incident_id=pl.col("incident_ids")).explode("incident_id").unique()
+    new_incidents = (
+        incidents.join(changed_ids, on="incident_id", how="semi")
+        .sort("incident_id")
+        .group_by("_hh_key", maintain_order=True).agg(new_incident_ids=pl.col("incident_id"))
+    )
+    all_incidents = (
+        incidents.sort("incident_id").group_by("_hh_key", maintain_order=True)
+        .agg(all_incident_ids=pl.col("incident_id"))
+    )
+    previous_household = (
+        previous_flags.filter(pl.col("household_id").is_not_null())
+        .group_by("household_id")
+        .agg(previous_household_rank=_rank(pl.col("risk_level")).max())
+    )
+    ever = ever_listed.select("household_id", ever_rank=_rank(pl.col("max_risk_level")))
+    pins = decisions.filter(pl.col("priority").is_not_null()).select("household_id", pin=pl.col("priority"))
+
+    per_household = (
+        flags.group_by("_hh_key")
+        .agg(
+            pl.col("household_id").first(),
+            final_rank=pl.col("final_rank").max(),
+            child_ids=pl.col("child_id").unique().sort(),
+            any_escalated=(pl.col("status") == "escalated").any(),
+            latest_reported_at=pl.col("latest_reported_at").max(),
+            youngest_dob=pl.col("dob").max(),
+            child_address=pl.col("address").drop_nulls().first(),
+            child_postcode=pl.col("postcode").drop_nulls().first(),
+        )
+        .join(reasons, on="_hh_key", how="left")
+        .join(new_incidents, on="_hh_key", how="left")
+        .join(all_incidents, on="_hh_key", how="left")
+        .join(previous_household, on="household_id", how="left")
+        .join(ever, on="household_id", how="left")
+        .join(pins, on="household_id", how="left")
+        .join(households.select("household_id", "address", "postcode"), on="household_id", how="left")
+        .join(_agencies(flags, list_date), on="_hh_key", how="left")
+        .with_columns(new_incident_ids=pl.col("new_incident_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+    )
+    rose = pl.col("previous_household_rank").is_null() | (pl.col("final_rank") > pl.col("previous_household_rank"))
+    listed = per_household.filter(
+        (pl.col("new_incident_ids").list.len() > 0) | pl.col("any_escalated") | rose
+    )
+    risk_level = _level(pl.col("final_rank"))
+    out = (
+        _assign_priorities(listed)
+        .with_columns(risk_level=risk_level)
+        .join(due_by_per_level(list_date, rules), on="risk_level", how="left")
+        .select(
+            pl.lit(list_date).alias("list_date"),
+            "household_id",
+            "priority",
+            "risk_level",
+            pl.coalesce("address", "child_address").alias("address"),
+            pl.coalesce("postcode", "child_postcode").alias("postcode"),
+            "child_ids",
+            # A household listed only because its level rose shows the incidents behind it.
+            pl.when(pl.col("new_incident_ids").list.len() > 0)
+            .then(pl.col("new_incident_ids"))
+            .otherwise(pl.col("all_incident_ids"))
+            .alias("incident_ids"),
+            "reasons",
+            "agencies",
+            (pl.col("ever_rank").is_null() | (pl.col("final_rank") > pl.col("ever_rank"))).alias(
+                "new_since_previous"
+            ),
+            "due_by",
+            pl.lit(rules.version).alias("rules_version"),
+        )
+        .sort("priority")
+    )
+    return _conform(out, schemas.MASH_LIST)
+
+
+# ---- 6. school notifications -----------------------------------------------------------------
+
+def school_notification_rows(
+    pairs: pl.DataFrame,
+    *,
+    window: pl.DataFrame,
+    children: pl.DataFrame,
+    previous_list_date: date | None,
+    rules: Rules,
+    list_date: date,
+) -> pl.DataFrame:
+    """One row per school-age child (one with a school URN) reached by an incident first seen
+    since the previous list. Carries only what a school needs: no suspect, no offence."""
+    fresh = window.filter(pl.col("days_before_list") <= rules.school_max_incident_age_days)
+    if previous_list_date is not None:
+        fresh = fresh.filter(pl.col("first_seen_on") > pl.lit(previous_list_date))
+    terms = SchoolTerms(day_start=rules.school_day_start, closures=rules.school_closures)
+    fresh = fresh.select(
+        "incident_id",
+        "children_present",
+        notify_by=school_day_starts_after(fresh["reported_at"], terms),
+        incident_reported_at=pl.col("reported_at").dt.convert_time_zone(TIMEZONE).dt.replace_time_zone(None),
+    )
+    out = (
+        pairs.join(fresh, on="incident_id")
+        .join(children.select("child_id", "school_urn", "upn"), on="child_id")
+        .filter(pl.col("school_urn").is_not_null())
+        .select(
+            pl.lit(list_date).alias("list_date"),
+            "school_urn",
+            "child_id",
+            "upn",
+            "incident_id",
+            "notify_by",
+            "incident_reported_at",
+            pl.when(pl.col("named")).then(pl.lit("yes"))
+            .when(pl.col("children_present") == "no").then(pl.lit("no"))
+            .otherwise(pl.lit("unknown"))
+            .alias("child_present"),
+        )
+        .sort("notify_by", "school_urn", "child_id", "incident_id")
+    )
+    return _conform(out, schemas.SCHOOL_NOTIFICATIONS)
+
+
+# ---- entry point -----------------------------------------------------------------------------
+
+def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
+    """Flag children, build the MASH list, school notifications and flag evidence for one date."""
+    list_date = inputs.list_date
+    publication = datetime.combine(list_date, rules.published_at, LONDON)
+    previous_publication = (
+        None if inputs.previous_list_date is None
+        else datetime.combine(inputs.previous_list_date, rules.published_at, LONDON)
+    )
+    previous_flags = (
+        inputs.previous_flags.filter(pl.col("list_date") == pl.lit(inputs.previous_list_date))
+        if inputs.previous_list_date is not None
+        else inputs.previous_flags.clear()
+    )
+    children = inputs.children.unique("child_id", keep="first", maintain_order=True)
+    decisions = _latest_decisions(inputs.decisions, publication)
+
+    window = incidents_in_window(inputs.incidents, list_date=list_date, lookback_days=rules.lookback_days)
+    pairs = child_incident_pairs(
+        window, incident_households=inputs.incident_households,
+        person_links=inputs.person_links, children=children,
+    )
+    facts = child_rule_facts(pairs, window=window, children=children, rules=rules, list_date=list_date)
+    flags = apply_level_floors(
+        facts, previous_flags=previous_flags, decisions=decisions,
+        previous_publication=previous_publication,
+    ).with_columns(
+        reasons=_reasons_expr(),
+        risk_level=_level(pl.col("final_rank")),
+        # Children with no household (unknown address) are listed on their own, never pooled.
+        _hh_key=pl.coalesce(
+            pl.concat_str([pl.lit("household:"), pl.col("household_id")]),
+            pl.concat_str([pl.lit("child:"), pl.col("child_id")]),
+        ),
+    ).sort("household_id", "child_id", nulls_last=True)
+
+    child_flags = _conform(
+        flags.with_columns(list_date=pl.lit(list_date), rules_version=pl.lit(rules.version)),
+        schemas.CHILD_FLAGS,
+    )
+    mash = mash_rows(
+        flags, window=window, households=inputs.households, previous_flags=previous_flags,
+        previous_list_date=inputs.previous_list_date, ever_listed=inputs.ever_listed_households,
+        decisions=decisions, rules=rules, list_date=list_date,
+    )
+    notifications = school_notification_rows(
+        pairs, window=window, children=children, previous_list_date=inputs.previous_list_date,
+        rules=rules, list_date=list_date,
+    )
+    evidence = evidence_rows(flags, rules=rules, list_date=list_date)
+    log.info(
+        "list %s (rules %s): %d children flagged, %d households listed, %d school notifications",
+        list_date, rules.version, child_flags.height, mash.height, notifications.height,
+    )
+    return FlagResult(child_flags=child_flags, mash_list=mash, school_notifications=notifications,
+                      evidence=evidence)

@@ -1,0 +1,428 @@
+"""One night, stage by stage: ingest → validate → link → flag → publish → report.
+
+Each stage is a function ``(NightContext) -> StageResult`` that reads what it needs from
+the warehouse, calls one pure stage module, and writes its results back keyed on the run
+date. The CLI runs them in one process (:func:`run_night`); the Airflow DAG runs each as
+its own task with the same ``run_id``. Both paths therefore produce identical marts.
+
+A stage that fails records the run as failed in ``audit.runs`` (with the reason) and
+re-raises; nothing after it runs, and the published marts stay as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipeline import __version__, schemas, warehouse
+from pipeline.config import PROJECT_ROOT, Settings
+from pipeline.errors import DataQualityError, HearthError, StaleRegisterError
+from pipeline.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+STAGE_NAMES = ("ingest", "validate", "link", "flag", "publish", "report")
+
+
+@dataclass
+class StageResult:
+    stage: str
+    rows_in: int = 0
+    rows_out: int = 0
+    seconds: float = 0.0
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    run_date: date
+    status: str
+    stages: list[StageResult]
+    published: Path | None = None
+    report_files: list[Path] = field(default_factory=list)
+
+    def stage(self, name: str) -> StageResult | None:
+        return next((s for s in self.stages if s.stage == name), None)
+
+
+@dataclass
+class NightContext:
+    wh: Warehouse
+    run_id: str
+    run_date: date
+    settings: Settings
+
+
+def git_commit() -> str | None:
+    """The commit the code runs from, if it runs from a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+            timeout=5, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def new_run_id(run_date: date) -> str:
+    return f"{run_date.isoformat()}-{uuid.uuid4().hex[:10]}"
+
+
+# ---- run bookkeeping (audit.run_log is append-only: one row at start, one at end) ---------
+def begin_run(wh: Warehouse, run_date: date, settings: Settings, *, trigger: str, run_id: str | None = None) -> str:
+    from pipeline.rules import load_rules
+
+    run_id = run_id or new_run_id(run_date)
+    rules = load_rules(settings.rules_file)
+    wh.fetch(
+        "INSERT INTO audit.run_log (run_id, logical_date, event, event_at, trigger, package_version, "
+        "git_commit, rules_version, config) VALUES (?, ?, 'started', ?, ?, ?, ?, ?, ?)",
+        [run_id, run_date, datetime.now(UTC), trigger, __version__, git_commit(), rules.version,
+         json.dumps(settings.public_dict())],
+    )
+    log.info("run %s started for %s", run_id, run_date)
+    return run_id
+
+
+def _stage_details(wh: Warehouse, run_id: str) -> dict[str, dict[str, Any]]:
+    rows = wh.fetch("SELECT stage, detail FROM audit.run_stages WHERE run_id = ? ORDER BY started_at", [run_id])
+    return {stage: json.loads(detail) if detail else {} for stage, detail in rows}
+
+
+def end_run(wh: Warehouse, run_id: str, run_date: date, *, status: str, message: str | None = None) -> None:
+    details = _stage_details(wh, run_id)
+    ingest = details.get("ingest", {})
+    validate = details.get("validate", {})
+    wh.fetch(
+        "INSERT INTO audit.run_log (run_id, logical_date, event, event_at, rules_version, input_snapshots, "
+        "rows_read, rows_quarantined, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [run_id, run_date, status, datetime.now(UTC), details.get("flag", {}).get("rules_version"),
+         json.dumps(validate.get("snapshots", {})), json.dumps(ingest.get("rows_read", {})),
+         json.dumps(validate.get("quarantined", {})), message],
+    )
+    log.info("run %s %s", run_id, status)
+
+
+@contextmanager
+def _recorded(ctx: NightContext, stage: str) -> Iterator[StageResult]:
+    result = StageResult(stage=stage)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    try:
+        yield result
+    except Exception as exc:
+        reason = str(exc) if isinstance(exc, HearthError) else f"unexpected {exc!r}"
+        end_run(ctx.wh, ctx.run_id, ctx.run_date, status="failed", message=f"{stage}: {reason}")
+        # Marts are only ever replaced whole per date, so the copy is safe to refresh here:
+        # it carries the failed run's audit rows to auditors and yesterday's lists unchanged.
+        warehouse.refresh_published(ctx.wh)
+        raise
+    result.seconds = time.perf_counter() - t0
+    ctx.wh.fetch(
+        "INSERT INTO audit.run_stages VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [ctx.run_id, stage, started, result.seconds, result.rows_in, result.rows_out,
+         json.dumps(result.detail, default=str)],
+    )
+    log.info("%s: %s rows in, %s out, %.1f s", stage, result.rows_in, result.rows_out, result.seconds)
+
+
+# ---- the stages ------------------------------------------------------------------------
+def stage_ingest(ctx: NightContext) -> StageResult:
+    """Read the night's delivery and land every row in ``raw``, passing or not."""
+    from pipeline.ingest import raise_for_problems, raw_rows, read_delivery
+
+    with _recorded(ctx, "ingest") as result:
+        delivery = read_delivery(ctx.settings.landing_dir, ctx.run_date)
+        rows_read: dict[str, int] = {}
+        with ctx.wh.transaction():
+            for source in schemas.SOURCES:
+                frame = raw_rows(delivery, source)
+                rows_read[source] = ctx.wh.replace_for_date(
+                    warehouse.RAW_TABLE[source], ctx.run_date, frame, run_id=ctx.run_id
+                ) if frame is not None else 0
+        result.rows_in = result.rows_out = sum(rows_read.values())
+        result.detail = {
+            "rows_read": {s: n for s, n in rows_read.items() if s in delivery.files},
+            "files": {s: {"file": f.path.name, "format": f.format, "encoding": f.encoding}
+                      for s, f in delivery.files.items()},
+        }
+        raise_for_problems(delivery)
+    return result
+
+
+def _previous_counts(wh: Warehouse, run_date: date) -> dict[str, int]:
+    info = wh.frame(warehouse.sql("snapshot_info"), {"as_of": run_date})
+    earlier = info.filter(pl.col("snapshot_date") < run_date)
+    return {
+        row["source"]: row["row_count"]
+        for row in earlier.group_by("source").agg(pl.all().first()).iter_rows(named=True)
+    }
+
+
+def stage_validate(ctx: NightContext) -> StageResult:
+    """Validate the landed rows; stage the valid ones, quarantine the rest, check freshness."""
+    from pipeline.ingest import delivery_from_raw
+    from pipeline.validate import ValidationContext, validate_delivery, write_data_docs
+
+    with _recorded(ctx, "validate") as result:
+        wh, day = ctx.wh, ctx.run_date
+        delivery = delivery_from_raw(
+            {s: wh.frame(f"SELECT * FROM {warehouse.RAW_TABLE[s]} WHERE delivery_date = $d", {"d": day})  # noqa: S608
+             for s in schemas.SOURCES},
+            ctx.settings.landing_dir, day,
+        )
+        vctx = ValidationContext(
+            run_date=day,
+            known_incident_ids=frozenset(wh.query("known_incident_ids", before=day)["incident_id"].to_list()),
+            previous_register_counts=_previous_counts(wh, day),
+            settings=ctx.settings.ingest,
+            expectations_dir=ctx.settings.expectations_dir,
+        )
+        outcome = validate_delivery(delivery, vctx)
+        quarantined = outcome.quarantine.group_by("source").len().to_dict(as_series=False)
+        result.rows_in = sum(f.frame.height for f in delivery.files.values())
+        result.rows_out = sum(f.height for f in outcome.staged.values())
+        with wh.transaction():
+            wh.insert_new(
+                "audit.quarantine", outcome.quarantine,
+                key=("delivery_date", "source", "_file", "_row", "record"),
+                run_id=ctx.run_id, delivery_date=day,
+            )
+            wh.insert_new(
+                "audit.dq_results", outcome.dq_results,
+                key=("delivery_date", "source", "expectation", "column_name", "success",
+                     "element_count", "unexpected_count", "details"),
+                run_id=ctx.run_id, delivery_date=day,
+            )
+            if not outcome.batch_failures:
+                for source, frame in outcome.staged.items():
+                    wh.replace_for_date(warehouse.STAGING_TABLE[source], day, frame, run_id=ctx.run_id)
+        docs = write_data_docs(outcome, ctx.settings.reports_dir / day.isoformat() / "data-quality")
+        for message in outcome.messages[:200]:
+            log.warning("%s", message)
+        if outcome.batch_failures:
+            raise DataQualityError(
+                f"Data-quality checks failed for the delivery of {day}; nothing was staged or "
+                "published and yesterday's lists stand. "
+                + " ".join(outcome.batch_failures)
+                + f" Details: audit.dq_results (run {ctx.run_id}) and {docs}."
+            )
+        snapshots = _check_freshness(wh, day, ctx.settings.ingest.register_max_age_days)
+        result.detail = {
+            "quarantined": dict(zip(quarantined.get("source", []), quarantined.get("len", []), strict=True)),
+            "staged": {s: f.height for s, f in outcome.staged.items()},
+            "snapshots": snapshots,
+            "data_docs": str(docs),
+        }
+    return result
+
+
+def _check_freshness(wh: Warehouse, day: date, max_age: int) -> dict[str, Any]:
+    info = wh.frame(warehouse.sql("snapshot_info"), {"as_of": day})
+    snapshots: dict[str, Any] = {}
+    stale = []
+    for source in schemas.REGISTER_SOURCES:
+        rows = info.filter(pl.col("source") == source)
+        if rows.height == 0:
+            stale.append(f"no {source} snapshot has ever been delivered on or before {day}")
+            continue
+        snap = rows.row(0, named=True)
+        age = (day - snap["snapshot_date"]).days
+        snapshots[source] = {"snapshot_date": snap["snapshot_date"].isoformat(), "age_days": age,
+                             "rows": snap["row_count"]}
+        if age > max_age:
+            stale.append(
+                f"the latest {source} snapshot is from {snap['snapshot_date']} ({age} days old, "
+                f"limit {max_age})"
+            )
+    if stale:
+        raise StaleRegisterError(
+            "Register data too old to build a safe list: " + "; ".join(stale)
+            + ". Ask the register owner for a fresh snapshot, or raise "
+            "HEARTH_INGEST__REGISTER_MAX_AGE_DAYS knowingly for this run."
+        )
+    return snapshots
+
+
+def stage_link(ctx: NightContext) -> StageResult:
+    """Link register and police records into children, people and households."""
+    from pipeline.link import LinkInputs, link_people
+
+    with _recorded(ctx, "link") as result:
+        wh, day = ctx.wh, ctx.run_date
+        inputs = LinkInputs(
+            health=wh.query("health_register_snapshot", as_of=day),
+            school=wh.query("school_census_snapshot", as_of=day),
+            persons=wh.query("current_persons", as_of=day),
+            incidents=wh.query("current_incidents", as_of=day),
+            child_xref=wh.query("child_xref_before", before=day),
+            reviews=wh.query("review_decisions_latest"),
+        )
+        linked = link_people(inputs, ctx.settings.linkage)
+        with wh.transaction():
+            for table, frame in (
+                ("linked.child_xref", linked.child_xref), ("linked.children", linked.children),
+                ("linked.households", linked.households), ("linked.person_links", linked.person_links),
+                ("linked.incident_households", linked.incident_households),
+                ("linked.review_queue", linked.review_queue),
+            ):
+                wh.replace_for_date(table, day, frame)
+            wh.insert_new(
+                "audit.link_decisions", linked.decisions,
+                key=("as_of", "link_type", "left_id", "right_id", "decision", "match_weight"),
+                run_id=ctx.run_id, as_of=day,
+            )
+        result.rows_in = inputs.health.height + inputs.school.height + inputs.persons.height
+        result.rows_out = linked.children.height
+        result.detail = {
+            "children": linked.children.height, "households": linked.households.height,
+            "pairs_scored": linked.decisions.height, "review_queue": linked.review_queue.height,
+        }
+    return result
+
+
+def stage_flag(ctx: NightContext) -> StageResult:
+    """Apply the rules; stage the day's flags, MASH list and notifications (unpublished)."""
+    from pipeline.flag import FlagInputs, build_flags
+    from pipeline.rules import load_rules
+
+    with _recorded(ctx, "flag") as result:
+        wh, day = ctx.wh, ctx.run_date
+        rules = load_rules(ctx.settings.rules_file)
+        previous = wh.query("previous_list_date", before=day)["list_date"][0]
+        inputs = FlagInputs(
+            list_date=day,
+            incidents=wh.query("current_incidents", as_of=day),
+            incident_households=wh.query("linked_incident_households", as_of=day),
+            person_links=wh.query("linked_person_links", as_of=day),
+            children=wh.query("linked_children", as_of=day),
+            households=wh.query("linked_households", as_of=day),
+            previous_list_date=previous,
+            previous_flags=(wh.query("flags_on", list_date=previous) if previous
+                            else schemas.empty(schemas.CHILD_FLAGS)),
+            ever_listed_households=wh.query("ever_listed_households", before=day),
+            decisions=wh.query("coordinator_decisions_until", until=day),
+        )
+        flags = build_flags(inputs, rules)
+        with wh.transaction():
+            wh.replace_for_date("linked.pending_child_flags", day, flags.child_flags.drop("list_date"), run_id=ctx.run_id)
+            wh.replace_for_date("linked.pending_mash_list", day, flags.mash_list.drop("list_date"), run_id=ctx.run_id)
+            wh.replace_for_date(
+                "linked.pending_school_notifications", day,
+                flags.school_notifications.drop("list_date"), run_id=ctx.run_id,
+            )
+            wh.replace_for_date("linked.pending_flag_evidence", day, flags.evidence.drop("list_date"), run_id=ctx.run_id)
+        result.rows_in = inputs.incidents.height
+        result.rows_out = flags.child_flags.height
+        result.detail = {
+            "rules_version": rules.version,
+            "children_flagged": flags.child_flags.height,
+            "households_listed": flags.mash_list.height,
+            "school_notifications": flags.school_notifications.height,
+        }
+    return result
+
+
+def stage_publish(ctx: NightContext) -> StageResult:
+    """Publish the day's marts in one transaction, then swap in the readers' copy."""
+    with _recorded(ctx, "publish") as result:
+        wh, day = ctx.wh, ctx.run_date
+        latest = wh.query("latest_linked_as_of")["as_of"][0]
+        counts = wh.publish_list(day, ctx.run_id, as_of_latest=latest is None or day >= latest)
+        result.rows_out = sum(counts.values())
+        result.detail = {k.split(".")[1]: v for k, v in counts.items()}
+    # Readers get the lists as soon as they exist, before the report is rendered.
+    warehouse.refresh_published(wh)
+    return result
+
+
+def write_report(wh: Warehouse, list_date: date, settings: Settings) -> list[Path]:
+    """Render the coordinator's report for a published list date into the reports folder."""
+    from pipeline.report import render_report
+    from pipeline.rules import load_rules
+
+    rules = load_rules(settings.rules_file)
+    mash = wh.frame("SELECT * FROM marts.mash_list WHERE list_date = $d ORDER BY priority", {"d": list_date})
+    flags = wh.frame("SELECT * FROM marts.child_flags WHERE list_date = $d", {"d": list_date})
+    html, csv = render_report(list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules)
+    out = settings.reports_dir / list_date.isoformat()
+    out.mkdir(parents=True, exist_ok=True)
+    files = [out / f"mash-list-{list_date}.html", out / f"mash-list-{list_date}.csv"]
+    files[0].write_text(html, encoding="utf-8")
+    files[1].write_text(csv, encoding="utf-8")
+    return files
+
+
+def stage_report(ctx: NightContext) -> StageResult:
+    """Write the coordinator's HTML and CSV report for the day, then close the run."""
+    with _recorded(ctx, "report") as result:
+        files = write_report(ctx.wh, ctx.run_date, ctx.settings)
+        result.rows_out = len(files)
+        result.detail = {"files": [str(f) for f in files]}
+    end_run(ctx.wh, ctx.run_id, ctx.run_date, status="succeeded")
+    # The run row is part of what auditors read; publish once more so it is in the copy.
+    warehouse.refresh_published(ctx.wh)
+    return result
+
+
+STAGES: dict[str, Callable[[NightContext], StageResult]] = {
+    "ingest": stage_ingest,
+    "validate": stage_validate,
+    "link": stage_link,
+    "flag": stage_flag,
+    "publish": stage_publish,
+    "report": stage_report,
+}
+
+
+def run_stage(stage: str, run_date: date, settings: Settings, *, run_id: str | None = None,
+              trigger: str = "airflow") -> tuple[str, StageResult]:
+    """Run one stage in its own warehouse session (how the Airflow DAG calls the pipeline).
+
+    ``ingest`` starts a run when no ``run_id`` is given; later stages need the run id
+    that ingest returned.
+    """
+    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
+        if run_id is None:
+            if stage != "ingest":
+                raise HearthError(f"stage {stage!r} needs the run id returned by the ingest stage")
+            run_id = begin_run(wh, run_date, settings, trigger=trigger)
+        ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)
+        return run_id, STAGES[stage](ctx)
+
+
+def run_night(
+    run_date: date,
+    settings: Settings,
+    *,
+    trigger: str = "cli",
+    on_stage: Callable[[StageResult], None] | None = None,
+) -> RunSummary:
+    """Run every stage of one night in this process."""
+    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
+        run_id = begin_run(wh, run_date, settings, trigger=trigger)
+        ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)
+        results = []
+        for fn in STAGES.values():
+            res = fn(ctx)
+            results.append(res)
+            if on_stage:
+                on_stage(res)
+        report = results[-1]
+    return RunSummary(
+        run_id=run_id, run_date=run_date, status="succeeded", stages=results,
+        published=settings.warehouse, report_files=[Path(f) for f in report.detail.get("files", [])],
+    )

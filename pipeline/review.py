@@ -1,0 +1,71 @@
+"""Clerical review of uncertain links: show both records side by side, record decisions.
+
+Decisions go to ``audit.review_decisions`` (append-only, latest per pair wins) and the link
+stage honours them on every later run.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import polars as pl
+from rich.table import Table
+
+from pipeline import warehouse
+from pipeline.config import Settings
+from pipeline.errors import UsageError
+
+FIELDS = ("source", "forename", "surname", "dob", "address", "postcode", "detail", "_file", "_row")
+
+
+def queue_tables(settings: Settings, *, limit: int = 20) -> list[Table]:
+    """One table per undecided pair: the two records in adjacent columns, with the scores."""
+    with warehouse.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
+        queue = wh.query("review_queue_latest", limit=limit)
+        if queue.height == 0:
+            return []
+        as_of = queue["as_of"][0]
+        ids = sorted(set(queue["left_id"]) | set(queue["right_id"]))
+        records = wh.query("source_records", record_ids=ids, as_of=as_of)
+    by_id = {r["record_id"]: r for r in records.iter_rows(named=True)}
+    tables = []
+    for pair in queue.iter_rows(named=True):
+        t = Table(title=f"{pair['link_type']}: p(match) = {pair['probability']:.3f}", show_lines=False)
+        t.add_column("field")
+        t.add_column(pair["left_id"])
+        t.add_column(pair["right_id"])
+        left, right = by_id.get(pair["left_id"], {}), by_id.get(pair["right_id"], {})
+        for f in FIELDS:
+            t.add_row(f, str(left.get(f, "")), str(right.get(f, "")))
+        scores = json.loads(pair["scores"]) if pair["scores"] else {}
+        t.add_row("scores", json.dumps(scores, default=str), "")
+        t.caption = f"hearth review --accept '{pair['left_id']}={pair['right_id']}'  (or --reject)"
+        tables.append(t)
+    return tables
+
+
+def parse_pair(text: str) -> tuple[str, str]:
+    left, sep, right = text.partition("=")
+    if not sep or not left.strip() or not right.strip():
+        raise UsageError(f"a pair is LEFT_ID=RIGHT_ID as shown by `hearth review`, got {text!r}")
+    return left.strip(), right.strip()
+
+
+def record_decisions(settings: Settings, decisions: list[tuple[str, str]], *, who: str, note: str | None) -> int:
+    """Append reviewer decisions ("match"/"nonmatch") for pairs given as LEFT=RIGHT."""
+    pairs = [(*parse_pair(p), d) for p, d in decisions]
+    frame = pl.DataFrame(
+        {
+            "decided_at": [datetime.now(UTC)] * len(pairs),
+            "decided_by": [who] * len(pairs),
+            "left_id": [p[0] for p in pairs],
+            "right_id": [p[1] for p in pairs],
+            "decision": [p[2] for p in pairs],
+            "note": [note] * len(pairs),
+        }
+    )
+    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
+        n = wh.insert("audit.review_decisions", frame)
+        warehouse.refresh_published(wh)
+    return n

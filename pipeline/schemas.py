@@ -1,0 +1,313 @@
+"""Column contracts between stages (polars schemas).
+
+Each stage's public entry point takes and returns frames with exactly these columns (extra
+columns are allowed only where noted). Tests build small frames from these, and the
+warehouse creates its tables to match. Keep this file the single source of truth.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+Schema = dict[str, pl.DataType | type[pl.DataType]]
+
+SOURCES = ("police_incidents", "police_persons", "school_census", "health_register")
+POLICE_SOURCES = ("police_incidents", "police_persons")
+REGISTER_SOURCES = ("school_census", "health_register")
+
+# Landing contract v1: the columns each source must (req) or may (opt) carry.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "police_incidents": (
+        "incident_id", "reported_at", "updated_at", "dash_risk", "children_present", "address_line1",
+    ),
+    "police_persons": ("incident_id", "person_ref", "role", "forename", "surname"),
+    "school_census": (
+        "upn", "forename", "surname", "dob", "address_line1", "postcode", "school_urn", "school_name",
+    ),
+    "health_register": (
+        "nhs_number", "forename", "surname", "dob", "address_line1", "postcode", "gp_practice_code",
+    ),
+}
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
+    "police_incidents": ("offence", "address_line2", "town", "postcode", "uprn"),
+    "police_persons": (
+        "dob", "gender", "relationship_to_victim", "address_line1", "address_line2", "town",
+        "postcode", "uprn",
+    ),
+    "school_census": ("gender", "address_line2", "town", "uprn", "year_group"),
+    "health_register": ("gender", "address_line2", "town", "uprn", "health_visitor_team"),
+}
+CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    s: REQUIRED_COLUMNS[s] + OPTIONAL_COLUMNS[s] for s in SOURCES
+}
+ENUMS: dict[str, dict[str, tuple[str, ...]]] = {
+    "police_incidents": {
+        "dash_risk": ("standard", "medium", "high", "not_assessed"),
+        "children_present": ("yes", "no", "unknown"),
+    },
+    "police_persons": {
+        "role": ("victim", "suspect", "child", "witness", "other"),
+        "gender": ("f", "m", "x", "u"),
+        "relationship_to_victim": (
+            "self", "partner", "ex_partner", "parent", "step_parent", "child", "step_child",
+            "sibling", "other_family", "other", "unknown",
+        ),
+    },
+    "school_census": {"gender": ("f", "m", "x", "u")},
+    "health_register": {"gender": ("f", "m", "x", "u")},
+}
+MISSING_LITERALS = ("", "NULL", "N/A", "-")
+
+# Every row read from a file carries where it came from. `_row` is the 1-based data-row
+# number (the header is not counted), so "row 1" is the first line after the header.
+LINEAGE: Schema = {"_file": pl.String, "_row": pl.Int64}
+
+_ADDRESS: Schema = {
+    "address_line1": pl.String, "address_line2": pl.String, "town": pl.String,
+    "postcode": pl.String, "uprn": pl.String,
+}
+
+# ---- validate → (warehouse staging) → link/flag: typed, valid rows --------------------
+# Text is trimmed; enums are lower-case; missing literals are null. Datetimes are UTC.
+# Postcodes/names are NOT normalised here (that is standardise's job); nhs_number has its
+# spaces removed, upn is upper-case.
+STAGED: dict[str, Schema] = {
+    "police_incidents": {
+        "incident_id": pl.String,
+        "reported_at": pl.Datetime("us", "UTC"),
+        "updated_at": pl.Datetime("us", "UTC"),
+        "dash_risk": pl.String,
+        "children_present": pl.String,
+        "offence": pl.String,
+        **_ADDRESS,
+        **LINEAGE,
+    },
+    "police_persons": {
+        "incident_id": pl.String,
+        "person_ref": pl.String,
+        "role": pl.String,
+        "forename": pl.String,
+        "surname": pl.String,
+        "dob": pl.Date,
+        "gender": pl.String,
+        "relationship_to_victim": pl.String,
+        **_ADDRESS,
+        **LINEAGE,
+    },
+    "school_census": {
+        "upn": pl.String,
+        "forename": pl.String,
+        "surname": pl.String,
+        "dob": pl.Date,
+        "gender": pl.String,
+        **_ADDRESS,
+        "school_urn": pl.String,
+        "school_name": pl.String,
+        "year_group": pl.String,
+        **LINEAGE,
+    },
+    "health_register": {
+        "nhs_number": pl.String,
+        "forename": pl.String,
+        "surname": pl.String,
+        "dob": pl.Date,
+        "gender": pl.String,
+        **_ADDRESS,
+        "gp_practice_code": pl.String,
+        "health_visitor_team": pl.String,
+        **LINEAGE,
+    },
+}
+
+# ---- validate → audit.quarantine ---------------------------------------------------------
+QUARANTINE: Schema = {
+    "source": pl.String,
+    "_file": pl.String,
+    "_row": pl.Int64,
+    "reasons": pl.List(pl.String),       # every reason, e.g. "nhs_number: fails Modulus 11"
+    "record": pl.String,                 # JSON object: original text of every column, verbatim
+}
+
+# ---- validate → audit.dq_results ---------------------------------------------------------
+DQ_RESULTS: Schema = {
+    "source": pl.String,
+    "suite": pl.String,
+    "expectation": pl.String,            # expectation type, e.g. expect_column_values_to_not_be_null
+    "column_name": pl.String,            # null for table-level expectations
+    "success": pl.Boolean,
+    "element_count": pl.Int64,
+    "unexpected_count": pl.Int64,
+    "details": pl.String,                # JSON: kwargs and observed value (never row values)
+}
+
+# ---- link stage inputs/outputs ------------------------------------------------------------
+# Register children, one row per valid register record (both registers stacked).
+# record_id is "health_register:<nhs_number>" / "school_census:<upn>".
+CHILD_INDEX: Schema = {
+    "child_id": pl.String,
+    "household_id": pl.String,           # null when the address cannot form a household (ZZ99)
+    "forename": pl.String,
+    "surname": pl.String,
+    "dob": pl.Date,
+    "nhs_number": pl.String,
+    "upn": pl.String,
+    "postcode": pl.String,               # normalised, "NR1 3QH"
+    "address": pl.String,                # one display line
+    "sources": pl.List(pl.String),       # subset of ["health_register", "school_census", "police"]
+    "school_urn": pl.String,
+    "school_name": pl.String,
+    "year_group": pl.String,
+    "gp_practice_code": pl.String,
+    "health_visitor_team": pl.String,
+}
+
+HOUSEHOLDS: Schema = {
+    "household_id": pl.String,
+    "household_key": pl.String,          # "uprn:100012345678" or "addr:NR1 3QH|2/10 HIGH STREET"
+    "address": pl.String,                # display line
+    "postcode": pl.String,               # normalised
+    "uprn": pl.String,
+}
+
+# One row per police nominal on a current incident: where he/she lives and, for children,
+# which register child (if any) the record was linked to.
+PERSON_LINKS: Schema = {
+    "incident_id": pl.String,
+    "person_ref": pl.String,
+    "person_id": pl.String,              # deduplicated police person (adults and children)
+    "role": pl.String,
+    "household_id": pl.String,           # where this person lives (null if unknown / ZZ99)
+    "child_id": pl.String,               # register child linked to this nominal (children only)
+    "link_probability": pl.Float64,      # posterior of the chosen link, null if none
+}
+
+# Every scored candidate pair, for audit. left/right are record ids as above, or
+# "police_persons:<incident_id>:<person_ref>".
+LINK_DECISIONS: Schema = {
+    "link_type": pl.String,              # register_child | police_child | police_adult
+    "left_id": pl.String,
+    "right_id": pl.String,
+    "scores": pl.String,                 # JSON: per-comparison level and similarity
+    "match_weight": pl.Float64,          # log2 Bayes factor (Fellegi–Sunter)
+    "probability": pl.Float64,
+    "decision": pl.String,               # auto_match | auto_nonmatch | review | reviewed_match | reviewed_nonmatch | blocked_by_guard
+}
+
+REVIEW_QUEUE: Schema = {
+    "link_type": pl.String,
+    "left_id": pl.String,
+    "right_id": pl.String,
+    "probability": pl.Float64,
+    "scores": pl.String,
+}
+
+# Reviewer decisions (audit.review_decisions) fed back into linkage.
+REVIEW_DECISIONS: Schema = {
+    "left_id": pl.String,
+    "right_id": pl.String,
+    "decision": pl.String,               # match | nonmatch
+}
+
+# Stable ids carried from night to night (linked.child_xref): which child_id each source
+# record had last time.
+CHILD_XREF: Schema = {"record_id": pl.String, "child_id": pl.String}
+
+# ---- flag stage outputs: see sql/ddl for the marts, which follow outputs-v1 ---------------
+CHILD_FLAGS: Schema = {
+    "list_date": pl.Date,
+    "child_id": pl.String,
+    "household_id": pl.String,
+    "forename": pl.String,
+    "surname": pl.String,
+    "dob": pl.Date,
+    "nhs_number": pl.String,
+    "upn": pl.String,
+    "school_urn": pl.String,
+    "gp_practice_code": pl.String,
+    "risk_level": pl.String,
+    "reasons": pl.List(pl.String),
+    "incident_ids": pl.List(pl.String),
+    "status": pl.String,
+    "rules_version": pl.String,
+}
+
+MASH_LIST: Schema = {
+    "list_date": pl.Date,
+    "household_id": pl.String,
+    "priority": pl.Int32,
+    "risk_level": pl.String,
+    "address": pl.String,
+    "postcode": pl.String,
+    "child_ids": pl.List(pl.String),
+    "incident_ids": pl.List(pl.String),
+    "reasons": pl.List(pl.String),
+    "agencies": pl.List(pl.String),
+    "new_since_previous": pl.Boolean,
+    "due_by": pl.Datetime("us", "Europe/London"),
+    "rules_version": pl.String,
+}
+
+SCHOOL_NOTIFICATIONS: Schema = {
+    "list_date": pl.Date,
+    "school_urn": pl.String,
+    "child_id": pl.String,
+    "upn": pl.String,
+    "incident_id": pl.String,
+    "notify_by": pl.Datetime("us"),      # naive Europe/London wall-clock time (contract: TIMESTAMP)
+    "incident_reported_at": pl.Datetime("us"),  # Europe/London wall clock
+    "child_present": pl.String,          # yes | no | unknown
+}
+
+
+def empty(schema: Schema) -> pl.DataFrame:
+    """An empty frame with the given schema."""
+    return pl.DataFrame(schema=schema)
+
+
+def conform(frame: pl.DataFrame, schema: Schema) -> pl.DataFrame:
+    """Select and cast ``frame`` to exactly ``schema``; raises if a column is missing."""
+    missing = [c for c in schema if c not in frame.columns]
+    if missing:
+        raise ValueError(f"frame lacks columns {missing}; has {frame.columns}")
+    return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
+
+# Which households each current incident touches, and why. One row per (incident, household,
+# basis). `basis` is one of: victim_home, suspect_home, incident_address (victim's own address
+# unknown, incident at home), linked_child_home (a child recorded at the scene was linked to a
+# register child living here).
+INCIDENT_HOUSEHOLDS: Schema = {
+    "incident_id": pl.String,
+    "household_id": pl.String,
+    "role": pl.String,                   # victim | suspect | child
+    "person_ref": pl.String,             # null for incident_address
+    "basis": pl.String,
+}
+
+# Police incidents as the flag stage sees them: the winning version as of the list date.
+CURRENT_INCIDENTS: Schema = {
+    **{k: v for k, v in STAGED["police_incidents"].items() if k not in LINEAGE},
+    "first_seen_on": pl.Date,            # delivery date of the first version we received
+    "last_changed_on": pl.Date,          # delivery date of the version that now wins
+}
+
+# Flag evidence (audit.flag_evidence): one row per child, list date and rule that fired.
+FLAG_EVIDENCE: Schema = {
+    "list_date": pl.Date,
+    "child_id": pl.String,
+    "rule_id": pl.String,
+    "rules_version": pl.String,
+    "incident_ids": pl.List(pl.String),
+    "household_id": pl.String,
+    "source_records": pl.List(pl.String),  # record ids behind the child (register/police)
+    "detail": pl.String,                 # plain-English sentence, e.g. "incident 123 assessed DASH high"
+}
+
+# Coordinator decisions (audit.coordinator_decisions), latest per household wins.
+COORDINATOR_DECISIONS: Schema = {
+    "household_id": pl.String,
+    "decided_at": pl.Datetime("us", "UTC"),
+    "decided_by": pl.String,
+    "priority": pl.Int32,                # pin this household at this priority (null = no pin)
+    "risk_level": pl.String,             # a person's level; automatic levels never go below it
+    "reason": pl.String,
+}

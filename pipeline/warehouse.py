@@ -1,0 +1,337 @@
+"""The warehouse: the only module that opens DuckDB.
+
+Two files, because DuckDB admits one writer process and an open reader locks a writer out:
+
+* the **working file** (``warehouse.work.duckdb`` beside the published one) is where the
+  nightly writer and the CLI's recording commands work. Nobody else opens it.
+* the **published file** (``data/warehouse.duckdb`` by default, the file the outputs
+  contract names) is a checkpointed copy swapped in with ``os.replace`` after each
+  successful publish. Coordinators and auditors open it read-only; an open reader keeps
+  its old snapshot and never blocks the night.
+
+Inside the working file a night's marts are published in one transaction, so a crash
+leaves either the previous night's marts or the new ones, never half of each; the copy
+is then replaced atomically on disk.
+
+SQL lives in ``sql/ddl`` (numbered migrations) and ``sql/queries`` (one relation per
+file); values are always bound parameters and table names come from :data:`TABLES`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipeline.config import PROJECT_ROOT
+from pipeline.errors import WarehouseBusyError, WarehouseError
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = PROJECT_ROOT / "sql"
+DDL_DIR = SQL_DIR / "ddl"
+QUERY_DIR = SQL_DIR / "queries"
+CATALOG = "wh"
+
+# Every table hearth writes. Names are interpolated into SQL only from this fixed set.
+TABLES = frozenset(
+    {
+        "raw.police_incidents", "raw.police_persons", "raw.school_census", "raw.health_register",
+        "staging.police_incident_versions", "staging.police_person_versions",
+        "staging.school_census_snapshots", "staging.health_register_snapshots",
+        "linked.child_xref", "linked.children", "linked.households", "linked.person_links",
+        "linked.incident_households", "linked.review_queue",
+        "linked.pending_child_flags", "linked.pending_mash_list",
+        "linked.pending_school_notifications", "linked.pending_flag_evidence",
+        "marts.child_index", "marts.child_flags", "marts.mash_list", "marts.school_notifications",
+        "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.dq_results",
+        "audit.link_decisions", "audit.review_decisions", "audit.coordinator_decisions",
+        "audit.flag_evidence", "audit.publications", "audit.access_log",
+    }
+)
+STAGING_TABLE = {
+    "police_incidents": "staging.police_incident_versions",
+    "police_persons": "staging.police_person_versions",
+    "school_census": "staging.school_census_snapshots",
+    "health_register": "staging.health_register_snapshots",
+}
+RAW_TABLE = {s: f"raw.{s}" for s in STAGING_TABLE}
+# Tables whose rows are keyed by a date column, and that column: "replace by date".
+DATE_KEY = {
+    "raw.police_incidents": "delivery_date", "raw.police_persons": "delivery_date",
+    "raw.school_census": "delivery_date", "raw.health_register": "delivery_date",
+    "staging.police_incident_versions": "delivery_date",
+    "staging.police_person_versions": "delivery_date",
+    "staging.school_census_snapshots": "snapshot_date",
+    "staging.health_register_snapshots": "snapshot_date",
+    "linked.child_xref": "as_of", "linked.children": "as_of", "linked.households": "as_of",
+    "linked.person_links": "as_of", "linked.incident_households": "as_of",
+    "linked.review_queue": "as_of",
+    "linked.pending_child_flags": "list_date", "linked.pending_mash_list": "list_date",
+    "linked.pending_school_notifications": "list_date",
+    "linked.pending_flag_evidence": "list_date",
+}
+# The marts published per list date from their linked.pending_* tables (publish_<mart>.sql).
+PUBLISHED_MARTS = ("marts.child_flags", "marts.mash_list", "marts.school_notifications")
+
+
+def _table(name: str) -> str:
+    if name not in TABLES:
+        raise WarehouseError(f"{name!r} is not a hearth table; refusing to build SQL with it")
+    return name
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of ``sql/queries/<name>.sql``."""
+    path = QUERY_DIR / f"{name}.sql"
+    if not path.exists():
+        raise WarehouseError(f"missing SQL file {path}")
+    return path.read_text(encoding="utf-8")
+
+
+def work_path(published: Path) -> Path:
+    """Where the writer's private working file lives for a published warehouse path."""
+    return published.with_name(published.stem + ".work" + (published.suffix or ".duckdb"))
+
+
+@dataclass
+class Warehouse:
+    """An open connection to the working file (writer) or to the published copy (reader)."""
+
+    con: duckdb.DuckDBPyConnection
+    path: Path
+    published: Path
+    read_only: bool
+
+    # ---- basic helpers -----------------------------------------------------------------
+    def query(self, name: str, **params: Any) -> pl.DataFrame:
+        """Run a named query file with bound parameters; return a polars frame."""
+        return self.con.sql(sql(name), params=params or None).pl()
+
+    def fetch(self, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a literal statement (no input interpolated) and fetch every row."""
+        return self.con.execute(text, params).fetchall()
+
+    def frame(self, text: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        return self.con.sql(text, params=params).pl()
+
+    def insert(self, table: str, frame: pl.DataFrame, **constants: Any) -> int:
+        """Insert a polars frame by column name, adding constant columns (e.g. run_id)."""
+        target = _table(table)
+        if constants:
+            frame = frame.with_columns([pl.lit(v).alias(k) for k, v in constants.items()])
+        if frame.height == 0:
+            return 0
+        self.con.register("_hearth_frame", frame)
+        try:
+            self.con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _hearth_frame")  # noqa: S608 - fixed table list
+        finally:
+            self.con.unregister("_hearth_frame")
+        return frame.height
+
+    def insert_new(self, table: str, frame: pl.DataFrame, key: Sequence[str], **constants: Any) -> int:
+        """Append only rows whose ``key`` columns are not already in ``table``.
+
+        Audit tables are append-only; a rerun must not duplicate their evidence, so rows the
+        table already holds (by content key) are skipped rather than overwritten.
+        """
+        target = _table(table)
+        if frame.height == 0:
+            return 0
+        if constants:
+            frame = frame.with_columns([pl.lit(v).alias(k) for k, v in constants.items()])
+        cond = " AND ".join(f"t.{k} IS NOT DISTINCT FROM f.{k}" for k in key)
+        self.con.register("_hearth_frame", frame)
+        try:
+            before = self.fetch(f"SELECT count(*) FROM {target}")[0][0]  # noqa: S608
+            self.con.execute(
+                f"INSERT INTO {target} BY NAME SELECT f.* FROM _hearth_frame AS f "  # noqa: S608
+                f"WHERE NOT EXISTS (SELECT 1 FROM {target} AS t WHERE {cond})"
+            )
+            after = self.fetch(f"SELECT count(*) FROM {target}")[0][0]  # noqa: S608
+        finally:
+            self.con.unregister("_hearth_frame")
+        return int(after - before)
+
+    def replace_for_date(self, table: str, day: date, frame: pl.DataFrame, **constants: Any) -> int:
+        """Replace the rows of ``table`` keyed on ``day`` with ``frame`` (rerun-safe)."""
+        target = _table(table)
+        column = DATE_KEY[target]
+        with self.transaction():
+            self.con.execute(f"DELETE FROM {target} WHERE {column} = ?", [day])  # noqa: S608
+            return self.insert(target, frame, **{column: day, **constants})
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A transaction that nests: an inner block joins the outer one."""
+        if getattr(self, "_in_tx", False):
+            yield
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._in_tx = True
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+        finally:
+            self._in_tx = False
+
+    # ---- publishing --------------------------------------------------------------------
+    def publish_list(self, list_date: date, run_id: str, *, as_of_latest: bool) -> dict[str, int]:
+        """Move one list date's pending flags into the marts, in one transaction."""
+        counts: dict[str, int] = {}
+        with self.transaction():
+            for mart in PUBLISHED_MARTS:
+                self.con.execute(f"DELETE FROM {_table(mart)} WHERE list_date = ?", [list_date])  # noqa: S608
+                self.con.execute(sql(f"publish_{mart.split('.')[1]}"), {"list_date": list_date, "run_id": run_id})
+                counts[mart] = self.fetch(
+                    f"SELECT count(*) FROM {_table(mart)} WHERE list_date = ?", [list_date]  # noqa: S608
+                )[0][0]
+            if as_of_latest:
+                self.con.execute("DELETE FROM marts.child_index")
+                self.con.execute(sql("publish_child_index"), {"as_of": list_date})
+            self.con.execute(sql("publish_flag_evidence"), {"list_date": list_date, "run_id": run_id})
+            self.con.execute(
+                "INSERT INTO audit.publications VALUES (?, ?, current_timestamp, ?, ?, ?)",
+                [list_date, run_id, counts["marts.child_flags"], counts["marts.mash_list"],
+                 counts["marts.school_notifications"]],
+            )
+        return counts
+
+    def checkpoint(self) -> None:
+        self.con.execute(f"CHECKPOINT {CATALOG}")
+
+
+def _attach(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool, key: str | None) -> None:
+    options = []
+    params: list[Any] = []
+    if read_only:
+        options.append("READ_ONLY")
+    if key:
+        options.append("ENCRYPTION_KEY ?")
+        params.append(key)
+    opts = f" ({', '.join(options)})" if options else ""
+    # ATTACH takes no bound parameter for the path in every DuckDB version; the path is
+    # ours (from settings), quoted as an SQL string literal.
+    literal = "'" + str(path).replace("'", "''") + "'"
+    con.execute(f"ATTACH {literal} AS {CATALOG}{opts}", params or None)
+    con.execute(f"USE {CATALOG}")
+
+
+def _open(path: Path, *, read_only: bool, key: str | None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    if key:
+        # Writing encrypted files needs httpfs's mbedtls-hardened crypto, which a production
+        # image installs at build time (docs/data-protection.md). Where it is missing we fall
+        # back to DuckDB's built-in mbedtls implementation, which is what tests exercise.
+        try:
+            con.execute("LOAD httpfs")
+        except duckdb.Error:
+            con.execute("SET force_mbedtls_unsafe = true")
+    try:
+        _attach(con, path, read_only=read_only, key=key)
+    except duckdb.IOException as exc:
+        con.close()
+        if "lock" in str(exc).lower():
+            raise WarehouseBusyError(
+                f"{path} is held by another process (DuckDB allows one writer). Wait for the "
+                "running night or command to finish, then retry."
+            ) from exc
+        raise WarehouseError(f"cannot open {path}: {exc}") from exc
+    except duckdb.Error as exc:
+        con.close()
+        raise WarehouseError(
+            f"cannot open {path}: {exc}. If the warehouse is encrypted, set HEARTH_ENCRYPTION_KEY."
+        ) from exc
+    return con
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply every migration in ``sql/ddl`` not yet recorded; return the names applied."""
+    con.execute((DDL_DIR / "000_migrations.sql").read_text(encoding="utf-8"))
+    done = {v for (v,) in con.execute("SELECT version FROM audit.schema_migrations").fetchall()}
+    applied = []
+    for path in sorted(DDL_DIR.glob("[0-9][0-9][0-9]_*.sql")):
+        version = int(path.name[:3])
+        if version == 0 or version in done:
+            continue
+        text = path.read_text(encoding="utf-8")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(text)
+            con.execute(
+                "INSERT INTO audit.schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
+                [version, path.name, hashlib.sha256(text.encode()).hexdigest()],
+            )
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise WarehouseError(f"migration {path.name} failed: {exc}") from exc
+        applied.append(path.name)
+        log.info("applied migration %s", path.name)
+    return applied
+
+
+@contextmanager
+def open_writer(published: Path, *, key: str | None = None) -> Iterator[Warehouse]:
+    """Open the working file for writing (creating and migrating it if needed)."""
+    published = Path(published)
+    path = work_path(published)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() and published.exists():
+        # The working file is a private detail; if it was lost, the last published copy
+        # holds everything (it is a checkpointed copy of it).
+        log.warning("working file %s missing; starting from published copy %s", path, published)
+        shutil.copyfile(published, path)
+    con = _open(path, read_only=False, key=key)
+    try:
+        migrate(con)
+        yield Warehouse(con=con, path=path, published=published, read_only=False)
+    finally:
+        con.close()
+
+
+@contextmanager
+def open_reader(published: Path, *, key: str | None = None) -> Iterator[Warehouse]:
+    """Open the published copy read-only (what coordinators, auditors and reports use)."""
+    published = Path(published)
+    if not published.exists():
+        raise WarehouseError(
+            f"{published} does not exist yet: run a night first (`hearth run --date …` or `hearth demo`)."
+        )
+    con = _open(published, read_only=True, key=key)
+    try:
+        yield Warehouse(con=con, path=published, published=published, read_only=True)
+    finally:
+        con.close()
+
+
+def refresh_published(wh: Warehouse) -> Path:
+    """Checkpoint the working file and atomically swap a copy in as the published file.
+
+    Open readers keep the inode they opened (their old snapshot); new readers see the new
+    file. The copy is made beside the target so ``os.replace`` stays on one filesystem.
+    """
+    wh.checkpoint()
+    tmp = wh.published.with_name(f".{wh.published.name}.{os.getpid()}.tmp")
+    shutil.copyfile(wh.path, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, wh.published)
+    log.info("published %s", wh.published)
+    return wh.published

@@ -1,0 +1,12 @@
+-- Incidents touching a household on a date, with how they reach it.
+SELECT ih.incident_id, ih.role, ih.basis, i.reported_at, i.dash_risk, i.children_present,
+       i.last_changed_on
+FROM linked.incident_households AS ih
+JOIN (
+    SELECT incident_id, reported_at, dash_risk, children_present, delivery_date AS last_changed_on
+    FROM staging.police_incident_versions
+    WHERE delivery_date <= $as_of
+    QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY updated_at DESC, delivery_date DESC, _row DESC) = 1
+) AS i USING (incident_id)
+WHERE ih.as_of = $as_of AND ih.household_id = $household_id
+ORDER BY i.reported_at DESC, ih.incident_id

@@ -1,0 +1,1 @@
+SELECT max(list_date) AS list_date FROM audit.publications

@@ -1,0 +1,5 @@
+INSERT INTO marts.child_index BY NAME
+SELECT child_id, household_id, forename, surname, dob, nhs_number, upn, postcode, sources,
+       as_of, address, school_urn, school_name, year_group, gp_practice_code, health_visitor_team
+FROM linked.children
+WHERE as_of = $as_of

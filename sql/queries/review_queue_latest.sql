@@ -1,0 +1,10 @@
+-- The clerical review queue of the latest linkage, less pairs a person has already decided.
+SELECT q.as_of, q.link_type, q.left_id, q.right_id, q.probability, q.scores
+FROM linked.review_queue AS q
+WHERE q.as_of = (SELECT max(as_of) FROM linked.review_queue)
+  AND NOT EXISTS (
+      SELECT 1 FROM audit.review_decisions AS d
+      WHERE d.left_id = q.left_id AND d.right_id = q.right_id
+  )
+ORDER BY q.probability DESC, q.left_id, q.right_id
+LIMIT $limit

@@ -1,0 +1,39 @@
+"""Hand-built deliveries for end-to-end scenarios: write landing files as partners would."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+from stdnum.gb import nhs, upn
+
+from pipeline.schemas import CONTRACT_COLUMNS
+
+
+def nhs_number(seed: int) -> str:
+    """A valid NHS number (outside the 999 test range) derived from a small integer."""
+    n = 400_000_000 + seed * 7919
+    while True:
+        for check in "0123456789":
+            if nhs.is_valid(f"{n:09d}{check}"):
+                return f"{n:09d}{check}"
+        n += 1
+
+
+def upn_for(seed: int) -> str:
+    """A valid UPN (DfE check letter first) derived from a small integer."""
+    body = f"82361200{seed:04d}"
+    return upn.calc_check_digit(body) + body
+
+
+def write_delivery(landing: Path, day: date, source: str, rows: list[dict[str, str]]) -> Path:
+    folder = landing / day.isoformat()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{source}.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(CONTRACT_COLUMNS[source]))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k, "") for k in CONTRACT_COLUMNS[source]})
+    return path

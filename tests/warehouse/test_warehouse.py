@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipeline import warehouse
+from pipeline.config import Settings
+from pipeline.errors import WarehouseError
+
+D1 = date(2026, 10, 1)
+
+
+def _migrations(wh: warehouse.Warehouse) -> list[tuple[int, str]]:
+    return wh.fetch("SELECT version, name FROM audit.schema_migrations ORDER BY version")
+
+
+def test_fresh_migration_creates_every_schema_and_records_each_file(settings: Settings) -> None:
+    with warehouse.open_writer(settings.warehouse) as wh:
+        schemas = {r[0] for r in wh.fetch("SELECT schema_name FROM information_schema.schemata WHERE catalog_name = 'wh'")}
+        applied = _migrations(wh)
+    assert {"raw", "staging", "linked", "marts", "audit"} <= schemas
+    files = sorted(p.name for p in warehouse.DDL_DIR.glob("[0-9][0-9][0-9]_*.sql") if not p.name.startswith("000"))
+    assert [name for _, name in applied] == files
+
+
+def test_reapplying_migrations_is_a_no_op(settings: Settings) -> None:
+    with warehouse.open_writer(settings.warehouse) as wh:
+        first = _migrations(wh)
+    with warehouse.open_writer(settings.warehouse) as wh:
+        assert warehouse.migrate(wh.con) == []
+        assert _migrations(wh) == first
+
+
+def test_every_writable_table_exists(settings: Settings) -> None:
+    with warehouse.open_writer(settings.warehouse) as wh:
+        existing = {
+            f"{s}.{t}"
+            for s, t in wh.fetch("SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = 'wh'")
+        }
+    assert existing >= warehouse.TABLES
+
+
+def test_table_names_outside_the_fixed_list_are_refused(writer: warehouse.Warehouse) -> None:
+    with pytest.raises(WarehouseError, match="not a hearth table"):
+        writer.insert("raw.x; DROP TABLE audit.run_log", pl.DataFrame({"a": [1]}))
+
+
+def test_replace_for_date_replaces_only_that_date(writer: warehouse.Warehouse) -> None:
+    frame = pl.DataFrame({"record_id": ["a", "b"], "child_id": ["C1", "C2"]})
+    writer.replace_for_date("linked.child_xref", D1, frame)
+    writer.replace_for_date("linked.child_xref", date(2026, 10, 2), frame.head(1))
+    writer.replace_for_date("linked.child_xref", D1, frame.head(1))
+    rows = writer.fetch("SELECT as_of, count(*) FROM linked.child_xref GROUP BY as_of ORDER BY as_of")
+    assert rows == [(D1, 1), (date(2026, 10, 2), 1)]
+
+
+def test_insert_new_skips_rows_already_recorded(writer: warehouse.Warehouse) -> None:
+    frame = pl.DataFrame({"who": ["ann"], "command": ["explain"],
+                          "subject": ["C1"], "detail": [None]}).select(
+        pl.lit("2026-10-01T00:00:00Z").str.to_datetime(time_zone="UTC").alias("accessed_at"),
+        pl.lit("ann").alias("who"), pl.lit("explain").alias("command"),
+        pl.lit("C1").alias("subject"), pl.lit(None, dtype=pl.String).alias("detail"))
+    assert writer.insert_new("audit.access_log", frame, key=("accessed_at", "who", "command", "subject", "detail")) == 1
+    assert writer.insert_new("audit.access_log", frame, key=("accessed_at", "who", "command", "subject", "detail")) == 0
+
+
+def test_published_copy_is_readable_while_a_reader_holds_it(settings: Settings) -> None:
+    with warehouse.open_writer(settings.warehouse) as wh:
+        wh.replace_for_date("linked.child_xref", D1, pl.DataFrame({"record_id": ["a"], "child_id": ["C1"]}))
+        warehouse.refresh_published(wh)
+    with warehouse.open_reader(settings.warehouse) as reader:
+        # The nightly writer must not be blocked by an auditor's open session.
+        with warehouse.open_writer(settings.warehouse) as wh:
+            wh.replace_for_date("linked.child_xref", D1, pl.DataFrame({"record_id": ["a", "b"], "child_id": ["C1", "C2"]}))
+            warehouse.refresh_published(wh)
+        # The open reader keeps its snapshot …
+        assert reader.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 1
+    # … and a new reader sees the new night.
+    with warehouse.open_reader(settings.warehouse) as reader:
+        assert reader.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 2
+
+
+def test_reader_cannot_write(settings: Settings) -> None:
+    with warehouse.open_writer(settings.warehouse) as wh:
+        warehouse.refresh_published(wh)
+    with warehouse.open_reader(settings.warehouse) as reader, pytest.raises(duckdb.Error):
+        reader.fetch("DELETE FROM audit.run_log")
+
+
+def test_opening_a_missing_published_file_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(WarehouseError, match="run a night first"):
+        with warehouse.open_reader(tmp_path / "nope.duckdb"):
+            pass
+
+
+def test_transaction_rolls_back_on_error(writer: warehouse.Warehouse) -> None:
+    with pytest.raises(RuntimeError):
+        with writer.transaction():
+            writer.replace_for_date("linked.child_xref", D1, pl.DataFrame({"record_id": ["a"], "child_id": ["C1"]}))
+            raise RuntimeError("boom")
+    assert writer.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 0

@@ -32,6 +32,9 @@ class IngestSettings(BaseModel):
     police_max_reject_share: float = Field(
         0.05, ge=0, le=1, description="fail when more than this share of a police file is rejected"
     )
+    police_min_rejects: int = Field(
+        5, ge=0, description="...and only when at least this many rows were rejected"
+    )
     register_max_age_years: int = Field(18, description="register children older than this are rejected")
 
 

@@ -174,22 +174,20 @@ def _previous_counts(wh: Warehouse, run_date: date) -> dict[str, int]:
 
 def stage_validate(ctx: NightContext) -> StageResult:
     """Validate the landed rows; stage the valid ones, quarantine the rest, check freshness."""
-    from pipeline.ingest import delivery_from_raw
-    from pipeline.validate import ValidationContext, validate_delivery, write_data_docs
+    from pipeline.ingest import read_delivery
+    from pipeline.validate import ValidationContext, build_data_docs, validate_delivery
 
     with _recorded(ctx, "validate") as result:
         wh, day = ctx.wh, ctx.run_date
-        delivery = delivery_from_raw(
-            {s: wh.frame(f"SELECT * FROM {warehouse.RAW_TABLE[s]} WHERE delivery_date = $d", {"d": day})  # noqa: S608
-             for s in schemas.SOURCES},
-            ctx.settings.landing_dir, day,
-        )
-        vctx = ValidationContext(
+        # The landing folder is write-once per date, so reading it again gives exactly the
+        # rows ingest landed in raw (and keeps a header-only file distinguishable from none).
+        delivery = read_delivery(ctx.settings.landing_dir, day)
+        vctx = ValidationContext.from_settings(
+            ctx.settings.ingest,
             run_date=day,
+            expectations_dir=ctx.settings.expectations_dir,
             known_incident_ids=frozenset(wh.query("known_incident_ids", before=day)["incident_id"].to_list()),
             previous_register_counts=_previous_counts(wh, day),
-            settings=ctx.settings.ingest,
-            expectations_dir=ctx.settings.expectations_dir,
         )
         outcome = validate_delivery(delivery, vctx)
         quarantined = outcome.quarantine.group_by("source").len().to_dict(as_series=False)
@@ -210,7 +208,7 @@ def stage_validate(ctx: NightContext) -> StageResult:
             if not outcome.batch_failures:
                 for source, frame in outcome.staged.items():
                     wh.replace_for_date(warehouse.STAGING_TABLE[source], day, frame, run_id=ctx.run_id)
-        docs = write_data_docs(outcome, ctx.settings.reports_dir / day.isoformat() / "data-quality")
+        docs = build_data_docs(ctx.settings.reports_dir / day.isoformat() / "data-quality", outcome)
         for message in outcome.messages[:200]:
             log.warning("%s", message)
         if outcome.batch_failures:

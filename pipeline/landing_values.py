@@ -1,0 +1,129 @@
+"""How landing-contract text becomes typed values: one definition shared by the Great
+Expectations checks (``pipeline.expectations_custom``) and by staging (``pipeline.validate``),
+so that a value passes validation exactly when it can be staged.
+
+All functions are vectorised polars expressions, except the identifier checks, which wrap
+``python-stdnum`` (its Modulus 11 and UPN check-letter code is the reference; we do not
+re-derive the arithmetic).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+from stdnum import exceptions as stdnum_errors
+from stdnum.gb import nhs, upn
+
+from pipeline import schemas
+
+LONDON = "Europe/London"
+
+# GOV.UK Data Standards Catalogue postcode pattern, anchored, case-insensitive, any spacing;
+# plus the NHS pseudo-postcodes ZZ99 nXX ("no fixed abode", "address not known"), which are
+# valid on a register but mark a child who cannot form a household (standardise marks them).
+POSTCODE_REGEX = (
+    r"(?i)^\s*(?:GIR\s*0AA"
+    r"|(?:[A-Z][0-9]{1,2}|[A-Z][A-HJ-Y][0-9]{1,2}|[A-Z][0-9][A-Z]|[A-Z][A-HJ-Y][0-9][A-Z]?)"
+    r"\s*[0-9][A-Z]{2}"
+    r"|ZZ99\s*[0-9][A-Z]{2})\s*$"
+)
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
+# Text is first normalised to a "T" between date and time and "+00:00" for a trailing "Z".
+_AWARE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z",)
+_NAIVE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
+_OFFSET = r"[+-]\d{2}:?\d{2}$"
+
+
+def missing_to_null(text: pl.Expr) -> pl.Expr:
+    """Trim; the contract's missing literals (``""``, ``NULL``, ``N/A``, ``-``) become null."""
+    trimmed = text.str.strip_chars()
+    return pl.when(trimmed.is_in(list(schemas.MISSING_LITERALS))).then(None).otherwise(trimmed)
+
+
+def landing_date(text: pl.Expr) -> pl.Expr:
+    """``YYYY-MM-DD`` or ``DD/MM/YYYY`` text as a date; null if it is neither a real date."""
+    trimmed = text.str.strip_chars()
+    return pl.coalesce([trimmed.str.to_date(fmt, strict=False) for fmt in _DATE_FORMATS])
+
+
+def landing_datetime_utc(text: pl.Expr) -> pl.Expr:
+    """ISO 8601 text as a UTC datetime; without an offset it is Europe/London wall-clock time.
+
+    An ambiguous local time (the hour repeated when the clocks go back) is read as the
+    earlier, BST one; a local time that does not exist (skipped when the clocks go forward)
+    is null, i.e. invalid.
+    """
+    norm = (
+        text.str.strip_chars()
+        .str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]", "${1}T")
+        .str.replace(r"[Zz]$", "+00:00")
+    )
+    aware = pl.coalesce([norm.str.to_datetime(f, time_unit="us", time_zone="UTC", strict=False) for f in _AWARE_FORMATS])
+    naive = (
+        pl.coalesce([norm.str.to_datetime(f, time_unit="us", strict=False) for f in _NAIVE_FORMATS])
+        .dt.replace_time_zone(LONDON, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+    )
+    return pl.when(norm.str.contains(_OFFSET)).then(aware).otherwise(naive)
+
+
+def london_date(utc: pl.Expr) -> pl.Expr:
+    """The Europe/London calendar date of a UTC datetime."""
+    return utc.dt.convert_time_zone(LONDON).dt.date()
+
+
+def compact_nhs_number(text: pl.Expr) -> pl.Expr:
+    """NHS number without the spaces partners put in it (``943 476 5919``)."""
+    return text.str.replace_all(r"\s", "")
+
+
+def nhs_number_problem(value: str) -> str | None:
+    """Why an NHS number is invalid (None if valid). Rejects the 999 test range too."""
+    try:
+        number = nhs.validate(value)
+    except stdnum_errors.InvalidLength:  # a subclass of InvalidFormat: catch it first
+        return "does not have 10 digits"
+    except stdnum_errors.InvalidFormat:
+        return "is not all digits"
+    except stdnum_errors.InvalidChecksum:
+        return "fails the Modulus 11 check"
+    except stdnum_errors.ValidationError:
+        return "is not a valid NHS number"
+    if number.startswith("999"):
+        return "is in the 999 test range, not a real patient's number"
+    return None
+
+
+def upn_problem(value: str) -> str | None:
+    """Why a UPN is invalid (None if valid)."""
+    try:
+        upn.validate(value)
+    except stdnum_errors.InvalidLength:
+        return "does not have 13 characters"
+    except stdnum_errors.InvalidFormat:
+        return "is not a letter, 11 digits and a final digit or letter"
+    except stdnum_errors.InvalidComponent:
+        return "has an unknown local authority number (characters 2–4)"
+    except stdnum_errors.InvalidChecksum:
+        return "fails the UPN check letter"
+    except stdnum_errors.ValidationError:
+        return "is not a valid UPN"
+    return None
+
+
+def is_valid_nhs_number(value: str) -> bool:
+    return nhs_number_problem(value) is None
+
+
+def is_valid_upn(value: str) -> bool:
+    return upn_problem(value) is None
+
+
+def years_before(day: date, years: int) -> date:
+    """The same calendar day ``years`` earlier (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)

@@ -1,0 +1,647 @@
+"""Validate: split each delivered file into typed valid rows and quarantined rows.
+
+Entry point: :func:`validate_delivery`. Row-level rules are Great Expectations 1.x suites,
+one per source, stored as ``expectations/<source>.json`` and run on every delivery; the
+rules GX cannot express per row (duplicates, which row of a duplicate key survives) and
+the batch-level checks are plain polars here, and are recorded in ``dq_results`` beside the
+GX results. Nothing delivered is lost: ``delivered = staged + quarantined`` for each file,
+and every quarantined row keeps the original text of every column and every reason.
+
+What happens to each kind of defect is written down in ``docs/landing.md``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import time
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from pipeline import landing_values as lv
+from pipeline import schemas
+from pipeline.config import PROJECT_ROOT, IngestSettings
+from pipeline.errors import DataQualityError, Problem
+from pipeline.ingest import RAW_LINE, Delivery, LandedFile
+
+log = logging.getLogger(__name__)
+
+HEARTH_SUITE = "hearth.validate"  # dq_results suite name of the checks made here, not in GX
+QUARANTINE_TABLE = "audit.quarantine"
+# Police first: persons are checked against the incidents that passed in this delivery.
+_ORDER = ("police_incidents", "police_persons", "school_census", "health_register")
+# Which columns identify a record, and how a duplicate key is settled (see docs/landing.md).
+_KEYS: dict[str, tuple[str, ...]] = {
+    "police_incidents": ("incident_id",),
+    "police_persons": ("incident_id", "person_ref"),
+    "school_census": ("upn",),
+    "health_register": ("nhs_number",),
+}
+_DATETIME_COLUMNS = ("reported_at", "updated_at")
+_DATE_COLUMNS = ("dob",)
+
+
+@dataclass(frozen=True)
+class ValidationContext:
+    """What validation needs to know beyond the delivery itself."""
+
+    run_date: date
+    known_incident_ids: frozenset[str] = frozenset()
+    previous_register_counts: dict[str, int] = field(default_factory=dict)
+    register_max_drop_share: float = 0.10
+    police_max_reject_share: float = 0.05
+    police_min_rejects: int = 5
+    register_max_age_years: int = 18
+    expectations_dir: Path = PROJECT_ROOT / "expectations"
+    # Set by validate_delivery itself: incident id -> its quarantined row in this delivery.
+    quarantined_incident_rows: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: IngestSettings,
+        *,
+        run_date: date,
+        expectations_dir: Path,
+        known_incident_ids: frozenset[str] = frozenset(),
+        previous_register_counts: dict[str, int] | None = None,
+    ) -> ValidationContext:
+        return cls(
+            run_date=run_date,
+            known_incident_ids=known_incident_ids,
+            previous_register_counts=dict(previous_register_counts or {}),
+            register_max_drop_share=settings.register_max_drop_share,
+            police_max_reject_share=settings.police_max_reject_share,
+            police_min_rejects=settings.police_min_rejects,
+            register_max_age_years=settings.register_max_age_years,
+            expectations_dir=expectations_dir,
+        )
+
+    @property
+    def min_child_dob(self) -> date:
+        """The earliest date of birth of a child aged at most ``register_max_age_years`` today."""
+        return lv.years_before(self.run_date, self.register_max_age_years + 1) + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    staged: dict[str, pl.DataFrame]
+    quarantine: pl.DataFrame
+    dq_results: pl.DataFrame
+    batch_failures: list[str]
+    messages: list[str]
+    # delivered / staged / quarantined rows per source (delivered = staged + quarantined)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    # GX validation results as JSON dicts per source (row numbers only, never values)
+    gx_results: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def raise_for_batch_failures(outcome: ValidationOutcome) -> None:
+    """Raise :class:`DataQualityError` naming every batch-level failure, if any."""
+    if outcome.batch_failures:
+        raise DataQualityError(
+            "the delivery failed batch-level checks; nothing may be published from it:\n"
+            + "\n".join(f"  - {f}" for f in outcome.batch_failures)
+        )
+
+
+def validate_delivery(delivery: Delivery, context: ValidationContext) -> ValidationOutcome:
+    """Validate every file of ``delivery``; pure apart from reading the suite files."""
+    suites = _gx_runner(context.expectations_dir)
+    staged: dict[str, pl.DataFrame] = {}
+    quarantines: list[pl.DataFrame] = []
+    dq: list[pl.DataFrame] = []
+    failures: list[str] = []
+    messages: list[str] = []
+    counts: dict[str, dict[str, int]] = {}
+    gx_results: dict[str, dict[str, Any]] = {}
+    for source in _ORDER:
+        landed = delivery.files.get(source)
+        if landed is None:
+            continue
+        started = time.perf_counter()
+        incident_ids = context.known_incident_ids
+        if source == "police_persons" and "police_incidents" in staged:
+            incident_ids = incident_ids | frozenset(staged["police_incidents"]["incident_id"].to_list())
+        result = _validate_file(landed, context, suites, incident_ids)
+        if source == "police_incidents":
+            # Lets a person on a quarantined incident be told why its incident is unknown.
+            context = _with_quarantined_incidents(context, landed, result.quarantine)
+        staged[source] = result.staged
+        quarantines.append(result.quarantine)
+        dq.append(result.dq_results)
+        messages.extend(result.messages)
+        gx_results[source] = result.gx_result
+        counts[source] = {
+            "delivered": landed.frame.height,
+            "staged": result.staged.height,
+            "quarantined": result.quarantine.height,
+        }
+        batch_dq, batch_failures = _batch_checks(source, landed, counts[source], context, delivery.delivery_date)
+        dq.append(batch_dq)
+        failures.extend(batch_failures)
+        log.info(
+            "validated %s: %d delivered, %d staged, %d quarantined (%.2f s)",
+            landed.path.name, counts[source]["delivered"], counts[source]["staged"],
+            counts[source]["quarantined"], time.perf_counter() - started,
+        )
+    for failure in failures:
+        log.error("batch check failed: %s", failure)
+    return ValidationOutcome(
+        staged=staged,
+        quarantine=pl.concat(quarantines) if quarantines else pl.DataFrame(schema=schemas.QUARANTINE),
+        dq_results=pl.concat(dq) if dq else pl.DataFrame(schema=schemas.DQ_RESULTS),
+        batch_failures=failures,
+        messages=messages,
+        counts=counts,
+        gx_results=gx_results,
+    )
+
+
+def _with_quarantined_incidents(
+    context: ValidationContext, landed: LandedFile, quarantine: pl.DataFrame
+) -> ValidationContext:
+    rows = (
+        landed.frame.select("_row", lv.missing_to_null(pl.col("incident_id")).alias("incident_id"))
+        .join(quarantine.select("_row"), on="_row", how="semi")
+        .drop_nulls("incident_id")
+        .unique("incident_id", keep="first", maintain_order=True)
+    )
+    return replace(context, quarantined_incident_rows=dict(zip(rows["incident_id"], rows["_row"], strict=True)))
+
+
+# ---- one file ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FileResult:
+    staged: pl.DataFrame
+    quarantine: pl.DataFrame
+    dq_results: pl.DataFrame
+    messages: list[str]
+    gx_result: dict[str, Any]
+
+
+# One row per (row, reason): the long form every check below produces.
+_REASONS = {"_row": pl.Int64, "column": pl.String, "reason": pl.String}
+
+
+def _validate_file(
+    landed: LandedFile, context: ValidationContext, runner: _GxRunner, incident_ids: frozenset[str]
+) -> _FileResult:
+    source = landed.source
+    frame = landed.frame
+    readable = frame.filter(pl.col(RAW_LINE).is_null())
+    unreadable = frame.filter(pl.col(RAW_LINE).is_not_null())
+    prepared = prepared_frame(readable, source)
+
+    parameters = {
+        "run_date": context.run_date.isoformat(),
+        "min_child_dob": context.min_child_dob.isoformat(),
+        "incident_ids": sorted(incident_ids),
+    }
+    gx_result = runner.validate(source, prepared, parameters)
+    rule_reasons, gx_dq = _reasons_from_gx(gx_result, source, readable, context)
+
+    row_reasons = pl.concat([
+        _unreadable_reasons(landed, unreadable),
+        rule_reasons,
+        *_duplicate_reasons(source, readable, prepared, rule_reasons),
+    ])
+    dup_dq = _duplicate_dq(source, readable.height, row_reasons)
+
+    bad_rows = row_reasons.select("_row").unique()
+    good = prepared.join(bad_rows, on="_row", how="anti")
+    staged = staged_frame(good, source, landed.path.name)
+    quarantine = _quarantine_frame(source, landed, frame, row_reasons)
+    messages = _messages(landed.path.name, row_reasons)
+    return _FileResult(staged, quarantine, pl.concat([gx_dq, dup_dq]), messages, gx_result)
+
+
+def prepared_frame(readable: pl.DataFrame, source: str) -> pl.DataFrame:
+    """The text GX checks: trimmed, missing literals null, enums lower-case, ids compacted."""
+    exprs = []
+    for column in schemas.CONTRACT_COLUMNS[source]:
+        value = lv.missing_to_null(pl.col(column))
+        if column in schemas.ENUMS[source]:
+            value = value.str.to_lowercase()
+        elif column == "nhs_number":
+            value = lv.compact_nhs_number(value)
+        elif column == "upn":
+            value = value.str.to_uppercase()
+        exprs.append(value.alias(column))
+    return readable.select(pl.col("_row"), *exprs)
+
+
+def staged_frame(prepared: pl.DataFrame, source: str, file: str) -> pl.DataFrame:
+    """Valid prepared rows typed to ``schemas.STAGED[source]``."""
+    typed = prepared.with_columns(
+        *[lv.landing_date(pl.col(c)).alias(c) for c in _DATE_COLUMNS if c in prepared.columns],
+        *[lv.landing_datetime_utc(pl.col(c)).alias(c) for c in _DATETIME_COLUMNS if c in prepared.columns],
+        pl.lit(file, pl.String).alias("_file"),
+    )
+    return schemas.conform(typed, schemas.STAGED[source])
+
+
+# ---- reasons ---------------------------------------------------------------------------------
+
+
+def _original(readable: pl.DataFrame, column: str, rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (with ``_row``) joined to the original text of ``column``."""
+    return rows.join(readable.select("_row", pl.col(column).alias("value")), on="_row", how="left")
+
+
+def _reasons_from_gx(
+    result: dict[str, Any], source: str, readable: pl.DataFrame, context: ValidationContext
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Turn a GX suite result into (row reasons, dq_results rows)."""
+    reasons: list[pl.DataFrame] = []
+    dq_rows: list[dict[str, Any]] = []
+    for item in result["results"]:
+        config = item["expectation_config"]
+        kwargs = config["kwargs"]
+        meta = config.get("meta") or {}
+        column = kwargs.get("column")
+        res = item.get("result") or {}
+        rows = _unexpected_rows(res)
+        dq_rows.append({
+            "source": source,
+            "suite": source,
+            "expectation": config["type"],
+            "column_name": column,
+            "success": bool(item["success"]),
+            "element_count": res.get("element_count", readable.height),
+            "unexpected_count": res.get("unexpected_count", len(rows)),
+            "details": json.dumps({
+                "rule": meta.get("rule"),
+                "kwargs": _summarised(kwargs),
+                "unexpected_percent": res.get("unexpected_percent"),
+                "exception": (item.get("exception_info") or {}).get("exception_message"),
+            }, default=str),
+        })
+        if item.get("exception_info", {}).get("raised_exception"):
+            raise RuntimeError(
+                f"expectation {meta.get('rule')} of suite {source} crashed: "
+                f"{item['exception_info']['exception_message']}"
+            )
+        if not rows:
+            continue
+        failing = _original(readable, column, pl.DataFrame({"_row": rows}, schema={"_row": pl.Int64}))
+        reasons.append(_reason_text(failing, column, config["type"], meta, kwargs, context))
+    frame = pl.concat(reasons) if reasons else pl.DataFrame(schema=_REASONS)
+    return frame, pl.DataFrame(dq_rows, schema=schemas.DQ_RESULTS)
+
+
+def _unexpected_rows(result: dict[str, Any]) -> list[int]:
+    """Row numbers from ``unexpected_index_list`` (GX nests them as ``{"_row": [..]}``)."""
+    rows: list[int] = []
+    for entry in result.get("unexpected_index_list") or []:
+        value = entry.get("_row") if isinstance(entry, dict) else entry
+        if isinstance(value, list):
+            rows.extend(int(v) for v in value)
+        elif value is not None:
+            rows.append(int(value))
+    return rows
+
+
+def _summarised(kwargs: dict[str, Any]) -> dict[str, Any]:
+    # dq_results must not carry row values; a long value set (incident ids) is summarised.
+    summarised = {k: v for k, v in kwargs.items() if k not in ("result_format", "batch_id")}
+    if kwargs.get("column") == "incident_id" and isinstance(kwargs.get("value_set"), list):
+        summarised["value_set"] = f"<{len(kwargs['value_set'])} known incident ids>"
+    return summarised
+
+
+def _reason_text(
+    failing: pl.DataFrame,
+    column: str,
+    expectation: str,
+    meta: dict[str, Any],
+    kwargs: dict[str, Any],
+    context: ValidationContext,
+) -> pl.DataFrame:
+    """``column: '<original text>' <what is wrong>`` for each failing row."""
+    template = str(meta.get("reason", "fails rule " + str(meta.get("rule"))))
+    quoted = pl.lit("'") + pl.col("value").fill_null("") + pl.lit("'")
+    if expectation == "expect_column_values_to_be_valid_nhs_number":
+        detail = pl.col("value").map_elements(
+            lambda v: lv.nhs_number_problem("".join(str(v).split())) or "is not valid",
+            return_dtype=pl.String,
+        )
+        text = quoted + pl.lit(" ") + detail
+    elif expectation == "expect_column_values_to_be_valid_upn":
+        detail = pl.col("value").map_elements(
+            lambda v: lv.upn_problem(str(v).strip().upper()) or "is not valid", return_dtype=pl.String
+        )
+        text = quoted + pl.lit(" ") + detail
+    elif expectation == "expect_column_values_to_be_landing_dates_between":
+        parsed = lv.landing_date(pl.col("value"))
+        minimum = date.fromisoformat(str(kwargs["min_value"]))
+        too_old = (
+            f"is before {minimum.isoformat()}: older than {context.register_max_age_years} "
+            f"on the run date {context.run_date.isoformat()}"
+            if minimum == context.min_child_dob
+            else f"is before {minimum.isoformat()}"
+        )
+        text = quoted + pl.when(parsed > context.run_date).then(
+            pl.lit(f" is in the future (run date {context.run_date.isoformat()})")
+        ).otherwise(pl.lit(" " + too_old))
+    elif expectation == "expect_column_values_to_not_be_null":
+        text = pl.lit(template)
+    elif meta.get("rule") == "incident_id.known" and context.quarantined_incident_rows:
+        rows = context.quarantined_incident_rows
+        quarantined_row = pl.col("value").replace_strict(
+            list(rows), [str(r) for r in rows.values()], default=None, return_dtype=pl.String
+        )
+        text = pl.when(quarantined_row.is_not_null()).then(
+            quoted + pl.lit(" is on police_incidents row ") + quarantined_row
+            + pl.lit(", which was quarantined")
+        ).otherwise(quoted + pl.lit(" " + template.replace("'{value}' ", "", 1)))
+    else:
+        # Templates name "{value}" for the original text and any kwarg, e.g. {max_date}.
+        prefix, _, suffix = template.partition("{value}")
+        fill = {k: v for k, v in kwargs.items() if isinstance(v, str | int | float)}
+        text = pl.lit(prefix.format(**fill)) + pl.col("value").fill_null("") + pl.lit(suffix.format(**fill))
+    return failing.select(
+        pl.col("_row"), pl.lit(column, pl.String).alias("column"),
+        (pl.lit(f"{column}: ") + text).alias("reason"),
+    )
+
+
+def _unreadable_reasons(landed: LandedFile, unreadable: pl.DataFrame) -> pl.DataFrame:
+    by_row = {p.row: p.message for p in landed.row_problems}
+    return pl.DataFrame(
+        {
+            "_row": unreadable["_row"],
+            "column": [None] * unreadable.height,
+            "reason": [f"unreadable record: {by_row.get(r, 'could not be parsed')}" for r in unreadable["_row"].to_list()],
+        },
+        schema=_REASONS,
+    )
+
+
+def _duplicate_reasons(
+    source: str, readable: pl.DataFrame, prepared: pl.DataFrame, rule_reasons: pl.DataFrame
+) -> list[pl.DataFrame]:
+    """Exact duplicate rows, then duplicate keys among the rows that passed every rule.
+
+    Exact duplicates (every delivered column identical) keep their first row. A key that
+    is still duplicated keeps: for incidents the row with the latest ``updated_at`` (the
+    later row on a tie, as the later version in the extract); otherwise the first row.
+    """
+    data_columns = [c for c in readable.columns if c not in ("_file", "_row", RAW_LINE)]
+    exact = (
+        readable.with_columns(pl.col("_row").min().over(data_columns).alias("_first"))
+        .filter(pl.col("_row") != pl.col("_first"))
+        .select(
+            "_row", pl.lit(None, pl.String).alias("column"),
+            (pl.lit("exact duplicate of row ") + pl.col("_first").cast(pl.String)).alias("reason"),
+        )
+    )
+    rejected = pl.concat([rule_reasons.select("_row"), exact.select("_row")]).unique()
+    candidates = prepared.join(rejected, on="_row", how="anti")
+    key = list(_KEYS[source])
+    if source == "police_incidents":
+        ranked = candidates.with_columns(lv.landing_datetime_utc(pl.col("updated_at")).alias("_rank"))
+        ranked = ranked.sort(["_rank", "_row"], descending=[True, True], nulls_last=True)
+        rule = "which has the latest updated_at and was kept"
+    else:
+        ranked = candidates.sort("_row")
+        rule = "which was kept (the first row of a duplicated key is kept)"
+    winners = ranked.group_by(key, maintain_order=True).agg(pl.col("_row").first().alias("_kept"))
+    losers = candidates.join(winners, on=key, how="inner").filter(pl.col("_row") != pl.col("_kept"))
+    key_text = pl.concat_str([pl.lit("'") + pl.col(k) + pl.lit("'") for k in key], separator=", ")
+    keyed = losers.select(
+        "_row", pl.lit(key[-1], pl.String).alias("column"),
+        (pl.lit(f"{' + '.join(key)}: ") + key_text + pl.lit(" is also on row ")
+         + pl.col("_kept").cast(pl.String) + pl.lit(f", {rule}")).alias("reason"),
+    )
+    return [exact.cast(_REASONS), keyed.cast(_REASONS)]  # type: ignore[arg-type]
+
+
+def _duplicate_dq(source: str, delivered: int, reasons: pl.DataFrame) -> pl.DataFrame:
+    exact = reasons.filter(pl.col("reason").str.starts_with("exact duplicate")).height
+    keyed = reasons.filter(pl.col("reason").str.contains(" is also on row ")).height
+    unreadable = reasons.filter(pl.col("reason").str.starts_with("unreadable record")).height
+    key = " + ".join(_KEYS[source])
+    rows = [
+        ("hearth_records_are_readable", None, unreadable, {"rule": "records split into the header's columns"}),
+        ("hearth_rows_are_not_exact_duplicates", None, exact, {"rule": "no row repeats another verbatim"}),
+        ("hearth_key_is_unique", key, keyed, {"rule": f"{key} is unique among valid rows"}),
+    ]
+    return pl.DataFrame(
+        [
+            {
+                "source": source, "suite": HEARTH_SUITE, "expectation": name, "column_name": column,
+                "success": bad == 0, "element_count": delivered, "unexpected_count": bad,
+                "details": json.dumps(details),
+            }
+            for name, column, bad, details in rows
+        ],
+        schema=schemas.DQ_RESULTS,
+    )
+
+
+# ---- quarantine and messages -----------------------------------------------------------------
+
+
+def _quarantine_frame(
+    source: str, landed: LandedFile, frame: pl.DataFrame, reasons: pl.DataFrame
+) -> pl.DataFrame:
+    data_columns = [c for c in frame.columns if c not in ("_file", "_row", RAW_LINE)]
+    per_row = reasons.group_by("_row", maintain_order=True).agg(pl.col("reason").alias("reasons"))
+    rows = frame.join(per_row, on="_row", how="inner").sort("_row")
+    record = (
+        pl.when(pl.col(RAW_LINE).is_not_null())
+        .then(pl.struct(pl.col(RAW_LINE)).struct.json_encode())
+        .otherwise(pl.struct(data_columns).struct.json_encode())
+    )
+    return rows.select(
+        pl.lit(source, pl.String).alias("source"), "_file", "_row", "reasons", record.alias("record")
+    ).cast(schemas.QUARANTINE)  # type: ignore[arg-type]
+
+
+def _messages(file: str, reasons: pl.DataFrame) -> list[str]:
+    """One actionable line per quarantined row (a Python loop over the few bad rows only)."""
+    grouped = (
+        reasons.group_by("_row", maintain_order=True)
+        .agg(pl.col("column"), pl.col("reason"))
+        .sort("_row")
+    )
+    out = []
+    for row, columns, texts in grouped.iter_rows():
+        if len(texts) == 1 and columns[0] is not None and texts[0].startswith(f"{columns[0]}: "):
+            problem = Problem(file, row, columns[0], texts[0][len(columns[0]) + 2:])
+        else:
+            problem = Problem(file, row, None, "; ".join(texts))
+        out.append(f"{problem} — row quarantined ({QUARANTINE_TABLE})")
+    return out
+
+
+# ---- batch checks ----------------------------------------------------------------------------
+
+
+def _batch_checks(
+    source: str, landed: LandedFile, count: dict[str, int], context: ValidationContext, delivered_on: date
+) -> tuple[pl.DataFrame, list[str]]:
+    failures: list[str] = []
+    rows: list[dict[str, Any]] = []
+    file = landed.path.name
+    if source in schemas.REGISTER_SOURCES:
+        previous = context.previous_register_counts.get(source)
+        if previous:
+            drop = 1 - count["staged"] / previous
+            ok = drop <= context.register_max_drop_share
+            rows.append(_batch_row(source, "hearth_register_row_count_not_dropping", ok, count["staged"], {
+                "previous_rows": previous, "valid_rows": count["staged"], "drop_share": round(drop, 4),
+                "max_drop_share": context.register_max_drop_share,
+            }))
+            if not ok:
+                failures.append(
+                    f"{file} of {delivered_on.isoformat()} has {_n(count['staged'])} valid rows, "
+                    f"{drop:.1%} fewer than the previous snapshot's {_n(previous)} (limit "
+                    f"{context.register_max_drop_share:.0%}): check the extract with its sender; "
+                    f"if the fall is real, rerun with a higher ingest.register_max_drop_share"
+                )
+    elif count["delivered"]:
+        share = count["quarantined"] / count["delivered"]
+        # A share alone is noise on a small nightly trickle (1 bad row in 15 is 7%), so a
+        # delivery fails only when it is both over the share and over a minimum count.
+        ok = share <= context.police_max_reject_share or count["quarantined"] < context.police_min_rejects
+        rows.append(_batch_row(source, "hearth_police_reject_share_below_limit", ok, count["delivered"], {
+            "quarantined": count["quarantined"], "reject_share": round(share, 4),
+            "max_reject_share": context.police_max_reject_share,
+            "min_rejects": context.police_min_rejects,
+        }, unexpected=count["quarantined"]))
+        if not ok:
+            failures.append(
+                f"{file} of {delivered_on.isoformat()}: {_n(count['quarantined'])} of "
+                f"{_n(count['delivered'])} rows ({share:.1%}) were quarantined, above the limit of "
+                f"{context.police_max_reject_share:.0%}: read the reasons in {QUARANTINE_TABLE} and "
+                f"ask the force to resend the file"
+            )
+    return pl.DataFrame(rows, schema=schemas.DQ_RESULTS), failures
+
+
+def _batch_row(
+    source: str, name: str, ok: bool, elements: int, details: dict[str, Any], unexpected: int = 0
+) -> dict[str, Any]:
+    return {
+        "source": source, "suite": HEARTH_SUITE, "expectation": name, "column_name": None,
+        "success": ok, "element_count": elements, "unexpected_count": unexpected,
+        "details": json.dumps(details),
+    }
+
+
+def _n(number: int) -> str:
+    return f"{number:,}".replace(",", " ")
+
+
+# ---- Great Expectations ------------------------------------------------------------------------
+
+
+class _GxRunner:
+    """One ephemeral GX context with its suites, built once per process and expectations dir."""
+
+    RESULT_FORMAT = {
+        "result_format": "COMPLETE",
+        "unexpected_index_column_names": ["_row"],
+        "exclude_unexpected_values": True,
+        "return_unexpected_index_query": False,
+    }
+
+    def __init__(self, expectations_dir: Path) -> None:
+        from pipeline.logs import quiet_third_party
+
+        quiet_third_party()  # before the import: GX logs ~200 INFO lines while importing
+        import great_expectations as gx
+        from great_expectations.core import ExpectationSuite
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        # The custom expectation classes must be defined before a suite using them is
+        # loaded, or GX silently drops those expectations from the suite.
+        from pipeline import expectations_custom  # noqa: F401
+
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        datasource = self.context.data_sources.add_pandas("hearth_delivery")
+        self.batches = {}
+        self.suites = {}
+        for source in schemas.SOURCES:
+            path = expectations_dir / f"{source}.json"
+            document = json.loads(path.read_text(encoding="utf-8"))
+            suite = ExpectationSuite(**document)
+            if len(suite.expectations) != len(document["expectations"]):
+                raise RuntimeError(
+                    f"{path}: GX loaded {len(suite.expectations)} of "
+                    f"{len(document['expectations'])} expectations; an expectation type is unknown "
+                    f"(is its class defined in pipeline/expectations_custom.py?)"
+                )
+            self.suites[source] = suite
+            asset = datasource.add_dataframe_asset(source)
+            self.batches[source] = asset.add_batch_definition_whole_dataframe(f"{source}_delivery")
+
+    def validate(self, source: str, prepared: pl.DataFrame, parameters: dict[str, Any]) -> dict[str, Any]:
+        batch = self.batches[source].get_batch(batch_parameters={"dataframe": prepared.to_pandas()})
+        result = batch.validate(
+            self.suites[source], result_format=self.RESULT_FORMAT, expectation_parameters=parameters
+        )
+        document: dict[str, Any] = result.to_json_dict()
+        return document
+
+
+_RUNNERS: dict[Path, _GxRunner] = {}
+
+
+def _gx_runner(expectations_dir: Path) -> _GxRunner:
+    key = Path(expectations_dir).resolve()
+    if key not in _RUNNERS:
+        started = time.perf_counter()
+        _RUNNERS[key] = _GxRunner(key)
+        log.info("loaded GX suites from %s in %.1f s", key, time.perf_counter() - started)
+    return _RUNNERS[key]
+
+
+# ---- human-readable results ----------------------------------------------------------------------
+
+
+def build_data_docs(results_dir: Path, outcome: ValidationOutcome, *, title: str = "hearth validation") -> Path:
+    """Write each source's GX result as JSON and one self-contained HTML page; return the page.
+
+    GX's own Data Docs load Bootstrap and jQuery from CDNs and render unstyled offline, so
+    this page uses no external assets. Results hold row numbers only, never values.
+    """
+    results_dir.mkdir(parents=True, exist_ok=True)
+    for source, result in outcome.gx_results.items():
+        (results_dir / f"{source}.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    rows = []
+    for r in outcome.dq_results.iter_rows(named=True):
+        rows.append(
+            "<tr class='{cls}'><td>{source}</td><td>{suite}</td><td>{exp}</td><td>{col}</td>"
+            "<td>{ok}</td><td>{n}</td><td>{bad}</td><td><code>{details}</code></td></tr>".format(
+                cls="ok" if r["success"] else "fail", source=html.escape(r["source"]),
+                suite=html.escape(r["suite"]), exp=html.escape(r["expectation"]),
+                col=html.escape(r["column_name"] or ""), ok="pass" if r["success"] else "FAIL",
+                n=r["element_count"], bad=r["unexpected_count"], details=html.escape(r["details"] or ""),
+            )
+        )
+    counts = "".join(
+        f"<li>{html.escape(s)}: {c['delivered']} delivered, {c['staged']} staged, {c['quarantined']} quarantined</li>"
+        for s, c in outcome.counts.items()
+    )
+    failures = "".join(f"<li>{html.escape(f)}</li>" for f in outcome.batch_failures) or "<li>none</li>"
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}
+tr.fail{{background:#fde2e2}}tr.ok{{background:#eef8ee}}code{{font-size:11px}}</style></head><body>
+<h1>{html.escape(title)}</h1><h2>Rows</h2><ul>{counts}</ul><h2>Batch failures</h2><ul>{failures}</ul>
+<h2>Checks</h2><table><tr><th>source</th><th>suite</th><th>expectation</th><th>column</th><th>result</th>
+<th>rows</th><th>unexpected</th><th>details</th></tr>{''.join(rows)}</table></body></html>
+"""
+    index = results_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index

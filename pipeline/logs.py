@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import os
 
-_NOISY = ("great_expectations", "airflow", "alembic", "py.warnings", "numexpr", "matplotlib")
+_NOISY = (
+    "great_expectations", "airflow", "alembic", "py.warnings", "numexpr", "matplotlib", "recordlinkage",
+)
 
 
 def quiet_third_party() -> None:

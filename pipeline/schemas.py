@@ -141,7 +141,8 @@ DQ_RESULTS: Schema = {
 }
 
 # ---- link stage inputs/outputs ------------------------------------------------------------
-# Register children, one row per valid register record (both registers stacked).
+# One row per child after linkage (a child on both registers is one row); police-only children
+# (recorded at an incident, on no register) have sources ["police"].
 # record_id is "health_register:<nhs_number>" / "school_census:<upn>".
 CHILD_INDEX: Schema = {
     "child_id": pl.String,

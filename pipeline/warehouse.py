@@ -235,6 +235,9 @@ def _attach(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool, key:
 
 def _open(path: Path, *, read_only: bool, key: str | None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
+    # TIMESTAMPTZ values come back in the session zone; pin it so results do not depend on
+    # the host's zone (and polars sees "UTC", the zone stage code compares against).
+    con.execute("SET TimeZone = 'UTC'")
     if key:
         # Writing encrypted files needs httpfs's mbedtls-hardened crypto, which a production
         # image installs at build time (docs/data-protection.md). Where it is missing we fall

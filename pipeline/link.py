@@ -1,0 +1,582 @@
+"""Link: one child across the health register, school census and police records; police
+adults across incidents; households from addresses.
+
+``link_people`` is the stage's one entry point. The flow:
+
+1. standardise every source (``pipeline.standardise``);
+2. for each link type, block (several polars joins), compare (recordlinkage ``Compare`` with
+   rapidfuzz features), fit a Fellegi–Sunter model (u from random pairs, m by EM) and decide
+   each pair against the configured thresholds; reviewers' decisions override the model;
+3. cluster accepted pairs into people with connected components, cutting the weakest links
+   where a cluster would hold two NHS numbers, two UPNs or two nominals of one incident;
+4. give every child a stable id (yesterday's id of any member record, else minted from the
+   members), and every person a household.
+
+Two safety rules sit on top of the model because Fellegi–Sunter's independence assumption
+fails exactly where harm is greatest: household members share surname, address and often
+date of birth. A pair whose forenames disagree outright (twins, siblings) or whose dates of
+birth disagree outright (father and son of the same name) is never matched automatically;
+at most it goes to clerical review.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from pipeline import schemas
+from pipeline.config import LinkageSettings
+from pipeline.errors import LinkageError
+from pipeline.link_compare import BlockingPass, candidate_pairs, compare_pairs
+from pipeline.link_model import (
+    DEFAULT_SPECS,
+    PERSON_REF_SPEC,
+    FellegiSunter,
+    estimate_u,
+    fit_m_by_sessions,
+)
+from pipeline.standardise import stable_id, standardise_address, standardise_people
+
+logger = logging.getLogger(__name__)
+
+SOURCE_PRIORITY = {"health_register": 0, "school_census": 1, "police_persons": 2}
+CHILD_SOURCE_LABEL = {"health_register": "health_register", "school_census": "school_census", "police_persons": "police"}
+RANDOM_SEED = 20_241_105  # u-sampling is seeded so that a rerun reproduces every probability
+
+# Blocking passes. Each pair of passes differs in at least one field, so one typo in any
+# single field (postcode, date of birth, surname, forename) leaves the pair in another pass.
+REGISTER_PASSES = (
+    BlockingPass("uprn", ("uprn",)),
+    BlockingPass("postcode+dob", ("postcode", "dob")),
+    BlockingPass("dob+surname_part", ("dob", "surname_part_metas")),
+    BlockingPass("dob_swapped+surname", ("dob_swapped", "surname_meta"), ("dob", "surname_meta")),
+    BlockingPass("dob+forename", ("dob", "forename_meta")),
+    BlockingPass("postcode+surname_part", ("postcode", "surname_part_metas")),
+    BlockingPass("sector+address", ("postcode_sector", "address_key")),
+    BlockingPass("forename+surname+sector", ("forename_canon", "surname_meta", "postcode_sector")),
+)
+# Police children often have no date of birth and may live at a newer address than the
+# register holds, so names without address are a pass of their own.
+POLICE_CHILD_PASSES = (
+    BlockingPass("uprn+initial", ("uprn", "forename_initial")),
+    BlockingPass("postcode+surname_part", ("postcode", "surname_part_metas")),
+    BlockingPass("sector+address", ("postcode_sector", "address_key")),
+    BlockingPass("dob+surname_part", ("dob", "surname_part_metas")),
+    BlockingPass("dob_swapped+surname", ("dob_swapped", "surname_meta"), ("dob", "surname_meta")),
+    BlockingPass("dob+forename", ("dob", "forename_meta")),
+    BlockingPass("forename+surname", ("forename_canon", "surname_meta")),
+)
+POLICE_DEDUP_PASSES = (
+    BlockingPass("person_ref", ("person_ref",)),
+    BlockingPass("dob+surname_part", ("dob", "surname_part_metas")),
+    BlockingPass("dob+forename", ("dob", "forename_meta")),
+    BlockingPass("forename+surname", ("forename_canon", "surname_meta")),
+    BlockingPass("postcode+surname_part", ("postcode", "surname_part_metas")),
+)
+
+DECISION_SCHEMA = {**schemas.LINK_DECISIONS, "forename_level": pl.Int8, "dob_level": pl.Int8}
+
+
+@dataclass(frozen=True)
+class LinkInputs:
+    health: pl.DataFrame       # schemas.STAGED["health_register"]
+    school: pl.DataFrame       # schemas.STAGED["school_census"]
+    persons: pl.DataFrame      # schemas.STAGED["police_persons"], current set
+    incidents: pl.DataFrame    # schemas.CURRENT_INCIDENTS
+    child_xref: pl.DataFrame   # schemas.CHILD_XREF from the previous run (may be empty)
+    reviews: pl.DataFrame      # schemas.REVIEW_DECISIONS
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    children: pl.DataFrame             # CHILD_INDEX
+    households: pl.DataFrame           # HOUSEHOLDS
+    person_links: pl.DataFrame         # PERSON_LINKS
+    incident_households: pl.DataFrame  # INCIDENT_HOUSEHOLDS
+    decisions: pl.DataFrame            # LINK_DECISIONS
+    review_queue: pl.DataFrame         # REVIEW_QUEUE
+    child_xref: pl.DataFrame           # CHILD_XREF
+
+
+# ---- scoring -------------------------------------------------------------------------------
+
+
+def score_pairs(
+    link_type: str,
+    left: pl.DataFrame,
+    right: pl.DataFrame,
+    passes: tuple[BlockingPass, ...],
+    settings: LinkageSettings,
+    *,
+    dedupe: bool = False,
+) -> pl.DataFrame:
+    """Every candidate pair of one link type with its scores, weight, probability and the
+    model's decision (``auto_match`` / ``review`` / ``auto_nonmatch``)."""
+    started = time.perf_counter()
+    pairs = candidate_pairs(left, right, passes, dedupe=dedupe)
+    if dedupe and pairs.height:
+        # Two nominals on one incident are two people by definition.
+        inc = left["incident_id"]
+        pairs = pairs.filter(inc.gather(pairs["l"]) != inc.gather(pairs["r"]))
+    if pairs.height == 0:
+        return pl.DataFrame(schema=DECISION_SCHEMA)
+    specs = DEFAULT_SPECS + ((PERSON_REF_SPEC,) if dedupe else ())
+    levels = compare_pairs(left, right, pairs, with_person_ref=dedupe)
+    compared = time.perf_counter()
+    model = _fit(left, right, levels, specs, settings, dedupe=dedupe)
+    weight = model.match_weight(levels)
+    probability = model.probability(weight)
+    sims = [c for c in levels.columns if c.endswith("_sim")]
+    scores = levels.with_columns([pl.col(c).fill_nan(None).round(4) for c in sims]).select(
+        pl.struct(levels.columns).struct.json_encode().alias("scores")
+    )["scores"]
+    out = pl.DataFrame({
+        "link_type": pl.Series([link_type] * pairs.height, dtype=pl.String),
+        "left_id": left["record_id"].gather(pairs["l"]),
+        "right_id": right["record_id"].gather(pairs["r"]),
+        "scores": scores,
+        "match_weight": np.round(weight, 4),
+        "probability": probability,
+        "forename_level": levels["forename"],
+        "dob_level": levels["dob"],
+    })
+    # Hard disagreement on forename or date of birth: never an automatic match (see module doc).
+    hard_no = (pl.col("forename_level") == 0) | (pl.col("dob_level") == 0)
+    out = out.with_columns(
+        decision=pl.when((pl.col("probability") >= settings.match_threshold) & ~hard_no)
+        .then(pl.lit("auto_match"))
+        .when(pl.col("probability") >= settings.review_threshold)
+        .then(pl.lit("review"))
+        .otherwise(pl.lit("auto_nonmatch"))
+    )
+    # Keep left/right in a canonical order so reviews match whichever way they were written.
+    swap = pl.col("left_id") > pl.col("right_id")
+    out = out.with_columns(
+        left_id=pl.when(swap).then(pl.col("right_id")).otherwise(pl.col("left_id")),
+        right_id=pl.when(swap).then(pl.col("left_id")).otherwise(pl.col("right_id")),
+    )
+    elapsed = time.perf_counter() - started
+    logger.info(
+        "%s: %d candidate pairs, %d matched, %d to review; compared at %.0f pairs/s, %.2f s in all; model %s",
+        link_type, pairs.height, int((out["decision"] == "auto_match").sum()),
+        int((out["decision"] == "review").sum()), pairs.height / max(compared - started, 1e-9),
+        elapsed, json.dumps(model.summary()),
+    )
+    return out.select(DECISION_SCHEMA.keys()).cast(DECISION_SCHEMA)  # type: ignore[arg-type]
+
+
+def _fit(
+    left: pl.DataFrame, right: pl.DataFrame, levels: pl.DataFrame, specs: tuple, settings: LinkageSettings, *, dedupe: bool,
+) -> FellegiSunter:
+    """u from a seeded sample of random pairs, then m by EM sessions over the candidates."""
+    rng = np.random.default_rng(RANDOM_SEED)
+    n = int(min(settings.em_sample_pairs, left.height * right.height))
+    random_pairs = pl.DataFrame({
+        "l": rng.integers(0, left.height, n, dtype=np.uint32),
+        "r": rng.integers(0, right.height, n, dtype=np.uint32),
+    })
+    if dedupe:
+        random_pairs = random_pairs.filter(pl.col("l") != pl.col("r"))
+    random_levels = compare_pairs(left, right, random_pairs, with_person_ref=dedupe)
+    u = estimate_u(random_levels, specs)
+    # Prior that two random records match: each record on the smaller side has about one
+    # counterpart on the larger side (for dedupe, about one other record of the same person).
+    lam = min(0.5, 1.0 / max(left.height, right.height, 1))
+    return fit_m_by_sessions(levels, specs, u, lam=lam, max_iterations=settings.em_max_iterations)
+
+
+def apply_reviews(decisions: pl.DataFrame, reviews: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
+    """Reviewer decisions override the model on every run; a reviewed pair that blocking did
+    not propose this time is added, so a reviewer's match never silently lapses."""
+    if reviews.height == 0:
+        return decisions
+    rv = reviews.select(
+        left_id=pl.min_horizontal("left_id", "right_id"),
+        right_id=pl.max_horizontal("left_id", "right_id"),
+        review=pl.col("decision"),
+    ).unique(["left_id", "right_id"], keep="last", maintain_order=True)
+    out = decisions.join(rv, on=["left_id", "right_id"], how="left").with_columns(
+        decision=pl.when(pl.col("review") == "match").then(pl.lit("reviewed_match"))
+        .when(pl.col("review") == "nonmatch").then(pl.lit("reviewed_nonmatch"))
+        .otherwise(pl.col("decision"))
+    ).drop("review")
+    missing = rv.join(decisions, on=["left_id", "right_id"], how="anti")
+    kinds = known.select("record_id", "kind")
+    extra = (
+        missing.join(kinds.rename({"record_id": "left_id", "kind": "lk"}), on="left_id")
+        .join(kinds.rename({"record_id": "right_id", "kind": "rk"}), on="right_id")
+        .with_columns(
+            link_type=pl.when((pl.col("lk") == "register") & (pl.col("rk") == "register")).then(pl.lit("register_child"))
+            .when((pl.col("lk") == "police_adult") | (pl.col("rk") == "police_adult")).then(pl.lit("police_adult"))
+            .otherwise(pl.lit("police_child")),
+            scores=pl.lit("{}"),
+            match_weight=pl.lit(None, pl.Float64),
+            probability=pl.lit(None, pl.Float64),
+            forename_level=pl.lit(None, pl.Int8),
+            dob_level=pl.lit(None, pl.Int8),
+            decision=pl.when(pl.col("review") == "match").then(pl.lit("reviewed_match")).otherwise(pl.lit("reviewed_nonmatch")),
+        )
+    )
+    return pl.concat([out, extra.select(DECISION_SCHEMA.keys()).cast(DECISION_SCHEMA)])  # type: ignore[arg-type]
+
+
+# ---- clustering ----------------------------------------------------------------------------
+
+
+def _components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    return connected_components(graph, directed=False)[1]
+
+
+def cluster_records(nodes: pl.DataFrame, decisions: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Connected components of accepted pairs, with guards.
+
+    A component may hold at most one NHS number, one UPN, and one nominal per incident. Where
+    one would hold more, its links are re-added strongest first (reviewers' matches first),
+    skipping any link that would break a guard; the skipped links become ``blocked_by_guard``.
+    Returns ``(nodes with "component", decisions with final decision)``.
+    """
+    idx = nodes.select("record_id").with_row_index("_n")
+    accepted = pl.col("decision").is_in(["auto_match", "reviewed_match"])
+    edges = (
+        decisions.with_row_index("_e").filter(accepted)
+        .join(idx.rename({"record_id": "left_id", "_n": "a"}), on="left_id")
+        .join(idx.rename({"record_id": "right_id", "_n": "b"}), on="right_id")
+    )
+    comp = _components(nodes.height, edges["a"].to_numpy(), edges["b"].to_numpy())
+    nodes = nodes.with_columns(component=pl.Series(comp, dtype=pl.Int64))
+    violating = (
+        nodes.group_by("component")
+        .agg(
+            (pl.col("nhs_number").drop_nulls().n_unique() > 1)
+            | (pl.col("upn").drop_nulls().n_unique() > 1)
+            | (pl.col("incident_id").drop_nulls().len() > pl.col("incident_id").drop_nulls().n_unique())
+        )
+        .filter(pl.col("nhs_number"))["component"]
+    )
+    if violating.len() == 0:
+        return nodes, decisions
+    bad_edges = edges.filter(pl.Series(comp[edges["a"].to_numpy()]).is_in(violating.implode()))
+    blocked = _greedy_guarded(nodes, bad_edges)
+    logger.info("guards: %d components held conflicting identifiers; %d links cut", violating.len(), len(blocked))
+    decisions = decisions.with_row_index("_e").with_columns(
+        decision=pl.when(pl.col("_e").is_in(pl.Series(blocked, dtype=pl.UInt32).implode()))
+        .then(pl.lit("blocked_by_guard")).otherwise(pl.col("decision"))
+    ).drop("_e")
+    kept = edges.filter(~pl.col("_e").is_in(pl.Series(blocked, dtype=pl.UInt32).implode()))
+    comp = _components(nodes.height, kept["a"].to_numpy(), kept["b"].to_numpy())
+    return nodes.with_columns(component=pl.Series(comp, dtype=pl.Int64)), decisions
+
+
+def _greedy_guarded(nodes: pl.DataFrame, edges: pl.DataFrame) -> list[int]:
+    """Kruskal-style union of the edges of conflicting components, strongest first.
+
+    A Python loop, but only over the few components that break a guard (twins, a reused
+    person_ref), never over the whole index.
+    """
+    ordered = edges.with_columns(
+        _w=pl.when(pl.col("decision") == "reviewed_match").then(float("inf")).otherwise(pl.col("match_weight").fill_null(0.0))
+    ).sort(["_w", "left_id", "right_id"], descending=[True, False, False])
+    involved = np.unique(np.concatenate([ordered["a"].to_numpy(), ordered["b"].to_numpy()]))
+    attrs = nodes.select("nhs_number", "upn", "incident_id")[involved.tolist()]
+    parent: dict[int, int] = {int(n): int(n) for n in involved}
+    ids: dict[int, tuple[set[str], set[str], set[str]]] = {}
+    for n, (nhs, upn, inc) in zip(involved.tolist(), attrs.iter_rows(), strict=True):
+        ids[n] = ({nhs} if nhs else set(), {upn} if upn else set(), {inc} if inc else set())
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    blocked: list[int] = []
+    for e, a, b in ordered.select("_e", "a", "b").iter_rows():
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        (na, ua, ia), (nb, ub, ib) = ids[ra], ids[rb]
+        if len(na | nb) > 1 or len(ua | ub) > 1 or (ia & ib):
+            blocked.append(e)
+            continue
+        parent[rb] = ra
+        ids[ra] = (na | nb, ua | ub, ia | ib)
+    return blocked
+
+
+def retire_impossible_reviews(nodes: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
+    """A review pair whose two records already sit in people with different NHS numbers or
+    UPNs (typically one twin against the other) cannot be a match: ``blocked_by_guard``
+    instead of wasting a reviewer's time."""
+    ident = nodes.group_by("component").agg(
+        pl.col("nhs_number").drop_nulls().first().alias("nhs"), pl.col("upn").drop_nulls().first().alias("upn")
+    )
+    of = nodes.select("record_id", "component").join(ident, on="component")
+    marked = (
+        decisions.with_row_index("_e")
+        .join(of.rename({"record_id": "left_id", "component": "lc", "nhs": "ln", "upn": "lu"}), on="left_id", how="left")
+        .join(of.rename({"record_id": "right_id", "component": "rc", "nhs": "rn", "upn": "ru"}), on="right_id", how="left")
+        .sort("_e")
+    )
+    clash = ((pl.col("ln") != pl.col("rn")) | (pl.col("lu") != pl.col("ru"))).fill_null(False)
+    return marked.with_columns(
+        decision=pl.when((pl.col("decision") == "review") & clash).then(pl.lit("blocked_by_guard")).otherwise(pl.col("decision"))
+    ).select(decisions.columns)
+
+
+# ---- ids -----------------------------------------------------------------------------------
+
+
+def assign_child_ids(members: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
+    """``(component, child_id)``: yesterday's id of any member record, else a minted one.
+
+    An old id goes to the component holding most of its old records (a split keeps the id
+    with the larger part); a component holding several old ids (a merge) keeps the one with
+    most members. Minted ids hash the smallest member record id, so reruns agree.
+    """
+    old = (
+        members.join(previous.select("record_id", "child_id"), on="record_id")
+        .group_by("component", "child_id").agg(n=pl.len(), first=pl.col("record_id").min())
+    )
+    owner = old.sort(["n", "first"], descending=[True, False]).unique("child_id", keep="first")
+    reused = owner.sort(["n", "child_id"], descending=[True, False]).unique("component", keep="first").select("component", "child_id")
+    minted = (
+        members.group_by("component").agg(seed=pl.col("record_id").min())
+        .join(reused, on="component", how="left")
+        .with_columns(child_id=pl.coalesce("child_id", stable_id("C", pl.col("seed"))))
+    )
+    return minted.select("component", "child_id")
+
+
+# ---- households ----------------------------------------------------------------------------
+
+
+def resolve_household_keys(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
+    """Give records without a UPRN the UPRN of a record at the same normalised address.
+
+    So "Flat 2, 10 High St" without a UPRN and "2/10 High Street" with one are one household.
+    An address that maps to two different UPRNs is left alone (ambiguous).
+    """
+    known = pl.concat([f.select("postcode", "address_key", "uprn") for f in frames]).drop_nulls()
+    uprn_of = (
+        known.unique().group_by("postcode", "address_key").agg(pl.col("uprn").first(), n=pl.len())
+        .filter(pl.col("n") == 1).select("postcode", "address_key", _uprn=pl.col("uprn"))
+    )
+    out = []
+    for f in frames:
+        joined = f.join(uprn_of, on=["postcode", "address_key"], how="left", nulls_equal=False)
+        out.append(joined.with_columns(
+            household_key=pl.when(pl.col("household_key").is_not_null() & pl.col("uprn").is_null() & pl.col("_uprn").is_not_null())
+            .then(pl.concat_str(pl.lit("uprn:"), pl.col("_uprn")))
+            .otherwise(pl.col("household_key"))
+        ).with_columns(household_id=stable_id("H", pl.col("household_key"))).drop("_uprn"))
+    return out
+
+
+def build_households(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """One row per household key seen in any source."""
+    rows = pl.concat([
+        f.select("household_id", "household_key", address=pl.col("address_display"), postcode="postcode", uprn="uprn")
+        for f in frames
+    ]).filter(pl.col("household_key").is_not_null())
+    return (
+        rows.sort(["household_key", "uprn", "address"], nulls_last=True)
+        .group_by("household_id", maintain_order=True)
+        .agg(
+            pl.col("household_key").first(),
+            pl.col("address").drop_nulls().first(),
+            pl.col("postcode").drop_nulls().first(),
+            pl.col("household_key").first().str.strip_prefix("uprn:").alias("uprn_from_key"),
+            pl.col("uprn").drop_nulls().first(),
+        )
+        .with_columns(
+            uprn=pl.when(pl.col("household_key").str.starts_with("uprn:")).then(pl.col("uprn_from_key")).otherwise(pl.col("uprn"))
+        )
+        .sort("household_id")
+        .select(schemas.HOUSEHOLDS.keys())
+        .cast(schemas.HOUSEHOLDS)  # type: ignore[arg-type]
+    )
+
+
+# ---- the entry point -----------------------------------------------------------------------
+
+
+def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
+    """Link children across registers and police records, police adults across incidents,
+    and place everyone in a household. See the module docstring for the steps."""
+    started = time.perf_counter()
+    if not 0 <= settings.review_threshold <= settings.match_threshold <= 1:
+        raise LinkageError(
+            f"linkage thresholds must satisfy 0 ≤ review ({settings.review_threshold}) ≤ "
+            f"match ({settings.match_threshold}) ≤ 1; fix [linkage] in the config"
+        )
+    health = standardise_people(inputs.health, source="health_register").unique("record_id", keep="first", maintain_order=True)
+    school = standardise_people(inputs.school, source="school_census").unique("record_id", keep="first", maintain_order=True)
+    persons = standardise_people(inputs.persons, source="police_persons").unique("record_id", keep="first", maintain_order=True)
+    incidents = standardise_address(inputs.incidents.with_columns(
+        record_id=pl.concat_str(pl.lit("police_incidents:"), pl.col("incident_id"))
+    ))
+    health, school, persons, incidents = resolve_household_keys([health, school, persons, incidents])
+    health = health.with_columns(upn=pl.lit(None, pl.String), incident_id=pl.lit(None, pl.String))
+    school = school.with_columns(nhs_number=pl.lit(None, pl.String), incident_id=pl.lit(None, pl.String))
+    persons = persons.with_columns(nhs_number=pl.lit(None, pl.String), upn=pl.lit(None, pl.String))
+    register = pl.concat([health, school], how="diagonal_relaxed")
+    police_children = persons.filter(pl.col("role") == "child")
+    police_adults = persons.filter(pl.col("role") != "child")
+
+    decisions = pl.concat([
+        score_pairs("register_child", health, school, REGISTER_PASSES, settings),
+        score_pairs("police_child", police_children, register, POLICE_CHILD_PASSES, settings),
+        score_pairs("police_child", police_children, police_children, POLICE_DEDUP_PASSES, settings, dedupe=True),
+        score_pairs("police_adult", police_adults, police_adults, POLICE_DEDUP_PASSES, settings, dedupe=True),
+    ])
+    nodes = pl.concat([
+        f.select(
+            "record_id", "source", "nhs_number", "upn", "incident_id",
+            kind=pl.when(pl.col("source") != "police_persons").then(pl.lit("register"))
+            .when(pl.col("role") == "child").then(pl.lit("police_child")).otherwise(pl.lit("police_adult")),
+        ) if "role" in f.columns else f.select(
+            "record_id", "source", "nhs_number", "upn", "incident_id", kind=pl.lit("register")
+        )
+        for f in (register, persons)
+    ], how="vertical_relaxed")
+    decisions = apply_reviews(decisions, inputs.reviews, nodes)
+    nodes, decisions = cluster_records(nodes, decisions)
+    decisions = retire_impossible_reviews(nodes, decisions)
+
+    children, xref, members = _children(nodes, register, persons, incidents, inputs.child_xref)
+    person_links = _person_links(nodes, persons, incidents, members, decisions)
+    incident_households = _incident_households(person_links, persons, incidents, children)
+    households = build_households([health, school, persons, incidents])
+
+    final = decisions.select(schemas.LINK_DECISIONS.keys()).sort("link_type", "left_id", "right_id")
+    review_queue = final.filter(pl.col("decision") == "review").select(schemas.REVIEW_QUEUE.keys())
+    logger.info(
+        "linked %d register, %d police records into %d children, %d households in %.1f s",
+        register.height, persons.height, children.height, households.height, time.perf_counter() - started,
+    )
+    return LinkResult(
+        children=schemas.conform(children, schemas.CHILD_INDEX),
+        households=schemas.conform(households, schemas.HOUSEHOLDS),
+        person_links=schemas.conform(person_links, schemas.PERSON_LINKS),
+        incident_households=schemas.conform(incident_households, schemas.INCIDENT_HOUSEHOLDS),
+        decisions=schemas.conform(final, schemas.LINK_DECISIONS),
+        review_queue=schemas.conform(review_queue, schemas.REVIEW_QUEUE),
+        child_xref=schemas.conform(xref, schemas.CHILD_XREF),
+    )
+
+
+def _person_household(persons: pl.DataFrame, incidents: pl.DataFrame) -> pl.DataFrame:
+    """Where each nominal lives: own recorded address; a victim or child with none lives at
+    the incident address (domestic incidents are mostly at home)."""
+    inc = incidents.select("incident_id", incident_household=pl.col("household_id"))
+    return persons.join(inc, on="incident_id", how="left").with_columns(
+        lives_at=pl.when(pl.col("household_key").is_not_null() | pl.col("postcode_pseudo")).then(pl.col("household_id"))
+        .when(pl.col("role").is_in(["victim", "child"])).then(pl.col("incident_household"))
+    )
+
+
+def _children(
+    nodes: pl.DataFrame, register: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame, previous: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """CHILD_INDEX rows, the new CHILD_XREF, and member records with their child_id."""
+    child_components = nodes.filter(pl.col("kind") != "police_adult")["component"].unique().implode()
+    members = nodes.filter(pl.col("component").is_in(child_components)).select("record_id", "source", "component")
+    ids = assign_child_ids(members, previous)
+    members = members.join(ids, on="component")
+    police = _person_household(persons, incidents).filter(pl.col("role") == "child").with_columns(household_id=pl.col("lives_at"))
+    attrs = [
+        "forename", "surname", "dob", "nhs_number", "upn", "postcode", "address_display", "household_id",
+        "school_urn", "school_name", "year_group", "gp_practice_code", "health_visitor_team",
+    ]
+    records = pl.concat([register, police], how="diagonal_relaxed").select("record_id", *attrs)
+    full = members.join(records, on="record_id", how="left").with_columns(
+        _rank=pl.col("source").replace_strict(SOURCE_PRIORITY, return_dtype=pl.Int32),
+        _has_home=pl.col("household_id").is_not_null(),
+    )
+    # Register spelling is preferred; the address comes from the best-ranked member that
+    # has a usable one, so household, postcode and address line agree with each other.
+    by_rank = full.sort(["child_id", "_rank", "record_id"])
+    named = by_rank.group_by("child_id", maintain_order=True).agg(
+        *[pl.col(c).drop_nulls().first() for c in attrs if c not in ("postcode", "address_display", "household_id")],
+        sources=pl.col("source").replace_strict(CHILD_SOURCE_LABEL, return_dtype=pl.String).unique().sort(),
+    )
+    homes = (
+        full.sort(["child_id", "_has_home", "_rank", "record_id"], descending=[False, True, False, False])
+        .group_by("child_id", maintain_order=True)
+        .agg(pl.col("postcode").first(), pl.col("address_display").first().alias("address"), pl.col("household_id").first())
+    )
+    children = named.join(homes, on="child_id").sort("child_id")
+    xref = members.select("record_id", "child_id").sort("record_id")
+    return children, xref, members
+
+
+def _person_links(
+    nodes: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame, members: pl.DataFrame, decisions: pl.DataFrame,
+) -> pl.DataFrame:
+    police_nodes = nodes.filter(pl.col("source") == "police_persons")
+    person_ids = police_nodes.group_by("component").agg(seed=pl.col("record_id").min()).with_columns(
+        person_id=stable_id("P", pl.col("seed"))
+    )
+    accepted = decisions.filter(
+        pl.col("decision").is_in(["auto_match", "reviewed_match"]) & (pl.col("link_type") == "police_child")
+    )
+    # Probability of the chosen link from a police child to the register.
+    police_id = pl.when(pl.col("left_id").str.starts_with("police_persons:")).then(pl.col("left_id")).otherwise(pl.col("right_id"))
+    to_register = (
+        accepted.filter(~(pl.col("left_id").str.starts_with("police_persons:") & pl.col("right_id").str.starts_with("police_persons:")))
+        .group_by(police_id.alias("right_id"))
+        .agg(link_probability=pl.col("probability").max())
+    )
+    linked_to_register = members.filter(pl.col("source") != "police_persons").select("child_id").unique()
+    child_of = members.filter(pl.col("source") == "police_persons").select("record_id", "child_id")
+    return (
+        _person_household(persons, incidents)
+        .join(police_nodes.select("record_id", "component"), on="record_id", how="left")
+        .join(person_ids.select("component", "person_id"), on="component", how="left")
+        .join(child_of, on="record_id", how="left")
+        .join(to_register.rename({"right_id": "record_id"}), on="record_id", how="left")
+        .with_columns(
+            household_id=pl.col("lives_at"),
+            link_probability=pl.when(pl.col("child_id").is_in(linked_to_register["child_id"].implode()))
+            .then(pl.col("link_probability")),
+        )
+        .sort("incident_id", "person_ref")
+        .select(schemas.PERSON_LINKS.keys())
+    )
+
+
+def _incident_households(
+    person_links: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame, children: pl.DataFrame,
+) -> pl.DataFrame:
+    """Which households each incident touches: victims' and suspects' own homes, the incident
+    address when no victim has a known home of their own, and the register homes of the
+    children recorded at the scene (which finds a family whose register address is stale)."""
+    own = persons.filter(pl.col("household_id").is_not_null())
+    victim = own.filter(pl.col("role") == "victim").select(
+        "incident_id", "household_id", "role", "person_ref", basis=pl.lit("victim_home")
+    )
+    suspect = own.filter(pl.col("role") == "suspect").select(
+        "incident_id", "household_id", "role", "person_ref", basis=pl.lit("suspect_home")
+    )
+    incident_address = incidents.filter(pl.col("household_id").is_not_null()).join(
+        victim.select("incident_id").unique(), on="incident_id", how="anti"
+    ).select("incident_id", "household_id", role=pl.lit("victim"), person_ref=pl.lit(None, pl.String), basis=pl.lit("incident_address"))
+    linked = person_links.filter((pl.col("role") == "child") & pl.col("link_probability").is_not_null()).select(
+        "incident_id", "person_ref", "child_id"
+    ).join(children.select("child_id", home=pl.col("household_id")), on="child_id").filter(pl.col("home").is_not_null()).select(
+        "incident_id", household_id=pl.col("home"), role=pl.lit("child"), person_ref=pl.col("person_ref"), basis=pl.lit("linked_child_home")
+    )
+    return (
+        pl.concat([victim, suspect, incident_address, linked])
+        .unique()
+        .sort("incident_id", "basis", "household_id", "person_ref")
+        .select(schemas.INCIDENT_HOUSEHOLDS.keys())
+    )

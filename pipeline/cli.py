@@ -266,5 +266,58 @@ def decide(
     console.print(f"recorded {n} decision(s)")
 
 
+@app.command()
+def purge(
+    date_: Annotated[str | None, typer.Option("--date", help="purge as of this date (default today)")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run/--apply", help="show what would go (default) or delete it")] = True,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Show (or, with --apply, delete) raw and staging rows past their retention period."""
+    from pipeline import retention
+    from pipeline import warehouse as wh_mod
+    from pipeline.rules import load_rules
+
+    try:
+        settings = _settings(warehouse=warehouse)
+        day = _parse_date(date_) if date_ else date.today()
+        policy = retention.RetentionPolicy.from_settings(settings.retention)
+        lookback = load_rules(settings.rules_file).lookback_days
+        with wh_mod.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
+            plan = retention.purge(wh, day, policy, dry_run=dry_run, lookback_days=lookback)
+            if not dry_run:
+                wh_mod.refresh_published(wh)
+    except HearthError as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"retention as of {day}: {'would delete' if dry_run else 'deleted'}")
+    for col in plan.columns:
+        table.add_column(col)
+    for row in plan.iter_rows():
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+
+
+@app.command("audit-extract")
+def audit_extract(
+    out: Annotated[Path, typer.Option("--out", help="folder for the pseudonymised Parquet extract")],
+    warehouse: WarehouseOpt = None,
+    as_: AsOpt = None,
+) -> None:
+    """Write the pseudonymised auditor extract (keyed hashes, no names or addresses)."""
+    from pipeline import access, pseudonymise
+    from pipeline import warehouse as wh_mod
+
+    try:
+        settings = _settings(warehouse=warehouse)
+        key = settings.pseudonym_key or pseudonymise.key_from_env()
+        with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
+            files = pseudonymise.write_auditor_extract(pseudonymise.build_auditor_extract(wh, key), out)
+        access.record(settings, who=_who(as_), command="audit-extract", subject=str(out),
+                      detail="pseudonymised extract")
+    except HearthError as exc:
+        raise _fail(exc) from exc
+    for f in files:
+        console.print(str(f))
+
+
 def _main() -> None:  # pragma: no cover - console entry point used by `python -m pipeline`
     app()

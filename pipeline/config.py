@@ -12,13 +12,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from pipeline.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "hearth.toml"
@@ -45,6 +47,12 @@ class LinkageSettings(BaseModel):
     em_sample_pairs: int = Field(2_000_000, description="pairs sampled to estimate u-probabilities")
 
 
+class RetentionSettings(BaseModel):
+    raw_days: int = Field(92, ge=1, description="days raw rows are kept after delivery")
+    police_days: int = Field(730, ge=1, description="days staged police versions are kept")
+    register_days: int = Field(365, ge=1, description="days staged register snapshots are kept")
+
+
 class Settings(BaseSettings):
     """Everything a night needs to know that is not in the data."""
 
@@ -59,7 +67,9 @@ class Settings(BaseSettings):
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     ingest: IngestSettings = IngestSettings()  # type: ignore[call-arg]
     linkage: LinkageSettings = LinkageSettings()  # type: ignore[call-arg]
+    retention: RetentionSettings = RetentionSettings()  # type: ignore[call-arg]
     encryption_key: str | None = Field(None, repr=False, exclude=True)
+    pseudonym_key: str | None = Field(None, repr=False, exclude=True)
     progress: bool | None = Field(None, description="force progress output on/off (default: only on a TTY)")
 
     @classmethod
@@ -79,9 +89,18 @@ class Settings(BaseSettings):
 
     def public_dict(self) -> dict[str, Any]:
         """The configuration as recorded in ``audit.runs`` (no secrets)."""
-        return self.model_dump(mode="json", exclude={"encryption_key"})
+        return self.model_dump(mode="json", exclude={"encryption_key", "pseudonym_key"})
 
 
 def load_settings(**overrides: Any) -> Settings:
     """Load settings, letting explicit non-None keyword overrides win."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(
+            f"invalid configuration ({problems}). Check {os.environ.get('HEARTH_CONFIG', DEFAULT_CONFIG_FILE)} "
+            "and the HEARTH_* environment variables."
+        ) from None

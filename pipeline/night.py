@@ -87,6 +87,13 @@ def begin_run(wh: Warehouse, run_date: date, settings: Settings, *, trigger: str
 
     run_id = run_id or new_run_id(run_date)
     rules = load_rules(settings.rules_file)
+    # We hold the only writer, so any run still "running" died (killed, machine lost).
+    wh.fetch(
+        "INSERT INTO audit.run_log (run_id, logical_date, event, event_at, message) "
+        "SELECT run_id, logical_date, 'abandoned', ?, 'no end recorded; superseded by run ' || ? "
+        "FROM audit.runs WHERE status = 'running'",
+        [datetime.now(UTC), run_id],
+    )
     wh.fetch(
         "INSERT INTO audit.run_log (run_id, logical_date, event, event_at, trigger, package_version, "
         "git_commit, rules_version, config) VALUES (?, ?, 'started', ?, ?, ?, ?, ?, ?)",
@@ -190,7 +197,7 @@ def stage_validate(ctx: NightContext) -> StageResult:
             previous_register_counts=_previous_counts(wh, day),
         )
         outcome = validate_delivery(delivery, vctx)
-        quarantined = outcome.quarantine.group_by("source").len().to_dict(as_series=False)
+        quarantined = dict(outcome.quarantine.group_by("source").len().iter_rows())
         result.rows_in = sum(f.frame.height for f in delivery.files.values())
         result.rows_out = sum(f.height for f in outcome.staged.values())
         with wh.transaction():
@@ -209,8 +216,10 @@ def stage_validate(ctx: NightContext) -> StageResult:
                 for source, frame in outcome.staged.items():
                     wh.replace_for_date(warehouse.STAGING_TABLE[source], day, frame, run_id=ctx.run_id)
         docs = build_data_docs(ctx.settings.reports_dir / day.isoformat() / "data-quality", outcome)
-        for message in outcome.messages[:200]:
-            log.warning("%s", message)
+        for message in outcome.messages:
+            log.info("%s", message)
+        if quarantined:
+            log.info("%s: rows quarantined %s — see audit.quarantine and %s", day, quarantined, docs)
         if outcome.batch_failures:
             raise DataQualityError(
                 f"Data-quality checks failed for the delivery of {day}; nothing was staged or "
@@ -220,7 +229,7 @@ def stage_validate(ctx: NightContext) -> StageResult:
             )
         snapshots = _check_freshness(wh, day, ctx.settings.ingest.register_max_age_days)
         result.detail = {
-            "quarantined": dict(zip(quarantined.get("source", []), quarantined.get("len", []), strict=True)),
+            "quarantined": quarantined,
             "staged": {s: f.height for s, f in outcome.staged.items()},
             "snapshots": snapshots,
             "data_docs": str(docs),

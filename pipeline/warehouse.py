@@ -245,6 +245,12 @@ def _open(path: Path, *, read_only: bool, key: str | None) -> duckdb.DuckDBPyCon
         try:
             con.execute("LOAD httpfs")
         except duckdb.Error:
+            if os.environ.get("HEARTH_ENV") == "production":
+                con.close()
+                raise WarehouseError(
+                    "HEARTH_ENV=production needs DuckDB's httpfs extension to write an encrypted "
+                    "warehouse; install it in the image at build time (docs/data-protection.md)."
+                ) from None
             con.execute("SET force_mbedtls_unsafe = true")
     try:
         _attach(con, path, read_only=read_only, key=key)
@@ -331,6 +337,9 @@ def refresh_published(wh: Warehouse) -> Path:
     file. The copy is made beside the target so ``os.replace`` stays on one filesystem.
     """
     wh.checkpoint()
+    # A copy interrupted by a crash leaves its temp file behind; it was never published.
+    for stale in wh.published.parent.glob(f".{wh.published.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     tmp = wh.published.with_name(f".{wh.published.name}.{os.getpid()}.tmp")
     shutil.copyfile(wh.path, tmp)
     with open(tmp, "rb") as fh:

@@ -6,7 +6,7 @@
 CREATE TABLE audit.run_log (
     run_id             VARCHAR NOT NULL,
     logical_date       DATE NOT NULL,
-    event              VARCHAR NOT NULL,      -- started | succeeded | failed
+    event              VARCHAR NOT NULL,      -- started | succeeded | failed | abandoned
     event_at           TIMESTAMPTZ NOT NULL,
     trigger            VARCHAR,               -- cli | airflow | demo | test
     package_version    VARCHAR,
@@ -117,7 +117,7 @@ CREATE VIEW audit.runs AS
 WITH started AS (
     SELECT * FROM audit.run_log WHERE event = 'started'
 ), ended AS (
-    SELECT * FROM audit.run_log WHERE event IN ('succeeded', 'failed')
+    SELECT * FROM audit.run_log WHERE event IN ('succeeded', 'failed', 'abandoned')
 )
 SELECT
     s.run_id,

@@ -1,0 +1,68 @@
+"""Run one night and kill this process with SIGKILL at a chosen point (used by
+test_crash_recovery.py in a child process; the patches never touch the test process).
+
+usage: python crash_driver.py POINT YYYY-MM-DD   (settings from HEARTH_* environment)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from pipeline import warehouse
+from pipeline.config import load_settings
+from pipeline.night import run_night
+
+
+def die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def install(point: str) -> None:
+    if point == "mid_ingest":  # raw rows written in an open transaction
+        original = warehouse.Warehouse.replace_for_date
+
+        def replace_then_die(self: Any, table: str, *a: Any, **k: Any) -> int:
+            n = original(self, table, *a, **k)
+            if table == "raw.police_persons":
+                die()
+            return n
+        warehouse.Warehouse.replace_for_date = replace_then_die  # type: ignore[method-assign]
+    elif point == "mid_publish":  # marts replaced inside publish_list's transaction, not committed
+        original_sql = warehouse.sql
+
+        def sql_then_die(name: str) -> str:
+            if name == "publish_flag_evidence":
+                die()
+            return original_sql(name)
+        warehouse.sql = sql_then_die  # type: ignore[assignment]
+    elif point == "mid_copy":  # half of the published copy written
+        def half_copy(src: Any, dst: Any, *a: Any, **k: Any) -> None:
+            data = Path(src).read_bytes()
+            Path(dst).write_bytes(data[: len(data) // 2])
+            die()
+        warehouse.shutil = type("S", (), {"copyfile": staticmethod(half_copy)})  # type: ignore[attr-defined]
+    elif point == "after_swap":  # the new copy is in place; the report never ran
+        real = os.replace
+
+        def replace_then_die(src: Any, dst: Any) -> None:
+            real(src, dst)
+            die()
+        warehouse.os = type("O", (), {"replace": staticmethod(replace_then_die), "fsync": os.fsync,  # type: ignore[attr-defined]
+                                      "getpid": os.getpid})
+    else:
+        raise SystemExit(f"unknown crash point {point}")
+
+
+if __name__ == "__main__":
+    install(sys.argv[1])
+    run_night(date.fromisoformat(sys.argv[2]), load_settings(), trigger="test")
+    _ = shutil  # the real module stays imported for the other points
+    raise SystemExit("the crash point was never reached")

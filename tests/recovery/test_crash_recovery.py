@@ -1,0 +1,112 @@
+"""A night killed at any point leaves the previous night's marts intact and readable, and
+rerunning it gives the same marts as a night never interrupted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pipeline import warehouse
+from pipeline.config import Settings, load_settings
+from pipeline.night import run_night
+
+sys.path.insert(0, str(Path(__file__).parent))
+from nights import NIGHTS, marts, write_county
+
+DRIVER = Path(__file__).parent / "crash_driver.py"
+CLI = ["-c", "from pipeline.cli import app; app()"]
+
+
+def _settings(root: Path, landing: Path) -> Settings:
+    return load_settings(landing_dir=landing, warehouse=root / "wh" / "warehouse.duckdb", reports_dir=root / "reports")
+
+
+def _env(s: Settings) -> dict[str, str]:
+    return {**os.environ, "HEARTH_LANDING_DIR": str(s.landing_dir), "HEARTH_WAREHOUSE": str(s.warehouse),
+            "HEARTH_REPORTS_DIR": str(s.reports_dir)}
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Marts after nights 1–2 and after nights 1–3, never interrupted."""
+    root = tmp_path_factory.mktemp("baseline")
+    write_county(root / "landing")
+    s = _settings(root, root / "landing")
+    run_night(NIGHTS[0], s, trigger="test")
+    run_night(NIGHTS[1], s, trigger="test")
+    two = marts(s.warehouse)
+    t0 = time.perf_counter()
+    run_night(NIGHTS[2], s, trigger="test")
+    return {"landing": root / "landing", "two": two, "three": marts(s.warehouse),
+            "seconds": time.perf_counter() - t0}
+
+
+def _two_nights(tmp_path: Path, landing: Path) -> Settings:
+    s = _settings(tmp_path, landing)
+    run_night(NIGHTS[0], s, trigger="test")
+    run_night(NIGHTS[1], s, trigger="test")
+    return s
+
+
+def _assert_recovers(s: Settings, baseline: dict[str, object], *, allow_new: bool) -> None:
+    published = marts(s.warehouse)  # opens, so the published file is a whole database
+    expected = [baseline["two"], baseline["three"]] if allow_new else [baseline["two"]]
+    assert published in expected, "the published marts are neither the previous night's nor the new night's"
+    with warehouse.open_writer(s.warehouse) as wh:  # the working file recovers (WAL replay)
+        assert wh.fetch("SELECT count(*) FROM audit.schema_migrations")[0][0] > 0
+    run_night(NIGHTS[2], s, trigger="test")
+    assert marts(s.warehouse) == baseline["three"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("point", "allow_new"), [
+    ("mid_ingest", False), ("mid_publish", False), ("mid_copy", False), ("after_swap", True),
+])
+def test_a_night_killed_at_a_point_recovers(tmp_path: Path, baseline: dict, point: str, allow_new: bool) -> None:
+    s = _two_nights(tmp_path, baseline["landing"])
+    proc = subprocess.run([sys.executable, str(DRIVER), point, NIGHTS[2].isoformat()], env=_env(s),
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    _assert_recovers(s, baseline, allow_new=allow_new)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fraction", [0.2, 0.5, 0.8])
+def test_hearth_run_killed_from_outside_recovers(tmp_path: Path, baseline: dict, fraction: float) -> None:
+    s = _two_nights(tmp_path, baseline["landing"])
+    # A cold process spends its first seconds importing; kill during the night itself.
+    proc = subprocess.Popen([sys.executable, *CLI, "run", "--date", NIGHTS[2].isoformat()], env=_env(s),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3.0 + fraction * float(baseline["seconds"]))  # type: ignore[arg-type]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    _assert_recovers(s, baseline, allow_new=True)
+
+
+@pytest.mark.slow
+def test_a_reader_holding_the_published_file_does_not_fail_the_night(tmp_path: Path, baseline: dict) -> None:
+    s = _two_nights(tmp_path, baseline["landing"])
+    with warehouse.open_reader(s.warehouse) as reader:
+        seen = reader.fetch("SELECT count(*) FROM marts.child_flags")[0][0]
+        proc = subprocess.run([sys.executable, *CLI, "run", "--date", NIGHTS[2].isoformat()], env=_env(s),
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        # The reader keeps the snapshot it opened, mid-query or not.
+        assert reader.fetch("SELECT count(*) FROM marts.child_flags")[0][0] == seen
+    assert marts(s.warehouse) == baseline["three"]
+
+
+@pytest.mark.slow
+def test_a_rerun_gives_identical_marts(tmp_path: Path, baseline: dict) -> None:
+    s = _two_nights(tmp_path, baseline["landing"])
+    run_night(NIGHTS[2], s, trigger="test")
+    first: dict[str, Counter[str]] = marts(s.warehouse)
+    run_night(NIGHTS[2], s, trigger="test")
+    assert marts(s.warehouse) == first == baseline["three"]

@@ -1,0 +1,154 @@
+"""The synthetic county, night after night, through the real pipeline, checked against truth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from pipeline import warehouse
+from pipeline.config import Settings, load_settings
+from pipeline.night import run_night
+from pipeline.synth import write_synthetic_county
+
+START = date(2026, 9, 28)  # a Monday
+DAYS = 5
+
+
+@dataclass
+class County:
+    settings: Settings
+    truth: Path
+    days: list[date]
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[County]:
+    root = tmp_path_factory.mktemp("county")
+    synth = write_synthetic_county(root / "synth", households=1200, days=DAYS, seed=7, start_date=START)
+    settings = load_settings(landing_dir=synth.landing_dir, warehouse=root / "wh" / "warehouse.duckdb",
+                             reports_dir=root / "reports")
+    for day in synth.deliveries:
+        run_night(day, settings, trigger="test")
+    yield County(settings=settings, truth=synth.truth_dir, days=synth.deliveries)
+
+
+def _frame(county: County, sql: str, **params: object) -> pl.DataFrame:
+    with warehouse.open_reader(county.settings.warehouse) as wh:
+        return wh.frame(sql, params or None)
+
+
+def test_every_night_ran_and_published(county: County) -> None:
+    runs = _frame(county, "SELECT logical_date, status FROM audit.runs ORDER BY logical_date")
+    assert runs["logical_date"].to_list() == county.days
+    assert set(runs["status"]) == {"succeeded"}
+    published = _frame(county, "SELECT DISTINCT list_date FROM audit.publications ORDER BY 1")
+    assert published["list_date"].to_list() == county.days
+
+
+def test_counts_reconcile_per_source_per_night(county: County) -> None:
+    """delivered = landed in raw = staged + quarantined, for every source and night."""
+    counts = _frame(county, """
+        WITH raw AS (
+            SELECT 'police_incidents' AS source, delivery_date, count(*) AS n FROM raw.police_incidents GROUP BY ALL
+            UNION ALL SELECT 'police_persons', delivery_date, count(*) FROM raw.police_persons GROUP BY ALL
+            UNION ALL SELECT 'school_census', delivery_date, count(*) FROM raw.school_census GROUP BY ALL
+            UNION ALL SELECT 'health_register', delivery_date, count(*) FROM raw.health_register GROUP BY ALL
+        ), staged AS (
+            SELECT 'police_incidents' AS source, delivery_date, count(*) AS n FROM staging.police_incident_versions GROUP BY ALL
+            UNION ALL SELECT 'police_persons', delivery_date, count(*) FROM staging.police_person_versions GROUP BY ALL
+            UNION ALL SELECT 'school_census', snapshot_date, count(*) FROM staging.school_census_snapshots GROUP BY ALL
+            UNION ALL SELECT 'health_register', snapshot_date, count(*) FROM staging.health_register_snapshots GROUP BY ALL
+        ), quarantined AS (
+            SELECT source, delivery_date, count(*) AS n FROM audit.quarantine GROUP BY ALL
+        )
+        SELECT raw.source, raw.delivery_date, raw.n AS landed,
+               coalesce(staged.n, 0) AS staged, coalesce(quarantined.n, 0) AS quarantined
+        FROM raw
+        LEFT JOIN staged USING (source, delivery_date)
+        LEFT JOIN quarantined USING (source, delivery_date)
+    """)
+    assert counts.height > 0
+    bad = counts.filter(pl.col("landed") != pl.col("staged") + pl.col("quarantined"))
+    assert bad.is_empty(), bad
+    # And raw holds exactly what the generator wrote.
+    for day in county.days:
+        for source in ("health_register", "school_census"):
+            path = county.settings.landing_dir / day.isoformat() / f"{source}.csv"
+            if path.exists():
+                delivered = pl.read_csv(path, infer_schema=False).height
+                landed = counts.filter((pl.col("source") == source) & (pl.col("delivery_date") == day))
+                assert landed["landed"].to_list() == [delivered]
+
+
+def test_every_injected_invalid_row_is_quarantined_and_nowhere_downstream(county: County) -> None:
+    invalid = pl.read_parquet(county.truth / "invalid_rows.parquet")
+    assert invalid.height > 0, "the generator should inject invalid rows at this size"
+    quarantine = _frame(county, "SELECT delivery_date, _file AS file, _row, reasons FROM audit.quarantine")
+    missing = invalid.join(quarantine, on=["delivery_date", "file", "_row"], how="anti")
+    assert missing.is_empty(), missing
+    # The rejected values themselves (not the good record they were copied from) must not
+    # reach the child index.
+    rejected = _frame(county, """
+        SELECT DISTINCT replace(record->>'nhs_number', ' ', '') AS nhs
+        FROM audit.quarantine
+        WHERE source = 'health_register' AND len(list_filter(reasons, lambda r: r LIKE '%Modulus 11%')) > 0
+    """)["nhs"].to_list()
+    assert rejected
+    downstream = _frame(county, "SELECT count(*) AS n FROM marts.child_index WHERE list_contains($k, nhs_number)", k=rejected)
+    assert downstream["n"][0] == 0
+
+
+def test_register_children_are_linked_across_both_registers(county: County) -> None:
+    records = pl.read_parquet(county.truth / "register_records.parquet")
+    last = county.days[-1]
+    current = records.filter((pl.col("first_delivery") <= last) & (pl.col("last_delivery") >= last))
+    both = (current.group_by("person_uid").agg(pl.col("source").n_unique().alias("n"),
+                                              pl.col("record_key"), pl.col("source").alias("sources"))
+            .filter(pl.col("n") == 2))
+    index = _frame(county, "SELECT child_id, nhs_number, upn FROM marts.child_index")
+    by_nhs = dict(zip(index["nhs_number"], index["child_id"], strict=True))
+    by_upn = dict(zip(index["upn"], index["child_id"], strict=True))
+    linked = 0
+    for keys, sources in zip(both["record_key"], both["sources"], strict=True):
+        ids = dict(zip(sources, keys, strict=True))
+        if by_nhs.get(ids["health_register"]) is not None and by_nhs.get(ids["health_register"]) == by_upn.get(ids["school_census"]):
+            linked += 1
+    assert linked / both.height >= 0.99, f"{linked} of {both.height} children linked across registers"
+
+
+def test_child_ids_are_stable_from_night_to_night(county: County) -> None:
+    xref = _frame(county, "SELECT as_of, record_id, child_id FROM linked.child_xref WHERE as_of IN ($a, $b)",
+                  a=county.days[0], b=county.days[-1])
+    first = xref.filter(pl.col("as_of") == county.days[0]).drop("as_of")
+    last = xref.filter(pl.col("as_of") == county.days[-1]).drop("as_of")
+    both = first.join(last, on="record_id", suffix="_last")
+    assert both.height > 0.9 * first.height
+    changed = both.filter(pl.col("child_id") != pl.col("child_id_last"))
+    assert changed.height <= 0.001 * both.height, changed
+
+
+def test_households_are_listed_only_when_something_is_new(county: County) -> None:
+    later = county.days[1:]
+    mash = _frame(county, "SELECT list_date, household_id, incident_ids, new_since_previous FROM marts.mash_list WHERE list_date > $d", d=county.days[0])
+    flags = _frame(county, "SELECT list_date, count(DISTINCT household_id) AS n FROM marts.child_flags WHERE list_date > $d GROUP BY ALL", d=county.days[0])
+    assert flags["n"].min() > 0
+    for day in later:
+        listed = mash.filter(pl.col("list_date") == day)
+        flagged = flags.filter(pl.col("list_date") == day)["n"][0]
+        assert listed.height < flagged, f"{day}: every flagged household re-listed"
+        with warehouse.open_reader(county.settings.warehouse) as wh:
+            current = wh.query("current_incidents", as_of=day)
+        changed_today = set(current.filter(pl.col("last_changed_on") == day)["incident_id"])
+        for row in listed.iter_rows(named=True):
+            assert set(row["incident_ids"]) & changed_today or row["new_since_previous"], row
+
+
+def test_every_listed_household_has_flagged_children_and_unique_priorities(county: County) -> None:
+    mash = _frame(county, "SELECT list_date, priority, child_ids FROM marts.mash_list")
+    assert mash.group_by("list_date").agg(pl.col("priority").n_unique() == pl.len())["priority"].all()
+    assert (mash["child_ids"].list.len() > 0).all()

@@ -117,7 +117,10 @@ CREATE VIEW audit.runs AS
 WITH started AS (
     SELECT * FROM audit.run_log WHERE event = 'started'
 ), ended AS (
+    -- A stage retried by Airflow may record 'failed' and later 'succeeded' for one run:
+    -- the latest end event is the run's status.
     SELECT * FROM audit.run_log WHERE event IN ('succeeded', 'failed', 'abandoned')
+    QUALIFY row_number() OVER (PARTITION BY run_id ORDER BY event_at DESC) = 1
 )
 SELECT
     s.run_id,

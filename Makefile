@@ -7,7 +7,18 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON ?= python3
 UV_VERSION := 0.13.9
-UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+# uv from PATH if there is one, else a pinned copy bootstrapped into .tools/.
+UV_ON_PATH := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV_ON_PATH),)
+UV := $(CURDIR)/.tools/bin/uv
+UV_DEP := $(UV)
+else
+UV := $(UV_ON_PATH)
+UV_DEP :=
+endif
+# Use the machine's Python 3.11; never try to download one (there may be no network).
+export UV_PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+export UV_PYTHON_DOWNLOADS := never
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
@@ -22,10 +33,11 @@ help:
 	@echo "make airflow  run Airflow standalone on http://localhost:8080 with the hearth DAGs"
 	@echo "make bench    the performance benchmarks (docs/performance.md)"
 
-.tools/bin/uv:
-	@command -v uv >/dev/null 2>&1 || { $(PYTHON) -m venv .tools && .tools/bin/pip install -q "uv==$(UV_VERSION)"; }
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install -q "uv==$(UV_VERSION)"
 
-.venv/.synced: uv.lock pyproject.toml | .tools/bin/uv
+.venv/.synced: uv.lock pyproject.toml | $(UV_DEP)
 	$(UV) sync --locked --quiet
 	@touch $@
 

@@ -45,6 +45,10 @@ class LinkageSettings(BaseModel):
     review_threshold: float = Field(0.50, description="pairs between this and match_threshold go to clerical review")
     em_max_iterations: int = 25
     em_sample_pairs: int = Field(2_000_000, description="pairs sampled to estimate u-probabilities")
+    audit_min_probability: float = Field(
+        0.001, ge=0, le=1,
+        description="automatic non-matches scoring below this are counted, not written to audit",
+    )
 
 
 class RetentionSettings(BaseModel):

@@ -34,7 +34,7 @@ from scipy.sparse.csgraph import connected_components
 from pipeline import schemas
 from pipeline.config import LinkageSettings
 from pipeline.errors import LinkageError
-from pipeline.link_compare import BlockingPass, candidate_pairs, compare_pairs
+from pipeline.link_compare import BlockingPass, candidate_pairs, compare_with_recordlinkage
 from pipeline.link_model import (
     DEFAULT_SPECS,
     PERSON_REF_SPEC,
@@ -128,9 +128,13 @@ def score_pairs(
     if pairs.height == 0:
         return pl.DataFrame(schema=DECISION_SCHEMA)
     specs = DEFAULT_SPECS + ((PERSON_REF_SPEC,) if dedupe else ())
-    levels = compare_pairs(left, right, pairs, with_person_ref=dedupe)
+    # Candidates and the random pairs for u are compared in one call, so the per-call work
+    # (coding each column, distinct name pairs) is done once.
+    random_pairs = _random_pairs(left.height, right.height, settings, dedupe=dedupe)
+    both = compare_with_recordlinkage(left, right, pl.concat([pairs, random_pairs]), with_person_ref=dedupe)
+    levels, random_levels = both.head(pairs.height), both.slice(pairs.height)
     compared = time.perf_counter()
-    model = _fit(left, right, levels, specs, settings, dedupe=dedupe)
+    model = _fit(left, right, levels, random_levels, specs, settings)
     weight = model.match_weight(levels)
     probability = model.probability(weight)
     sims = [c for c in levels.columns if c.endswith("_sim")]
@@ -164,27 +168,33 @@ def score_pairs(
     )
     elapsed = time.perf_counter() - started
     logger.info(
-        "%s: %d candidate pairs, %d matched, %d to review; compared at %.0f pairs/s, %.2f s in all; model %s",
+        "%s: %d candidate pairs, %d matched, %d to review; compared (with %d random pairs) at %.0f pairs/s, "
+        "%.2f s in all; model %s",
         link_type, pairs.height, int((out["decision"] == "auto_match").sum()),
-        int((out["decision"] == "review").sum()), pairs.height / max(compared - started, 1e-9),
+        int((out["decision"] == "review").sum()), random_pairs.height, both.height / max(compared - started, 1e-9),
         elapsed, json.dumps(model.summary()),
     )
     return out.select(DECISION_SCHEMA.keys()).cast(DECISION_SCHEMA)  # type: ignore[arg-type]
 
 
-def _fit(
-    left: pl.DataFrame, right: pl.DataFrame, levels: pl.DataFrame, specs: tuple, settings: LinkageSettings, *, dedupe: bool,
-) -> FellegiSunter:
-    """u from a seeded sample of random pairs, then m by EM sessions over the candidates."""
+def _random_pairs(n_left: int, n_right: int, settings: LinkageSettings, *, dedupe: bool) -> pl.DataFrame:
+    """A seeded sample of ``em_sample_pairs`` random pairs (almost all non-matches), for u."""
     rng = np.random.default_rng(RANDOM_SEED)
-    n = int(min(settings.em_sample_pairs, left.height * right.height))
+    n = int(min(settings.em_sample_pairs, n_left * n_right))
     random_pairs = pl.DataFrame({
-        "l": rng.integers(0, left.height, n, dtype=np.uint32),
-        "r": rng.integers(0, right.height, n, dtype=np.uint32),
+        "l": rng.integers(0, n_left, n, dtype=np.uint32),
+        "r": rng.integers(0, n_right, n, dtype=np.uint32),
     })
     if dedupe:
         random_pairs = random_pairs.filter(pl.col("l") != pl.col("r"))
-    random_levels = compare_pairs(left, right, random_pairs, with_person_ref=dedupe)
+    return random_pairs
+
+
+def _fit(
+    left: pl.DataFrame, right: pl.DataFrame, levels: pl.DataFrame, random_levels: pl.DataFrame, specs: tuple,
+    settings: LinkageSettings,
+) -> FellegiSunter:
+    """u from the comparisons of random pairs, then m by EM sessions over the candidates."""
     u = estimate_u(random_levels, specs)
     # Prior that two random records match: each record on the smaller side has about one
     # counterpart on the larger side (for dedupe, about one other record of the same person).
@@ -428,7 +438,7 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
     school = school.with_columns(nhs_number=pl.lit(None, pl.String), incident_id=pl.lit(None, pl.String))
     persons = persons.with_columns(nhs_number=pl.lit(None, pl.String), upn=pl.lit(None, pl.String))
     register = pl.concat([health, school], how="diagonal_relaxed")
-    police_children = persons.filter(pl.col("role") == "child")
+    police_children = _compared_at_incident(persons.filter(pl.col("role") == "child"), incidents)
     police_adults = persons.filter(pl.col("role") != "child")
 
     decisions = pl.concat([
@@ -470,6 +480,40 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
         decisions=schemas.conform(final, schemas.LINK_DECISIONS),
         review_queue=schemas.conform(review_queue, schemas.REVIEW_QUEUE),
         child_xref=schemas.conform(xref, schemas.CHILD_XREF),
+    )
+
+
+LOCATION_COLUMNS = ("uprn", "postcode", "postcode_sector", "address_key", "house_number", "street", "flat")
+
+
+def _compared_at_incident(children: pl.DataFrame, incidents: pl.DataFrame) -> pl.DataFrame:
+    """Police child nominals with no address of their own, compared (and blocked) at the
+    incident address.
+
+    Officers often record a child at the scene with name only: no date of birth, no
+    address. Compared on names alone such a child almost never reaches an automatic match
+    (measured on the synthetic county: 29 % linked, against 97–99 % for every other child),
+    although nearly all (98 % there) live where the incident happened. Household placement
+    already assumes this (:func:`_person_household`); using the incident address as the
+    child's location lets the register child at that address be found. A child recorded
+    elsewhere then disagrees on location, which lowers the weight: it never forces a match.
+    A ZZ99 (no fixed abode) child keeps no address.
+    """
+    if children.height == 0:
+        return children
+    no_address = (
+        pl.col("postcode").is_null() & pl.col("uprn").is_null() & pl.col("address_key").is_null()
+        & ~pl.col("postcode_pseudo")
+    )
+    at = incidents.unique("incident_id", keep="first").select(
+        "incident_id", *[pl.col(c).alias(f"_incident_{c}") for c in LOCATION_COLUMNS]
+    )
+    return (
+        children.join(at, on="incident_id", how="left", maintain_order="left")
+        .with_columns([
+            pl.when(no_address).then(pl.col(f"_incident_{c}")).otherwise(pl.col(c)).alias(c) for c in LOCATION_COLUMNS
+        ])
+        .drop([f"_incident_{c}" for c in LOCATION_COLUMNS])
     )
 
 

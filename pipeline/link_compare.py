@@ -2,13 +2,14 @@
 
 Blocking is a union of several polars equi-joins, each on a different combination of keys,
 so a typo in any one field (postcode, date of birth, surname) still leaves the true pair in
-some pass. The result becomes the ``pd.MultiIndex`` that recordlinkage's ``Compare`` takes.
+some pass.
 
-Comparisons are recordlinkage ``BaseCompareFeature`` subclasses whose vectorised bodies use
-rapidfuzz ``process.cpdist`` and polars instead of recordlinkage's per-pair jellyfish calls
-(STACK-NOTES: several times faster, identical Jaro–Winkler scores). Each feature returns an
-integer *level* per pair (``-1`` = a value is missing, which the model treats as neutral)
-and, for names, the similarity behind it, which goes into the audit trail.
+Comparisons run through recordlinkage's ``Compare`` (:func:`compare_with_recordlinkage`)
+with one custom feature, vectorised with numpy, polars and rapidfuzz ``process.cpdist``
+instead of recordlinkage's per-pair jellyfish calls (STACK-NOTES: several times faster,
+identical Jaro–Winkler scores). Each comparison returns an integer *level* per pair (``-1`` = a value
+is missing, which the model treats as neutral) and, for names, the similarity behind it,
+which goes into the audit trail.
 """
 
 from __future__ import annotations
@@ -16,14 +17,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import polars as pl
-import recordlinkage
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
-from recordlinkage.base import BaseCompareFeature
 
 from pipeline.standardise import nickname_pair_keys
 
@@ -101,26 +101,14 @@ def _keyed(frame: pl.DataFrame, cols: Sequence[str], names: list[str], explode: 
     return out.drop_nulls(names)
 
 
-def to_multiindex(pairs: pl.DataFrame) -> pd.MultiIndex:
-    """The recordlinkage candidate index (positions into the left/right pandas frames)."""
-    return pd.MultiIndex.from_arrays(
-        [pairs["l"].to_numpy().astype(np.int64), pairs["r"].to_numpy().astype(np.int64)],
-        names=["l", "r"],
-    )
-
-
-# ---- comparison features -------------------------------------------------------------------
-
-
-def _strings(values: pd.Series) -> tuple[list[str], np.ndarray]:
-    """Values as strings ("" for missing) plus a missing mask."""
-    missing = values.isna().to_numpy()
-    return values.fillna("").astype(str).tolist(), missing
-
-
-def _polars_strings(values: pd.Series, name: str) -> pl.Series:
-    """A pandas object column as a polars String series (None for missing)."""
-    return pl.from_pandas(values.astype(object)).cast(pl.String).alias(name)
+# ---- comparisons ---------------------------------------------------------------------------
+#
+# Every comparison works on integer codes, not strings: each column's values are coded once
+# per record (a sorted vocabulary, 0 = missing), pairs gather the codes with numpy, and the
+# string work (Jaro–Winkler, nickname and surname-part tests) runs once per *distinct* pair
+# of values. A county has a few thousand forenames and street names, so two million random
+# pairs (u estimation) hold far fewer distinct name pairs than pairs, and nothing is ever
+# converted to pandas on this path.
 
 
 def jaro_winkler(a: list[str], b: list[str]) -> np.ndarray:
@@ -130,131 +118,153 @@ def jaro_winkler(a: list[str], b: list[str]) -> np.ndarray:
     return np.asarray(process.cpdist(a, b, scorer=JaroWinkler.normalized_similarity, workers=-1), dtype=np.float64)
 
 
-class NameLevels(BaseCompareFeature):
-    """Levels for a name: 4 exact, 3 nickname (forename) / shared part (surname),
-    2 Jaro–Winkler ≥ 0.92, 1 JW ≥ 0.80 (or same phonetic key), 0 otherwise.
+@dataclass(frozen=True)
+class _Coded:
+    """One column of both sides coded against a shared sorted vocabulary (code 0 = missing)."""
 
-    Left/right labels: (folded name, canonical forename or phonetic key).
+    vocab: pl.Series   # code k ↔ vocab[k - 1]
+    left: np.ndarray   # int64 code per left record
+    right: np.ndarray  # int64 code per right record
+
+
+def _code(left: pl.Series, right: pl.Series) -> _Coded:
+    vocab = pl.concat([left.cast(pl.String), right.cast(pl.String)]).drop_nulls().unique().sort()
+    index = vocab.to_frame("v").with_row_index("code", offset=1)
+
+    def codes(values: pl.Series) -> np.ndarray:
+        joined = values.cast(pl.String).to_frame("v").join(index, on="v", how="left", maintain_order="left")
+        return joined["code"].fill_null(0).cast(pl.Int64).to_numpy()
+
+    return _Coded(vocab, codes(left), codes(right))
+
+
+def _distinct(ca: np.ndarray, cb: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (code a, code b) pairs and, per pair, the index of its distinct pair."""
+    key = ca.astype(np.int64) * (width + 1) + cb.astype(np.int64)
+    uniq, inverse = np.unique(key, return_inverse=True)
+    return uniq // (width + 1), uniq % (width + 1), inverse
+
+
+def _values(coded: _Coded, codes: np.ndarray) -> list[str]:
+    """Strings of ``codes`` ("" for missing), as rapidfuzz wants them."""
+    padded = pl.concat([pl.Series([""]), coded.vocab])
+    return padded.gather(codes).to_list()
+
+
+def name_levels(
+    name: _Coded, key: _Coded, li: np.ndarray, ri: np.ndarray, *, kind: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Levels for a name: 4 exact, 3 nickname / same first forename / same canonical
+    (forename) or a shared part (surname), 2 Jaro–Winkler ≥ 0.92, 1 JW ≥ 0.80 (or, for
+    surnames, the same phonetic key), 0 otherwise, -1 missing; and the similarity behind it.
+
+    ``key`` is the forename's canonical name or the surname's phonetic key (a function of
+    the name, so it is looked up per distinct name).
     """
-
-    name = "name"
-    description = "multi-level name comparison"
-
-    def __init__(self, left_on: tuple[str, str], right_on: tuple[str, str], *, kind: str, label: str) -> None:
-        super().__init__(list(left_on), list(right_on), label=(label, f"{label}_sim"))
-        self.kind = kind
-
-    def _compute_vectorized(self, l_name: pd.Series, l_key: pd.Series, r_name: pd.Series, r_key: pd.Series) -> tuple[pd.Series, pd.Series]:
-        a, miss_a = _strings(l_name)
-        b, miss_b = _strings(r_name)
-        sim = jaro_winkler(a, b)
-        frame = pl.DataFrame({"a": a, "b": b, "ka": l_key.fillna("").astype(str).tolist(), "kb": r_key.fillna("").astype(str).tolist()})
-        same_key = (frame["ka"] == frame["kb"]) & (frame["ka"] != "")
-        if self.kind == "forename":
-            lo = pl.min_horizontal("a", "b")
-            hi = pl.max_horizontal("a", "b")
-            first_a = pl.col("a").str.split(" ").list.first()
-            first_b = pl.col("b").str.split(" ").list.first()
-            nick = frame.select(
-                pl.concat_str(lo, pl.lit("|"), hi).is_in(list(nickname_pair_keys()))
-                | (first_a == first_b)
-            ).to_series()
-            second = (nick | same_key).to_numpy()
-            fuzzy_extra = np.zeros(len(a), dtype=bool)
-        else:
-            # A hyphenated or double-barrelled surname shares a part with either half.
-            second = frame.select(
-                pl.col("a").str.replace_all("-", " ").str.split(" ")
-                .list.set_intersection(pl.col("b").str.replace_all("-", " ").str.split(" "))
-                .list.eval(pl.element().filter(pl.element().str.len_chars() >= 2))
-                .list.len() > 0
-            ).to_series().to_numpy()
-            fuzzy_extra = same_key.to_numpy()
-        exact = np.asarray(a, dtype=object) == np.asarray(b, dtype=object)
-        level = np.select(
-            [miss_a | miss_b, exact, second, sim >= 0.92, (sim >= 0.80) | fuzzy_extra],
-            [MISSING, 4, 3, 2, 1],
-            default=0,
-        ).astype(np.int8)
-        sim = np.where(miss_a | miss_b, np.nan, sim)
-        return pd.Series(level), pd.Series(sim)
+    ca, cb = name.left[li], name.right[ri]
+    da, db, inverse = _distinct(ca, cb, len(name.vocab))
+    a, b = _values(name, da), _values(name, db)
+    sim = jaro_winkler(a, b)
+    # key code of each vocabulary entry, looked up from whichever side carried the name
+    key_of = np.zeros(len(name.vocab) + 1, dtype=np.int64)
+    key_of[name.left] = key.left
+    key_of[name.right] = key.right
+    key_of[0] = 0
+    ka, kb = key_of[da], key_of[db]
+    same_key = (ka == kb) & (ka != 0)
+    frame = pl.DataFrame({"a": a, "b": b})
+    if kind == "forename":
+        pair_key = pl.concat_str(pl.min_horizontal("a", "b"), pl.lit("|"), pl.max_horizontal("a", "b"))
+        first = frame.select(pl.col("a").str.split(" ").list.first() == pl.col("b").str.split(" ").list.first()).to_series()
+        nick = frame.select(pair_key.is_in(_nickname_keys().implode())).to_series()
+        second = (nick | first).to_numpy() | same_key
+        fuzzy_extra = np.zeros(len(a), dtype=bool)
+    else:
+        # A hyphenated or double-barrelled surname shares a part with either half.
+        second = frame.select(
+            pl.col("a").str.replace_all("-", " ").str.split(" ")
+            .list.set_intersection(pl.col("b").str.replace_all("-", " ").str.split(" "))
+            .list.eval(pl.element().filter(pl.element().str.len_chars() >= 2))
+            .list.len() > 0
+        ).to_series().to_numpy()
+        fuzzy_extra = same_key
+    missing = (da == 0) | (db == 0)
+    level = np.select(
+        [missing, da == db, second, sim >= 0.92, (sim >= 0.80) | fuzzy_extra],
+        [MISSING, 4, 3, 2, 1],
+        default=0,
+    ).astype(np.int8)
+    sim = np.where(missing, np.nan, sim)
+    return level[inverse], sim[inverse]
 
 
-class DobLevels(BaseCompareFeature):
-    """3 exact, 2 day and month swapped, 1 one of day/month/year differs, 0 otherwise."""
-
-    name = "dob"
-    description = "date of birth with day–month swap"
-
-    def __init__(self, left_on: str, right_on: str, label: str = "dob") -> None:
-        super().__init__(left_on, right_on, label=label)
-
-    def _compute_vectorized(self, a: pd.Series, b: pd.Series) -> pd.Series:
-        frame = pl.DataFrame({"a": pl.Series(a.to_numpy()).cast(pl.Date), "b": pl.Series(b.to_numpy()).cast(pl.Date)})
-        y = pl.col("a").dt.year() == pl.col("b").dt.year()
-        m = pl.col("a").dt.month() == pl.col("b").dt.month()
-        d = pl.col("a").dt.day() == pl.col("b").dt.day()
-        swapped = y & (pl.col("a").dt.day() == pl.col("b").dt.month()) & (pl.col("a").dt.month() == pl.col("b").dt.day())
-        level = frame.select(
-            pl.when(pl.col("a").is_null() | pl.col("b").is_null()).then(MISSING)
-            .when(pl.col("a") == pl.col("b")).then(3)
-            .when(swapped).then(2)
-            .when(y.cast(pl.Int8) + m.cast(pl.Int8) + d.cast(pl.Int8) >= 2).then(1)
-            .otherwise(0)
-            .cast(pl.Int8)
-        ).to_series()
-        return pd.Series(level.to_numpy())
+@lru_cache(maxsize=1)
+def _nickname_keys() -> pl.Series:
+    return pl.Series(sorted(nickname_pair_keys()), dtype=pl.String)
 
 
-class LocationLevels(BaseCompareFeature):
+def _date_parts(values: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(day number, year, month, day) per record; day number is missing as -2**31."""
+    dates = values.cast(pl.Date)
+    frame = pl.DataFrame({"d": dates}).select(
+        n=pl.col("d").cast(pl.Int32).fill_null(np.iinfo(np.int32).min),
+        y=pl.col("d").dt.year().fill_null(0), m=pl.col("d").dt.month().fill_null(0), dd=pl.col("d").dt.day().fill_null(0),
+    )
+    return tuple(frame[c].to_numpy().astype(np.int32) for c in ("n", "y", "m", "dd"))  # type: ignore[return-value]
+
+
+def dob_levels(left: pl.Series, right: pl.Series, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """3 exact, 2 day and month swapped, 1 one of day/month/year differs, 0 otherwise, -1 missing."""
+    na, ya, ma, da = (x[li] for x in _date_parts(left))
+    nb, yb, mb, db = (x[ri] for x in _date_parts(right))
+    missing = (na == np.iinfo(np.int32).min) | (nb == np.iinfo(np.int32).min)
+    swapped = (ya == yb) & (da == mb) & (ma == db)
+    close = ((ya == yb).astype(np.int8) + (ma == mb) + (da == db)) >= 2
+    return np.select([missing, na == nb, swapped, close], [MISSING, 3, 2, 1], default=0).astype(np.int8)
+
+
+def location_levels(left: pl.DataFrame, right: pl.DataFrame, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
     """Where the two records say the person lives, as one comparison (postcode and address
     are not independent evidence, so they are not two):
 
     3 same UPRN, or same parsed address in the same postcode sector (survives a postcode typo);
     2 same postcode, or same house number and a similar street in the same sector;
     1 same postcode sector ("NR1 3"); 0 otherwise; -1 nothing to compare.
-    Labels on each side: (uprn, address_key, postcode, house_number, street).
     """
+    def eq(col: str) -> tuple[np.ndarray, np.ndarray]:
+        c = _code(left[col], right[col])
+        a, b = c.left[li], c.right[ri]
+        return (a == b) & (a != 0), (a == 0)
 
-    name = "location"
-    description = "UPRN / parsed address / postcode"
+    sector_l = left["postcode"].str.head(-2).alias("sector")
+    sector_r = right["postcode"].str.head(-2).alias("sector")
+    sc = _code(sector_l, sector_r)
+    same_sector = (sc.left[li] == sc.right[ri]) & (sc.left[li] != 0)
+    same_uprn, _ = eq("uprn")
+    same_key, _ = eq("address_key")
+    same_pc, _ = eq("postcode")
+    same_no, _ = eq("house_number")
+    pc_missing_l = left["postcode"].is_null().to_numpy()[li] & left["uprn"].is_null().to_numpy()[li]
+    pc_missing_r = right["postcode"].is_null().to_numpy()[ri] & right["uprn"].is_null().to_numpy()[ri]
+    level3 = same_uprn | (same_key & same_sector)
+    # Street similarity only where it can decide the level (same number and sector).
+    near = np.zeros(len(li), dtype=bool)
+    ask = np.flatnonzero(~level3 & ~same_pc & same_no & same_sector)
+    if ask.size:
+        street = _code(left["street"], right["street"])
+        da, db, inverse = _distinct(street.left[li[ask]], street.right[ri[ask]], len(street.vocab))
+        near[ask] = (jaro_winkler(_values(street, da), _values(street, db)) >= 0.85)[inverse]
+    return np.select(
+        [level3, same_pc | near, same_sector, pc_missing_l | pc_missing_r],
+        [3, 2, 1, MISSING], default=0,
+    ).astype(np.int8)
 
-    def __init__(self, left_on: Sequence[str], right_on: Sequence[str], label: str = "location") -> None:
-        super().__init__(list(left_on), list(right_on), label=label)
 
-    def _compute_vectorized(self, ua: pd.Series, ka: pd.Series, pa: pd.Series, na: pd.Series, sa: pd.Series,
-                            ub: pd.Series, kb: pd.Series, pb: pd.Series, nb: pd.Series, sb: pd.Series) -> pd.Series:
-        frame = pl.DataFrame([
-            _polars_strings(v, n) for v, n in
-            ((ua, "ua"), (ub, "ub"), (ka, "ka"), (kb, "kb"), (pa, "pa"), (pb, "pb"), (na, "na"), (nb, "nb"))
-        ])
-        street_sim = jaro_winkler(_strings(sa)[0], _strings(sb)[0])
-        same_sector = pl.col("pa").str.head(-2) == pl.col("pb").str.head(-2)
-        level = frame.with_columns(_ss=pl.Series(street_sim)).select(
-            pl.when((pl.col("ua") == pl.col("ub")) | ((pl.col("ka") == pl.col("kb")) & same_sector)).then(3)
-            .when((pl.col("pa") == pl.col("pb")) | ((pl.col("na") == pl.col("nb")) & (pl.col("_ss") >= 0.85) & same_sector)).then(2)
-            .when(same_sector).then(1)
-            .when((pl.col("pa").is_null() & pl.col("ua").is_null()) | (pl.col("pb").is_null() & pl.col("ub").is_null())).then(MISSING)
-            .otherwise(0)
-            .cast(pl.Int8)
-        ).to_series()
-        return pd.Series(level.to_numpy())
-
-
-class ExactLevels(BaseCompareFeature):
-    """1 equal, 0 different (for gender, the force's person_ref)."""
-
-    name = "exact"
-    description = "exact agreement"
-
-    def __init__(self, left_on: str, right_on: str, label: str) -> None:
-        super().__init__(left_on, right_on, label=label)
-
-    def _compute_vectorized(self, a: pd.Series, b: pd.Series) -> pd.Series:
-        sa, ma = _strings(a)
-        sb, mb = _strings(b)
-        level = np.select([ma | mb, np.asarray(sa, dtype=object) == np.asarray(sb, dtype=object)], [MISSING, 1], default=0)
-        return pd.Series(level.astype(np.int8))
+def exact_levels(left: pl.Series, right: pl.Series, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """1 equal, 0 different, -1 missing (gender, the force's person_ref)."""
+    c = _code(left, right)
+    a, b = c.left[li], c.right[ri]
+    return np.select([(a == 0) | (b == 0), a == b], [MISSING, 1], default=0).astype(np.int8)
 
 
 # ---- running the comparison ----------------------------------------------------------------
@@ -264,37 +274,91 @@ COMPARE_COLUMNS = (
     "forename_std", "forename_canon", "surname_std", "surname_meta", "dob", "postcode",
     "uprn", "address_key", "house_number", "street", "gender", "person_ref",
 )
+LEVEL_LABELS = ("forename", "forename_sim", "surname", "surname_sim", "dob", "location", "gender")
 
 
-def person_comparer(*, with_person_ref: bool = False) -> recordlinkage.Compare:
-    """The recordlinkage ``Compare`` used for every link type (police pairs add person_ref)."""
-    features: list[BaseCompareFeature] = [
-        NameLevels(("forename_std", "forename_canon"), ("forename_std", "forename_canon"), kind="forename", label="forename"),
-        NameLevels(("surname_std", "surname_meta"), ("surname_std", "surname_meta"), kind="surname", label="surname"),
-        DobLevels("dob", "dob"),
-        LocationLevels(("uprn", "address_key", "postcode", "house_number", "street"), ("uprn", "address_key", "postcode", "house_number", "street")),
-        ExactLevels("gender", "gender", label="gender"),
-    ]
-    if with_person_ref:
-        features.append(ExactLevels("person_ref", "person_ref", label="person_ref"))
-    return recordlinkage.Compare(features=features)
-
-
-def _pandas(frame: pl.DataFrame) -> pd.DataFrame:
-    cols = [c for c in COMPARE_COLUMNS if c in frame.columns]
-    out = frame.select(cols).to_pandas()
-    for c in COMPARE_COLUMNS:
-        if c not in out.columns:
-            out[c] = None
-    return out
+def _columns(frame: pl.DataFrame) -> pl.DataFrame:
+    missing = [pl.lit(None, pl.Date if c == "dob" else pl.String).alias(c) for c in COMPARE_COLUMNS if c not in frame.columns]
+    return frame.with_columns(missing).select(COMPARE_COLUMNS) if missing else frame.select(COMPARE_COLUMNS)
 
 
 def compare_pairs(left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, *, with_person_ref: bool = False) -> pl.DataFrame:
     """Comparison levels (and name similarities) for ``pairs`` ``(l, r)``, in pair order."""
-    comparer = person_comparer(with_person_ref=with_person_ref)
+    labels = [*LEVEL_LABELS, *(["person_ref"] if with_person_ref else [])]
     if pairs.height == 0:
-        labels = ["forename", "forename_sim", "surname", "surname_sim", "dob", "location", "gender"]
-        labels += ["person_ref"] if with_person_ref else []
         return pl.DataFrame(schema={c: (pl.Float64 if c.endswith("_sim") else pl.Int8) for c in labels})
-    features = comparer.compute(to_multiindex(pairs), _pandas(left), _pandas(right))
-    return pl.from_pandas(features.reset_index(drop=True))
+    lf, rf = _columns(left), _columns(right)
+    li = pairs["l"].to_numpy().astype(np.int64)
+    ri = pairs["r"].to_numpy().astype(np.int64)
+    out: dict[str, np.ndarray] = {}
+    for kind, col, key in (("forename", "forename_std", "forename_canon"), ("surname", "surname_std", "surname_meta")):
+        out[kind], out[f"{kind}_sim"] = name_levels(
+            _code(lf[col], rf[col]), _code(lf[key], rf[key]), li, ri, kind=kind
+        )
+    out["dob"] = dob_levels(lf["dob"], rf["dob"], li, ri)
+    out["location"] = location_levels(lf, rf, li, ri)
+    out["gender"] = exact_levels(lf["gender"], rf["gender"], li, ri)
+    if with_person_ref:
+        out["person_ref"] = exact_levels(lf["person_ref"], rf["person_ref"], li, ri)
+    return pl.DataFrame({c: out[c] for c in labels})
+
+
+def person_comparer(left: pl.DataFrame, right: pl.DataFrame, *, with_person_ref: bool = False) -> Any:
+    """hearth's person comparison as a recordlinkage ``Compare`` over ``left``/``right``.
+
+    recordlinkage drives the comparison (candidate index, per-pair indexing, assembling the
+    feature matrix); the feature itself is vectorised. The pandas frames recordlinkage
+    indexes carry only each record's row position, so no string column is copied into
+    pandas per pair: the feature maps positions back to the polars frames and compares
+    codes of distinct values (:func:`compare_pairs`).
+    """
+    import pandas as pd
+    import recordlinkage
+    from recordlinkage.base import BaseCompareFeature
+
+    labels = [*LEVEL_LABELS, *(["person_ref"] if with_person_ref else [])]
+
+    class PersonLevels(BaseCompareFeature):
+        name = "person"
+        description = "hearth's person comparison (forename, surname, dob, location, gender)"
+
+        def __init__(self) -> None:
+            super().__init__("_pos", "_pos", label=labels)
+
+        def _compute_vectorized(self, lpos: pd.Series, rpos: pd.Series) -> tuple[np.ndarray, ...]:
+            pairs = pl.DataFrame({"l": lpos.to_numpy(), "r": rpos.to_numpy()})
+            levels = compare_pairs(left, right, pairs, with_person_ref=with_person_ref)
+            return tuple(levels[c].to_numpy() for c in labels)
+
+    return recordlinkage.Compare(features=[PersonLevels()])
+
+
+def compare_with_recordlinkage(
+    left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, *, with_person_ref: bool = False
+) -> pl.DataFrame:
+    """Comparison levels for ``pairs`` ``(l, r)`` computed through recordlinkage, in pair order."""
+    labels = [*LEVEL_LABELS, *(["person_ref"] if with_person_ref else [])]
+    if pairs.height == 0:
+        return compare_pairs(left, right, pairs, with_person_ref=with_person_ref)
+    import pandas as pd
+
+    comparer = person_comparer(left, right, with_person_ref=with_person_ref)
+    features = comparer.compute(
+        to_multiindex(pairs),
+        pd.DataFrame({"_pos": np.arange(left.height, dtype=np.int64)}),
+        pd.DataFrame({"_pos": np.arange(right.height, dtype=np.int64)}),
+    )
+    return pl.DataFrame(
+        {c: features[c].to_numpy() for c in labels},
+        schema={c: (pl.Float64 if c.endswith("_sim") else pl.Int8) for c in labels},
+    )
+
+
+def to_multiindex(pairs: pl.DataFrame) -> Any:
+    """The recordlinkage candidate index (positions into the left/right pandas frames)."""
+    import pandas as pd
+
+    return pd.MultiIndex.from_arrays(
+        [pairs["l"].to_numpy().astype(np.int64), pairs["r"].to_numpy().astype(np.int64)],
+        names=["l", "r"],
+    )

@@ -203,14 +203,13 @@ def stage_validate(ctx: NightContext) -> StageResult:
         with wh.transaction():
             wh.insert_new(
                 "audit.quarantine", outcome.quarantine,
-                key=("delivery_date", "source", "_file", "_row", "record"),
-                run_id=ctx.run_id, delivery_date=day,
+                key=("source", "_file", "_row", "record"), day=day, run_id=ctx.run_id,
             )
             wh.insert_new(
                 "audit.dq_results", outcome.dq_results,
-                key=("delivery_date", "source", "expectation", "column_name", "success",
-                     "element_count", "unexpected_count", "details"),
-                run_id=ctx.run_id, delivery_date=day,
+                key=("source", "expectation", "column_name", "success", "element_count",
+                     "unexpected_count", "details"),
+                day=day, run_id=ctx.run_id,
             )
             if not outcome.batch_failures:
                 for source, frame in outcome.staged.items():
@@ -287,16 +286,23 @@ def stage_link(ctx: NightContext) -> StageResult:
                 ("linked.review_queue", linked.review_queue),
             ):
                 wh.replace_for_date(table, day, frame)
+            # Pairs far below any threshold are the bulk of candidates and say nothing an
+            # auditor needs beyond "scored and rejected"; they are counted, not stored.
+            floor = ctx.settings.linkage.audit_min_probability
+            kept = linked.decisions.filter(
+                (pl.col("decision") != "auto_nonmatch") | (pl.col("probability") >= floor)
+            )
             wh.insert_new(
-                "audit.link_decisions", linked.decisions,
-                key=("as_of", "link_type", "left_id", "right_id", "decision", "match_weight"),
-                run_id=ctx.run_id, as_of=day,
+                "audit.link_decisions", kept,
+                key=("link_type", "left_id", "right_id", "decision", "match_weight"),
+                day=day, run_id=ctx.run_id,
             )
         result.rows_in = inputs.health.height + inputs.school.height + inputs.persons.height
         result.rows_out = linked.children.height
         result.detail = {
             "children": linked.children.height, "households": linked.households.height,
-            "pairs_scored": linked.decisions.height, "review_queue": linked.review_queue.height,
+            "pairs_scored": linked.decisions.height, "pairs_audited": kept.height,
+            "review_queue": linked.review_queue.height,
         }
     return result
 
@@ -351,8 +357,8 @@ def stage_publish(ctx: NightContext) -> StageResult:
         counts = wh.publish_list(day, ctx.run_id, as_of_latest=latest is None or day >= latest)
         result.rows_out = sum(counts.values())
         result.detail = {k.split(".")[1]: v for k, v in counts.items()}
-    # Readers get the lists as soon as they exist, before the report is rendered.
-    warehouse.refresh_published(wh)
+    # The readers' copy is refreshed once, after the report stage closes the run (copying
+    # a county-sized file twice a night cost seconds); a failure refreshes it too.
     return result
 
 

@@ -82,6 +82,11 @@ DATE_KEY = {
     "linked.pending_school_notifications": "list_date",
     "linked.pending_flag_evidence": "list_date",
 }
+# Append-only audit tables that a rerun must not duplicate, and the date each is keyed on.
+AUDIT_DATE_KEY = {
+    "audit.quarantine": "delivery_date", "audit.dq_results": "delivery_date",
+    "audit.link_decisions": "as_of",
+}
 # The marts published per list date from their linked.pending_* tables (publish_<mart>.sql).
 PUBLISHED_MARTS = ("marts.child_flags", "marts.mash_list", "marts.school_notifications")
 
@@ -141,24 +146,28 @@ class Warehouse:
             self.con.unregister("_hearth_frame")
         return frame.height
 
-    def insert_new(self, table: str, frame: pl.DataFrame, key: Sequence[str], **constants: Any) -> int:
-        """Append only rows whose ``key`` columns are not already in ``table``.
+    def insert_new(
+        self, table: str, frame: pl.DataFrame, key: Sequence[str], *, day: date, **constants: Any
+    ) -> int:
+        """Append only rows whose ``key`` columns are not already in ``table`` for ``day``.
 
         Audit tables are append-only; a rerun must not duplicate their evidence, so rows the
-        table already holds (by content key) are skipped rather than overwritten.
+        table already holds (by content key) are skipped rather than overwritten. Only the
+        rows of the same date are compared, so the check does not rescan all history.
         """
         target = _table(table)
         if frame.height == 0:
             return 0
-        if constants:
-            frame = frame.with_columns([pl.lit(v).alias(k) for k, v in constants.items()])
-        cond = " AND ".join(f"t.{k} IS NOT DISTINCT FROM f.{k}" for k in key)
+        column = AUDIT_DATE_KEY[target]
+        frame = frame.with_columns([pl.lit(v).alias(k) for k, v in {**constants, column: day}.items()])
+        cond = " AND ".join(f"t.{k} IS NOT DISTINCT FROM f.{k}" for k in key if k != column)
         self.con.register("_hearth_frame", frame)
         try:
             before = self.fetch(f"SELECT count(*) FROM {target}")[0][0]  # noqa: S608
             self.con.execute(
                 f"INSERT INTO {target} BY NAME SELECT f.* FROM _hearth_frame AS f "  # noqa: S608
-                f"WHERE NOT EXISTS (SELECT 1 FROM {target} AS t WHERE {cond})"
+                f"WHERE NOT EXISTS (SELECT 1 FROM {target} AS t WHERE t.{column} = ? AND {cond})",
+                [day],
             )
             after = self.fetch(f"SELECT count(*) FROM {target}")[0][0]  # noqa: S608
         finally:

@@ -58,14 +58,15 @@ def test_replace_for_date_replaces_only_that_date(writer: warehouse.Warehouse) -
     assert rows == [(D1, 1), (date(2026, 10, 2), 1)]
 
 
-def test_insert_new_skips_rows_already_recorded(writer: warehouse.Warehouse) -> None:
-    frame = pl.DataFrame({"who": ["ann"], "command": ["explain"],
-                          "subject": ["C1"], "detail": [None]}).select(
-        pl.lit("2026-10-01T00:00:00Z").str.to_datetime(time_zone="UTC").alias("accessed_at"),
-        pl.lit("ann").alias("who"), pl.lit("explain").alias("command"),
-        pl.lit("C1").alias("subject"), pl.lit(None, dtype=pl.String).alias("detail"))
-    assert writer.insert_new("audit.access_log", frame, key=("accessed_at", "who", "command", "subject", "detail")) == 1
-    assert writer.insert_new("audit.access_log", frame, key=("accessed_at", "who", "command", "subject", "detail")) == 0
+def test_insert_new_skips_rows_already_recorded_for_that_date(writer: warehouse.Warehouse) -> None:
+    frame = pl.DataFrame({"source": ["health_register"], "_file": ["h.csv"], "_row": [4], "reasons": [["x"]],
+                          "record": ['{"nhs_number": "1"}']})
+    key = ("source", "_file", "_row", "record")
+    assert writer.insert_new("audit.quarantine", frame, key=key, day=D1, run_id="r1") == 1
+    assert writer.insert_new("audit.quarantine", frame, key=key, day=D1, run_id="r2") == 0
+    # The same row delivered on another date is new evidence.
+    assert writer.insert_new("audit.quarantine", frame, key=key, day=date(2026, 10, 2), run_id="r3") == 1
+    assert writer.fetch("SELECT run_id FROM audit.quarantine ORDER BY delivery_date") == [("r1",), ("r3",)]
 
 
 def test_published_copy_is_readable_while_a_reader_holds_it(settings: Settings) -> None:

@@ -1,0 +1,61 @@
+"""Generate the benchmark county with the project's generator (``pipeline/synth.py``).
+
+    uv run python bench/county.py [--households 350000] [--days 30] [--out bench/out/county]
+
+350 000 households give about 175 000 children per register; the first delivery carries
+a year of police history and the registers, then 30 nightly deliveries follow. Prints the
+generation time, the rows written per source and the size on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (
+    COUNTY,
+    COUNTY_DAYS,
+    COUNTY_HOUSEHOLDS,
+    COUNTY_SEED,
+    COUNTY_START,
+    peak_rss_mb_self,
+    record,
+)
+
+
+def generate(out: Path, *, households: int, days: int, seed: int = COUNTY_SEED) -> dict[str, object]:
+    """Write a county and return its figures (seconds, children, rows per source, MB)."""
+    from pipeline.synth import write_synthetic_county
+
+    started = time.perf_counter()
+    summary = write_synthetic_county(out, households=households, days=days, seed=seed, start_date=COUNTY_START)
+    seconds = time.perf_counter() - started
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 1024**2
+    return {
+        "households": summary.households, "children": summary.children, "days": days,
+        "deliveries": [d.isoformat() for d in (summary.deliveries[0], summary.deliveries[-1])],
+        "rows_written": summary.rows_written, "seconds": round(seconds, 1), "disk_mb": round(size),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--households", type=int, default=COUNTY_HOUSEHOLDS)
+    parser.add_argument("--days", type=int, default=COUNTY_DAYS)
+    parser.add_argument("--out", type=Path, default=COUNTY)
+    args = parser.parse_args()
+    figures = generate(args.out, households=args.households, days=args.days)
+    figures["peak_rss_mb"] = round(peak_rss_mb_self())
+    rows = ", ".join(f"{k} {v:,}" for k, v in figures["rows_written"].items())  # type: ignore[attr-defined]
+    print(f"county: {figures['households']:,} households, {figures['children']:,} children, {args.days} deliveries "
+          f"{figures['deliveries'][0]} … {figures['deliveries'][1]}")  # type: ignore[index]
+    print(f"rows written: {rows}; {figures['disk_mb']:,} MB on disk")
+    print(f"generation: {figures['seconds']} s, peak RSS {figures['peak_rss_mb']:,} MB")
+    record("county", figures)
+
+
+if __name__ == "__main__":
+    main()

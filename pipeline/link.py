@@ -602,7 +602,12 @@ def _incident_households(
 ) -> pl.DataFrame:
     """Which households each incident touches: victims' and suspects' own homes, the incident
     address when no victim has a known home of their own, and the register homes of the
-    children recorded at the scene (which finds a family whose register address is stale)."""
+    children recorded at the scene (which finds a family whose register address is stale).
+
+    A victim or suspect recorded here with no usable address (none given, or no fixed
+    abode) still has a home if the same person (``person_id``) gave one on another incident:
+    the most recently reported one is used (``known_home``), so the children living with
+    him there are found too."""
     own = persons.filter(pl.col("household_id").is_not_null())
     victim = own.filter(pl.col("role") == "victim").select(
         "incident_id", "household_id", "role", "person_ref", basis=pl.lit("victim_home")
@@ -618,8 +623,20 @@ def _incident_households(
     ).join(children.select("child_id", home=pl.col("household_id")), on="child_id").filter(pl.col("home").is_not_null()).select(
         "incident_id", household_id=pl.col("home"), role=pl.lit("child"), person_ref=pl.col("person_ref"), basis=pl.lit("linked_child_home")
     )
+    adults = person_links.filter(pl.col("role").is_in(["victim", "suspect"]) & pl.col("person_id").is_not_null())
+    known = (
+        adults.filter(pl.col("household_id").is_not_null())
+        .join(incidents.select("incident_id", "reported_at"), on="incident_id")
+        .sort(["reported_at", "incident_id"], descending=True)
+        .group_by("person_id", maintain_order=True)
+        .agg(known_home=pl.col("household_id").first())
+    )
+    known_home = adults.filter(pl.col("household_id").is_null()).join(known, on="person_id").select(
+        "incident_id", household_id=pl.col("known_home"), role=pl.col("role"), person_ref=pl.col("person_ref"),
+        basis=pl.lit("known_home"),
+    )
     return (
-        pl.concat([victim, suspect, incident_address, linked])
+        pl.concat([victim, suspect, incident_address, linked, known_home])
         .unique()
         .sort("incident_id", "basis", "household_id", "person_ref")
         .select(schemas.INCIDENT_HOUSEHOLDS.keys())

@@ -275,7 +275,8 @@ def conform(frame: pl.DataFrame, schema: Schema) -> pl.DataFrame:
 # Which households each current incident touches, and why. One row per (incident, household,
 # basis). `basis` is one of: victim_home, suspect_home, incident_address (victim's own address
 # unknown, incident at home), linked_child_home (a child recorded at the scene was linked to a
-# register child living here).
+# register child living here), known_home (no usable address on this incident, but the same
+# person gave one on another incident: the latest is used).
 INCIDENT_HOUSEHOLDS: Schema = {
     "incident_id": pl.String,
     "household_id": pl.String,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 from link_frames import SETTINGS, inputs
@@ -128,6 +130,35 @@ def test_incident_households() -> None:
     child = result.person_links.filter(pl.col("person_ref") == "C").row(0, named=True)
     assert child["child_id"] == result.children["child_id"].item()
     assert child["link_probability"] is not None
+
+
+def test_an_address_given_on_another_incident_finds_the_suspects_home() -> None:
+    mark = {"role": "suspect", "forename": "Mark", "surname": "Ray", "dob": "1985-02-02"}
+    persons = [
+        {"incident_id": "I1", "person_ref": "S1", **mark, "address_line1": "40 Kings Road", "postcode": "NR1 2CD"},
+        # Weeks later, the same man (same force reference) with no address, then no fixed abode.
+        {"incident_id": "I2", "person_ref": "S1", **mark},
+        {"incident_id": "I3", "person_ref": "S1", **mark, "address_line1": "No fixed abode", "postcode": "ZZ99 3VZ"},
+        # Someone else with no address is not given Mark's home.
+        {"incident_id": "I4", "person_ref": "S9", "role": "suspect", "forename": "Dean", "surname": "Holt",
+         "dob": "1979-09-09"},
+    ]
+    incidents = [
+        {"incident_id": "I1", "address_line1": "7 Low Road", "postcode": "NR4 4AA",
+         "reported_at": dt.datetime(2026, 6, 1, 22, tzinfo=dt.UTC)},
+        {"incident_id": "I2", "address_line1": "8 Low Road", "postcode": "NR4 4AA"},
+        {"incident_id": "I3", "address_line1": "9 Low Road", "postcode": "NR4 4AA"},
+        {"incident_id": "I4", "address_line1": "10 Low Road", "postcode": "NR4 4AA"},
+    ]
+    result = link_people(inputs(persons=persons, incidents=incidents), SETTINGS)
+    homes = dict(result.households.select("household_id", "household_key").iter_rows())
+    ih = result.incident_households.with_columns(key=pl.col("household_id").replace_strict(homes))
+    got = set(ih.filter(pl.col("role") == "suspect").select("incident_id", "basis", "key").iter_rows())
+    assert got == {
+        ("I1", "suspect_home", "addr:NR1 2CD|40 KINGS ROAD"),
+        ("I2", "known_home", "addr:NR1 2CD|40 KINGS ROAD"),
+        ("I3", "known_home", "addr:NR1 2CD|40 KINGS ROAD"),
+    }
 
 
 def test_police_child_linked_to_nobody_is_still_a_child() -> None:

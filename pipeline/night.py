@@ -32,8 +32,6 @@ from pipeline.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
-STAGE_NAMES = ("ingest", "validate", "link", "flag", "publish", "report")
-
 
 @dataclass
 class StageResult:

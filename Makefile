@@ -19,6 +19,9 @@ endif
 # Use the machine's Python 3.11; never try to download one (there may be no network).
 export UV_PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 export UV_PYTHON_DOWNLOADS := never
+# Compile bytecode at install: where PYTHONDONTWRITEBYTECODE is set, every process would
+# otherwise recompile Airflow, Great Expectations and polars from source (seconds each).
+export UV_COMPILE_BYTECODE := 1
 export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags

@@ -43,6 +43,11 @@ class IngestSettings(BaseModel):
 class LinkageSettings(BaseModel):
     match_threshold: float = Field(0.95, description="posterior match probability accepted automatically")
     review_threshold: float = Field(0.50, description="pairs between this and match_threshold go to clerical review")
+    ambiguity_margin: float = Field(
+        3.0, ge=0,
+        description="a police child's best register match must outweigh the next record of that "
+        "register by this many bits (log2 Bayes factor), else both go to review",
+    )
     em_max_iterations: int = 25
     em_sample_pairs: int = Field(2_000_000, description="pairs sampled to estimate u-probabilities")
     audit_min_probability: float = Field(

@@ -161,6 +161,36 @@ def test_an_address_given_on_another_incident_finds_the_suspects_home() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("victim_address", "linked"),
+    [
+        ({"address_line1": "5 Old Street", "postcode": "NR7 0AA"}, True),   # lives with the victim
+        ({}, False),                        # nothing says which May Dunn she is
+    ],
+)
+def test_a_child_named_without_address_or_dob_is_compared_at_the_victims_home(
+    victim_address: dict[str, str], linked: bool
+) -> None:
+    # The incident happened away from home; the officer recorded May by name only.
+    persons = [
+        {"incident_id": "I5", "person_ref": "V", "role": "victim", "forename": "Gemma", "surname": "Dunn",
+         "dob": "1990-03-03", **victim_address},
+        {"incident_id": "I5", "person_ref": "C", "role": "child", "forename": "May", "surname": "Dunn"},
+    ]
+    incidents = [{"incident_id": "I5", "address_line1": "Car park, 1 Market Place", "postcode": "NR2 1ND"}]
+    # Another May Dunn in the county: names alone cannot tell the two apart.
+    other_may = {"nhs_number": "4000000103", "forename": "May", "surname": "Dunn", "dob": "2019-06-11",
+                 "gender": "f", "address_line1": "9 Far Lane", "postcode": "NR8 8ZZ"}
+    result = link_people(inputs([MAY_H, other_may], persons=persons, incidents=incidents), SETTINGS)
+    may = result.children.filter(pl.col("nhs_number") == "4000000102")["child_id"].item()
+    nominal = result.person_links.filter(pl.col("person_ref") == "C").row(0, named=True)
+    assert (nominal["child_id"] == may) is linked
+    if not linked:
+        # Both May Dunns fit equally: a person decides, rather than the first one winning.
+        queued = result.review_queue.filter(pl.col("right_id") == "police_persons:I5:C")
+        assert sorted(queued["left_id"]) == ["health_register:4000000102", "health_register:4000000103"]
+
+
 def test_police_child_linked_to_nobody_is_still_a_child() -> None:
     persons = [{"incident_id": "I9", "person_ref": "C1", "role": "child", "forename": "Tia", "surname": "Shaw",
                 "address_line1": "4 Beck Lane", "postcode": "NR6 6AA"}]

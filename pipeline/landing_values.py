@@ -31,7 +31,7 @@ POSTCODE_REGEX = (
 
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 # Text is first normalised to a "T" between date and time and "+00:00" for a trailing "Z".
-_AWARE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z",)
+_AWARE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z")
 _NAIVE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
 _OFFSET = r"[+-]\d{2}:?\d{2}$"
 

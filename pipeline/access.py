@@ -17,11 +17,15 @@ log = logging.getLogger(__name__)
 
 
 def record(settings: Settings, *, who: str, command: str, subject: str | None, detail: str | None) -> None:
-    """Append one access-log row and refresh the readers' copy so auditors see it."""
+    """Append one access-log row to the working file (the system of record).
+
+    The readers' copy is not refreshed here: that copies the whole warehouse (1.7 GB for a
+    county), once per look-up. Auditors see the row in the published copy from the next
+    publish (the nightly run, or any recorded decision).
+    """
     with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
         wh.fetch(
             "INSERT INTO audit.access_log (accessed_at, who, command, subject, detail) VALUES (?, ?, ?, ?, ?)",
             [datetime.now(UTC), who, command, subject, detail],
         )
-        warehouse.refresh_published(wh)
     log.info("access by %s: %s %s", who, command, subject)

@@ -296,8 +296,7 @@ def export_school_notifications_task(context: Mapping[str, Any]) -> dict[str, in
             latest = wh.fetch("SELECT max(list_date) FROM marts.school_notifications")[0][0]
             days = [latest] if latest is not None else []
         frames: dict[date, pl.DataFrame] = {
-            day: wh.frame("SELECT * FROM marts.school_notifications WHERE list_date = $d", {"d": day})
-            for day in days
+            day: wh.query("school_notifications_on", list_date=day) for day in days
         }
     for day, frame in frames.items():
         files = write_school_notification_files(frame, out_root / day.isoformat() / "school-notifications",

@@ -169,12 +169,10 @@ def stage_ingest(ctx: NightContext) -> StageResult:
 
 
 def _previous_counts(wh: Warehouse, run_date: date) -> dict[str, int]:
-    info = wh.frame(warehouse.sql("snapshot_info"), {"as_of": run_date})
-    earlier = info.filter(pl.col("snapshot_date") < run_date)
-    return {
-        row["source"]: row["row_count"]
-        for row in earlier.group_by("source").agg(pl.all().first()).iter_rows(named=True)
-    }
+    # snapshot_info is newest first per source: the first earlier row is the previous snapshot.
+    earlier = wh.query("snapshot_info", as_of=run_date).filter(pl.col("snapshot_date") < run_date)
+    previous = earlier.unique("source", keep="first", maintain_order=True)
+    return dict(zip(previous["source"], previous["row_count"], strict=True))
 
 
 def stage_validate(ctx: NightContext) -> StageResult:
@@ -235,7 +233,7 @@ def stage_validate(ctx: NightContext) -> StageResult:
 
 
 def _check_freshness(wh: Warehouse, day: date, max_age: int) -> dict[str, Any]:
-    info = wh.frame(warehouse.sql("snapshot_info"), {"as_of": day})
+    info = wh.query("snapshot_info", as_of=day)
     snapshots: dict[str, Any] = {}
     stale = []
     for source in schemas.REGISTER_SOURCES:
@@ -366,8 +364,8 @@ def write_report(wh: Warehouse, list_date: date, settings: Settings) -> list[Pat
     from pipeline.rules import load_rules
 
     rules = load_rules(settings.rules_file)
-    mash = wh.frame("SELECT * FROM marts.mash_list WHERE list_date = $d ORDER BY priority", {"d": list_date})
-    flags = wh.frame("SELECT * FROM marts.child_flags WHERE list_date = $d", {"d": list_date})
+    mash = wh.query("mash_list_on", list_date=list_date)
+    flags = wh.query("flags_on", list_date=list_date)
     html, csv = render_report(list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules)
     out = settings.reports_dir / list_date.isoformat()
     out.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,9 @@ def published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _log(path: Path) -> list[tuple[str, str, str | None]]:
-    with warehouse.open_reader(path) as wh:
+    # The access log is written to the working file at once; the published copy gets it at
+    # the next publish.
+    with warehouse.open_writer(path) as wh:
         return [tuple(r) for r in wh.fetch("SELECT who, command, subject FROM audit.access_log ORDER BY accessed_at")]
 
 

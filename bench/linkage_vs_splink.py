@@ -122,7 +122,7 @@ def run_hearth(inputs: Path) -> dict[str, object]:
     school = pl.read_parquet(inputs / "school.parquet")
     settings = LinkageSettings()  # type: ignore[call-arg]
     started = time.perf_counter()
-    decisions = score_pairs("register_child", health, school, REGISTER_PASSES, settings)
+    decisions = score_pairs("register_child", health, school, REGISTER_PASSES, settings).decisions
     nodes = pl.concat([
         health.select("record_id", "source", "nhs_number", upn=pl.lit(None, pl.String)),
         school.select("record_id", "source", nhs_number=pl.lit(None, pl.String), upn="upn"),

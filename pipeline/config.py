@@ -50,6 +50,12 @@ class LinkageSettings(BaseModel):
     )
     em_max_iterations: int = 25
     em_sample_pairs: int = Field(2_000_000, description="pairs sampled to estimate u-probabilities")
+    u_max_age_days: int = Field(
+        7, ge=0,
+        description="reuse a model's u-probabilities estimated up to this many days before (0: estimate "
+        "every night); a new estimate is made sooner when the record counts move by more than u_max_size_change",
+    )
+    u_max_size_change: float = Field(0.05, ge=0, description="relative change in records that forces a new u estimate")
     audit_min_probability: float = Field(
         0.001, ge=0, le=1,
         description="automatic non-matches scoring below this are counted, not written to audit",

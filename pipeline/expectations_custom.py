@@ -51,7 +51,7 @@ class ColumnValuesValidNhsNumber(ColumnMapMetricProvider):
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, **kwargs: Any) -> pd.Series:
-        return column.map(lambda v: lv.is_valid_nhs_number(str(v)))
+        return _to_mask(lv.valid_nhs_numbers(_as_polars(column)), column.index)
 
 
 class ExpectColumnValuesToBeValidNhsNumber(ColumnMapExpectation):
@@ -68,7 +68,7 @@ class ColumnValuesValidUpn(ColumnMapMetricProvider):
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, **kwargs: Any) -> pd.Series:
-        return column.map(lambda v: lv.is_valid_upn(str(v)))
+        return _to_mask(lv.valid_upns(_as_polars(column)), column.index)
 
 
 class ExpectColumnValuesToBeValidUpn(ColumnMapExpectation):

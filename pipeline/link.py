@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -92,6 +93,10 @@ class LinkInputs:
     incidents: pl.DataFrame    # schemas.CURRENT_INCIDENTS
     child_xref: pl.DataFrame   # schemas.CHILD_XREF from the previous run (may be empty)
     reviews: pl.DataFrame      # schemas.REVIEW_DECISIONS
+    # The night being linked and the latest model of each kind fitted on or before it
+    # (schemas.LINK_MODELS rows, from audit.link_models). Without a date u is always estimated.
+    as_of: date | None = None
+    models: pl.DataFrame = field(default_factory=lambda: schemas.empty(schemas.LINK_MODELS))
 
 
 @dataclass(frozen=True)
@@ -103,9 +108,20 @@ class LinkResult:
     decisions: pl.DataFrame            # LINK_DECISIONS
     review_queue: pl.DataFrame         # REVIEW_QUEUE
     child_xref: pl.DataFrame           # CHILD_XREF
+    models: pl.DataFrame               # LINK_MODELS, the models tonight's pairs were scored with
 
 
 # ---- scoring -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One model's candidate pairs with their decisions, and the model that scored them."""
+
+    decisions: pl.DataFrame   # DECISION_SCHEMA
+    model: FellegiSunter
+    candidate_pairs: int
+    u_pairs: int              # random pairs compared for u tonight (0: u was reused)
 
 
 def score_pairs(
@@ -116,25 +132,34 @@ def score_pairs(
     settings: LinkageSettings,
     *,
     dedupe: bool = False,
-) -> pl.DataFrame:
+    u: dict[str, np.ndarray] | None = None,
+) -> Scored:
     """Every candidate pair of one link type with its scores, weight, probability and the
-    model's decision (``auto_match`` / ``review`` / ``auto_nonmatch``)."""
+    model's decision (``auto_match`` / ``review`` / ``auto_nonmatch``).
+
+    ``u`` reuses u-probabilities estimated on an earlier night; without it they are
+    estimated from ``settings.em_sample_pairs`` seeded random pairs."""
     started = time.perf_counter()
+    specs = DEFAULT_SPECS + ((PERSON_REF_SPEC,) if dedupe else ())
     pairs = candidate_pairs(left, right, passes, dedupe=dedupe)
     if dedupe and pairs.height:
         # Two nominals on one incident are two people by definition.
         inc = left["incident_id"]
         pairs = pairs.filter(inc.gather(pairs["l"]) != inc.gather(pairs["r"]))
     if pairs.height == 0:
-        return pl.DataFrame(schema=DECISION_SCHEMA)
-    specs = DEFAULT_SPECS + ((PERSON_REF_SPEC,) if dedupe else ())
+        prior = FellegiSunter(specs, m={s.name: np.asarray(s.m_prior) for s in specs},
+                              u=u or {s.name: np.asarray(s.u_prior) for s in specs})
+        return Scored(pl.DataFrame(schema=DECISION_SCHEMA), prior, 0, 0)
     # Candidates and the random pairs for u are compared in one call, so the per-call work
     # (coding each column, distinct name pairs) is done once.
-    random_pairs = _random_pairs(left.height, right.height, settings, dedupe=dedupe)
+    random_pairs = (
+        _random_pairs(left.height, right.height, settings, dedupe=dedupe) if u is None
+        else pl.DataFrame(schema={"l": pl.UInt32, "r": pl.UInt32})
+    )
     both = compare_with_recordlinkage(left, right, pl.concat([pairs, random_pairs]), with_person_ref=dedupe)
     levels, random_levels = both.head(pairs.height), both.slice(pairs.height)
     compared = time.perf_counter()
-    model = _fit(left, right, levels, random_levels, specs, settings)
+    model = _fit(left, right, levels, estimate_u(random_levels, specs) if u is None else u, specs, settings)
     weight = model.match_weight(levels)
     probability = model.probability(weight)
     sims = [c for c in levels.columns if c.endswith("_sim")]
@@ -168,13 +193,58 @@ def score_pairs(
     )
     elapsed = time.perf_counter() - started
     logger.info(
-        "%s: %d candidate pairs, %d matched, %d to review; compared (with %d random pairs) at %.0f pairs/s, "
+        "%s: %d candidate pairs, %d matched, %d to review; compared (with %d random pairs%s) at %.0f pairs/s, "
         "%.2f s in all; model %s",
         link_type, pairs.height, int((out["decision"] == "auto_match").sum()),
-        int((out["decision"] == "review").sum()), random_pairs.height, both.height / max(compared - started, 1e-9),
-        elapsed, json.dumps(model.summary()),
+        int((out["decision"] == "review").sum()), random_pairs.height, "" if u is None else ", u reused",
+        both.height / max(compared - started, 1e-9), elapsed, json.dumps(model.summary()),
     )
-    return out.select(DECISION_SCHEMA.keys()).cast(DECISION_SCHEMA)  # type: ignore[arg-type]
+    decisions = out.select(DECISION_SCHEMA.keys()).cast(DECISION_SCHEMA)  # type: ignore[arg-type]
+    return Scored(decisions, model, pairs.height, random_pairs.height)
+
+
+def reusable_u(
+    model: str, n_left: int, n_right: int, as_of: date | None, models: pl.DataFrame, specs: tuple,
+    settings: LinkageSettings,
+) -> tuple[dict[str, np.ndarray], date] | None:
+    """The u-probabilities of ``model`` estimated on an earlier night, if still fit to reuse.
+
+    u describes how often *unrelated* records agree, a property of the population that moves
+    slowly; estimating it means comparing millions of random pairs, most of a night's linking.
+    It is reused while it is at most ``u_max_age_days`` old, while both record counts are
+    within ``u_max_size_change`` of the counts it was estimated on, and while its
+    comparisons and levels are those of today's code. m and λ are re-fitted every night."""
+    if as_of is None or settings.u_max_age_days == 0 or models.height == 0:
+        return None
+    # Only rows that estimated u themselves carry the record counts it was estimated on.
+    rows = models.filter(
+        pl.col("model") == model, pl.col("u_estimated_on") <= as_of, pl.col("u_pairs") > 0
+    ).sort("u_estimated_on", "n_left", "n_right")
+    if rows.height == 0:
+        return None
+    row = rows.row(-1, named=True)
+    if (as_of - row["u_estimated_on"]).days > settings.u_max_age_days:
+        return None
+    for now, then in ((n_left, row["n_left"]), (n_right, row["n_right"])):
+        if not then or abs(now - then) > settings.u_max_size_change * then:
+            return None
+    stored = json.loads(row["parameters"]).get("u", {})
+    if sorted(stored) != sorted(s.name for s in specs) or any(len(stored[s.name]) != s.levels for s in specs):
+        return None
+    return {s.name: np.asarray(stored[s.name], dtype=np.float64) for s in specs}, row["u_estimated_on"]
+
+
+def _model_row(model: str, n_left: int, n_right: int, scored: Scored, u_estimated_on: date | None) -> dict[str, object]:
+    fitted = scored.model
+    return {
+        "model": model, "n_left": n_left, "n_right": n_right, "candidate_pairs": scored.candidate_pairs,
+        "u_estimated_on": u_estimated_on, "u_pairs": scored.u_pairs,
+        "parameters": json.dumps({
+            "lambda": fitted.lam,
+            "m": {s.name: fitted.m[s.name].tolist() for s in fitted.specs},
+            "u": {s.name: fitted.u[s.name].tolist() for s in fitted.specs},
+        }),
+    }
 
 
 def _random_pairs(n_left: int, n_right: int, settings: LinkageSettings, *, dedupe: bool) -> pl.DataFrame:
@@ -191,11 +261,10 @@ def _random_pairs(n_left: int, n_right: int, settings: LinkageSettings, *, dedup
 
 
 def _fit(
-    left: pl.DataFrame, right: pl.DataFrame, levels: pl.DataFrame, random_levels: pl.DataFrame, specs: tuple,
+    left: pl.DataFrame, right: pl.DataFrame, levels: pl.DataFrame, u: dict[str, np.ndarray], specs: tuple,
     settings: LinkageSettings,
 ) -> FellegiSunter:
-    """u from the comparisons of random pairs, then m by EM sessions over the candidates."""
-    u = estimate_u(random_levels, specs)
+    """m by EM sessions over the candidates, u given (from random pairs)."""
     # Prior that two random records match: each record on the smaller side has about one
     # counterpart on the larger side (for dedupe, about one other record of the same person).
     lam = min(0.5, 1.0 / max(left.height, right.height, 1))
@@ -472,12 +541,21 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
     police_children = _compared_at_incident(persons.filter(pl.col("role") == "child"), persons, incidents)
     police_adults = persons.filter(pl.col("role") != "child")
 
-    decisions = pl.concat([
-        score_pairs("register_child", health, school, REGISTER_PASSES, settings),
-        score_pairs("police_child", police_children, register, POLICE_CHILD_PASSES, settings),
-        score_pairs("police_child", police_children, police_children, POLICE_DEDUP_PASSES, settings, dedupe=True),
-        score_pairs("police_adult", police_adults, police_adults, POLICE_DEDUP_PASSES, settings, dedupe=True),
-    ])
+    scored: list[Scored] = []
+    model_rows: list[dict[str, object]] = []
+    for model, link_type, left, right, passes, dedupe in (
+        ("register_child", "register_child", health, school, REGISTER_PASSES, False),
+        ("police_child_register", "police_child", police_children, register, POLICE_CHILD_PASSES, False),
+        ("police_child_dedup", "police_child", police_children, police_children, POLICE_DEDUP_PASSES, True),
+        ("police_adult_dedup", "police_adult", police_adults, police_adults, POLICE_DEDUP_PASSES, True),
+    ):
+        specs = DEFAULT_SPECS + ((PERSON_REF_SPEC,) if dedupe else ())
+        reuse = reusable_u(model, left.height, right.height, inputs.as_of, inputs.models, specs, settings)
+        result = score_pairs(link_type, left, right, passes, settings, dedupe=dedupe, u=reuse[0] if reuse else None)
+        scored.append(result)
+        model_rows.append(_model_row(model, left.height, right.height, result, reuse[1] if reuse else inputs.as_of))
+    decisions = pl.concat([s.decisions for s in scored])
+    models = pl.DataFrame(model_rows, schema=schemas.LINK_MODELS, orient="row")
     nodes = pl.concat([
         f.select(
             "record_id", "source", "nhs_number", "upn", "incident_id",
@@ -512,6 +590,7 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
         decisions=schemas.conform(final, schemas.LINK_DECISIONS),
         review_queue=schemas.conform(review_queue, schemas.REVIEW_QUEUE),
         child_xref=schemas.conform(xref, schemas.CHILD_XREF),
+        models=models,
     )
 
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -29,6 +29,9 @@ from pipeline import __version__, schemas, warehouse
 from pipeline.config import PROJECT_ROOT, Settings
 from pipeline.errors import DataQualityError, HearthError, StaleRegisterError
 from pipeline.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from pipeline.ingest import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +178,18 @@ def _previous_counts(wh: Warehouse, run_date: date) -> dict[str, int]:
     return dict(zip(previous["source"], previous["row_count"], strict=True))
 
 
+def _previously_staged(wh: Warehouse, day: date, delivery: Delivery) -> dict[str, tuple[date, pl.DataFrame]]:
+    """For each register delivered tonight, the rows staged from its previous snapshot."""
+    out = {}
+    for source in schemas.REGISTER_SOURCES:
+        if source not in delivery.files:
+            continue
+        rows = wh.query(f"previously_staged_{source}", before=day)
+        if rows.height:
+            out[source] = (rows["snapshot_date"][0], rows)
+    return out
+
+
 def stage_validate(ctx: NightContext) -> StageResult:
     """Validate the landed rows; stage the valid ones, quarantine the rest, check freshness."""
     from pipeline.ingest import read_delivery
@@ -191,6 +206,7 @@ def stage_validate(ctx: NightContext) -> StageResult:
             expectations_dir=ctx.settings.expectations_dir,
             known_incident_ids=frozenset(wh.query("known_incident_ids", before=day)["incident_id"].to_list()),
             previous_register_counts=_previous_counts(wh, day),
+            previously_staged=_previously_staged(wh, day, delivery),
         )
         outcome = validate_delivery(delivery, vctx)
         quarantined = dict(outcome.quarantine.group_by("source").len().iter_rows())
@@ -272,6 +288,8 @@ def stage_link(ctx: NightContext) -> StageResult:
             incidents=wh.query("current_incidents", as_of=day),
             child_xref=wh.query("child_xref_before", before=day),
             reviews=wh.query("review_decisions_latest"),
+            as_of=day,
+            models=wh.query("link_models_before", as_of=day),
         )
         linked = link_people(inputs, ctx.settings.linkage)
         with wh.transaction():
@@ -293,12 +311,14 @@ def stage_link(ctx: NightContext) -> StageResult:
                 key=("link_type", "left_id", "right_id", "decision", "match_weight"),
                 day=day, run_id=ctx.run_id,
             )
+            wh.insert("audit.link_models", linked.models, run_id=ctx.run_id, as_of=day)
         result.rows_in = inputs.health.height + inputs.school.height + inputs.persons.height
         result.rows_out = linked.children.height
         result.detail = {
             "children": linked.children.height, "households": linked.households.height,
             "pairs_scored": linked.decisions.height, "pairs_audited": kept.height,
             "review_queue": linked.review_queue.height,
+            "u_estimated": linked.models.filter(pl.col("u_pairs") > 0)["model"].to_list(),
         }
     return result
 
@@ -421,6 +441,9 @@ def run_night(
     on_stage: Callable[[StageResult], None] | None = None,
 ) -> RunSummary:
     """Run every stage of one night in this process."""
+    from pipeline.validate import prefetch_suites
+
+    prefetch_suites(settings.expectations_dir)
     with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
         run_id = begin_run(wh, run_date, settings, trigger=trigger)
         ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)

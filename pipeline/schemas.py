@@ -194,6 +194,19 @@ LINK_DECISIONS: Schema = {
     "decision": pl.String,               # auto_match | auto_nonmatch | review | reviewed_match | reviewed_nonmatch | blocked_by_guard
 }
 
+# The Fellegi–Sunter model each kind of comparison was scored with on a night (one row per
+# model and night in audit.link_models). ``parameters`` is JSON {"lambda": λ, "m": {comparison:
+# [p per level]}, "u": {…}} at full precision, so a stored u can be reused exactly.
+LINK_MODELS: Schema = {
+    "model": pl.String,                  # register_child | police_child_register | police_child_dedup | police_adult_dedup
+    "n_left": pl.Int64,                  # records on each side when the model was fitted
+    "n_right": pl.Int64,
+    "candidate_pairs": pl.Int64,
+    "u_estimated_on": pl.Date,           # the night u was estimated from random pairs
+    "u_pairs": pl.Int64,                 # random pairs it was estimated from
+    "parameters": pl.String,
+}
+
 REVIEW_QUEUE: Schema = {
     "link_type": pl.String,
     "left_id": pl.String,

@@ -56,7 +56,7 @@ TABLES = frozenset(
         "linked.pending_school_notifications", "linked.pending_flag_evidence",
         "marts.child_index", "marts.child_flags", "marts.mash_list", "marts.school_notifications",
         "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.dq_results",
-        "audit.link_decisions", "audit.review_decisions", "audit.coordinator_decisions",
+        "audit.link_decisions", "audit.link_models", "audit.review_decisions", "audit.coordinator_decisions",
         "audit.flag_evidence", "audit.publications", "audit.access_log",
     }
 )

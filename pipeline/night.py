@@ -64,6 +64,9 @@ class NightContext:
     run_id: str
     run_date: date
     settings: Settings
+    # The delivery as ingest read it, when validate runs in the same process (run_night);
+    # a stage run on its own (Airflow) reads the landing folder again.
+    delivery: Delivery | None = None
 
 
 def git_commit() -> str | None:
@@ -153,7 +156,7 @@ def stage_ingest(ctx: NightContext) -> StageResult:
     from pipeline.ingest import raise_for_problems, raw_rows, read_delivery
 
     with _recorded(ctx, "ingest") as result:
-        delivery = read_delivery(ctx.settings.landing_dir, ctx.run_date)
+        delivery = ctx.delivery = read_delivery(ctx.settings.landing_dir, ctx.run_date)
         rows_read: dict[str, int] = {}
         with ctx.wh.transaction():
             for source in schemas.SOURCES:
@@ -199,7 +202,7 @@ def stage_validate(ctx: NightContext) -> StageResult:
         wh, day = ctx.wh, ctx.run_date
         # The landing folder is write-once per date, so reading it again gives exactly the
         # rows ingest landed in raw (and keeps a header-only file distinguishable from none).
-        delivery = read_delivery(ctx.settings.landing_dir, day)
+        delivery = ctx.delivery or read_delivery(ctx.settings.landing_dir, day)
         vctx = ValidationContext.from_settings(
             ctx.settings.ingest,
             run_date=day,
@@ -443,7 +446,8 @@ def run_night(
     """Run every stage of one night in this process."""
     from pipeline.validate import prefetch_suites
 
-    prefetch_suites(settings.expectations_dir)
+    # Imports Great Expectations (2–3 s) while ingest reads and writes, outside the GIL.
+    prefetch_suites(settings.expectations_dir, then_import=("pipeline.link",))
     with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
         run_id = begin_run(wh, run_date, settings, trigger=trigger)
         ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)

@@ -13,6 +13,7 @@ What happens to each kind of defect is written down in ``docs/landing.md``.
 from __future__ import annotations
 
 import html
+import importlib
 import json
 import logging
 import threading
@@ -692,8 +693,9 @@ def _gx_runner(expectations_dir: Path) -> _GxRunner:
         return _RUNNERS[key]
 
 
-def prefetch_suites(expectations_dir: Path) -> threading.Thread:
-    """Import Great Expectations and load the suites in a background thread.
+def prefetch_suites(expectations_dir: Path, *, then_import: tuple[str, ...] = ()) -> threading.Thread:
+    """Import Great Expectations and load the suites in a background thread, then import
+    the modules named in ``then_import`` (later stages' heavy imports).
 
     Importing GX takes 2–3 s of a night. A night run in one process starts this before
     ingest, whose reading and writing run mostly outside the GIL, so the import overlaps
@@ -703,7 +705,9 @@ def prefetch_suites(expectations_dir: Path) -> threading.Thread:
     def load() -> None:
         try:
             _gx_runner(expectations_dir)
-        except Exception:  # reported when validate builds the runner again
+            for module in then_import:
+                importlib.import_module(module)
+        except Exception:  # reported when the stage that needs it imports it again
             log.debug("prefetching the GX suites failed; validate will retry", exc_info=True)
 
     thread = threading.Thread(target=load, name="hearth-gx-prefetch", daemon=True)

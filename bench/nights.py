@@ -60,6 +60,12 @@ def run_one(day: date, landing: Path, warehouse_file: Path) -> tuple[float, floa
     cmd = [str(Path(python()).with_name("hearth")), "run", "--date", day.isoformat(),
            "--landing", str(landing), "--warehouse", str(warehouse_file)]
     wall, peak, _ = run_measured(cmd, env=env)
+    # The night ends by handing its working file over as the published one; a detached
+    # process then copies it back for the next writer. Nights are 24 hours apart, so that
+    # copy is off every night's path: wait for it here, outside the timing.
+    from pipeline import warehouse
+
+    warehouse.prepare_working_copy(warehouse_file)
     return wall, peak
 
 
@@ -79,16 +85,18 @@ def main() -> None:
         raise SystemExit(f"{landing} not found: run bench/county.py first")
     days = deliveries(landing)[: args.nights]
 
-    print(f"{'night':<12}{'wall s':>8}{'peak MB':>9}   stages (s)")
+    print(f"{'night':<12}{'wall s':>8}{'peak MB':>9}{'file MB':>9}   stages (s)")
     warehouse_file = reset(args.out)
     walls: dict[str, float] = {}
     peaks: dict[str, float] = {}
+    sizes: dict[str, int] = {}  # the published file after each night: publishing copies it whole
     started = time.perf_counter()
     for day in days:
         wall, peak = run_one(day, landing, warehouse_file)
         walls[day.isoformat()], peaks[day.isoformat()] = round(wall, 2), round(peak)
+        sizes[day.isoformat()] = round(warehouse_file.stat().st_size / 1024**2)
         stages = stage_seconds(warehouse_file)[day.isoformat()]
-        print(f"{day.isoformat():<12}{wall:8.1f}{peak:9,.0f}   {fmt_stages(stages)}", flush=True)
+        print(f"{day.isoformat():<12}{wall:8.1f}{peak:9,.0f}{sizes[day.isoformat()]:9,}   {fmt_stages(stages)}", flush=True)
     per_stage = stage_seconds(warehouse_file)
     sequence_s = time.perf_counter() - started
 
@@ -120,7 +128,7 @@ def main() -> None:
             "stages_median": {s: median([per_stage[d].get(s, 0.0) for d in incremental]) for s in STAGES}
             if incremental else {},
         },
-        "per_night": {d: {"wall_s": walls[d], "peak_mb": peaks[d], **per_stage[d]} for d in walls},
+        "per_night": {d: {"wall_s": walls[d], "peak_mb": peaks[d], "file_mb": sizes[d], **per_stage[d]} for d in walls},
         "warehouse_mb": round(warehouse_file.stat().st_size / 1024**2),
     }
     ini, inc = figures["initial"], figures["incremental"]

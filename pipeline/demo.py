@@ -47,8 +47,11 @@ def _reset_warehouse(published: Path) -> None:
                 f"{published} holds {other} run(s) not made by the demo; the demo will not reset it. "
                 "Point it elsewhere with HEARTH_WAREHOUSE=… hearth demo."
             )
-    for p in (published, work, Path(f"{work}.wal"), Path(f"{published}.wal")):
-        p.unlink(missing_ok=True)
+    # Under the lock, so a working copy still being made after the last night cannot land
+    # after the reset.
+    with warehouse.working_copy_lock(published):
+        for p in (published, work, Path(f"{work}.wal"), Path(f"{published}.wal")):
+            p.unlink(missing_ok=True)
 
 
 def run_demo(out: Path, *, households: int, days: int, seed: int, progress: bool) -> DemoSummary:

@@ -405,8 +405,9 @@ def stage_report(ctx: NightContext) -> StageResult:
         result.rows_out = len(files)
         result.detail = {"files": [str(f) for f in files]}
     end_run(ctx.wh, ctx.run_id, ctx.run_date, status="succeeded")
-    # The run row is part of what auditors read; publish once more so it is in the copy.
-    warehouse.refresh_published(ctx.wh)
+    # The run row is part of what auditors read, so the run ends by publishing once more:
+    # the working file is handed over whole (no copy), which closes ctx.wh.
+    warehouse.refresh_published(ctx.wh, handover=True)
     return result
 
 

@@ -13,6 +13,13 @@ Inside the working file a night's marts are published in one transaction, so a c
 leaves either the previous night's marts or the new ones, never half of each; the copy
 is then replaced atomically on disk.
 
+At the end of a night the working file itself is *handed over* (``refresh_published(wh,
+handover=True)``): checkpointed, closed and renamed onto the published path, so no copy
+of the whole warehouse (3 s per GB here, growing every night) delays the lists. A detached
+process then copies the new published file back to a working file for the next writer;
+:func:`open_writer` waits for it under a lock file, or makes the copy itself if it never
+finished (a crash, a killed process): the published file is always a complete database.
+
 SQL lives in ``sql/ddl`` (numbered migrations) and ``sql/queries`` (one relation per
 file); values are always bound parameters and table names come from :data:`TABLES`.
 """
@@ -22,7 +29,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +44,10 @@ import polars as pl
 
 from pipeline.config import PROJECT_ROOT
 from pipeline.errors import WarehouseBusyError, WarehouseError
+from pipeline.working_copy import copy_durably, work_path, working_copy_lock
+from pipeline.working_copy import (
+    prepare_working_copy as prepare_working_copy,  # re-exported for callers
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +116,6 @@ def sql(name: str) -> str:
     if not path.exists():
         raise WarehouseError(f"missing SQL file {path}")
     return path.read_text(encoding="utf-8")
-
-
-def work_path(published: Path) -> Path:
-    """Where the writer's private working file lives for a published warehouse path."""
-    return published.with_name(published.stem + ".work" + (published.suffix or ".duckdb"))
 
 
 @dataclass
@@ -311,12 +318,14 @@ def open_writer(published: Path, *, key: str | None = None) -> Iterator[Warehous
     published = Path(published)
     path = work_path(published)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists() and published.exists():
-        # The working file is a private detail; if it was lost, the last published copy
-        # holds everything (it is a checkpointed copy of it).
-        log.warning("working file %s missing; starting from published copy %s", path, published)
-        shutil.copyfile(published, path)
-    con = _open(path, read_only=False, key=key)
+    # Under the lock: a detached copy after the last handover may still be writing it.
+    with working_copy_lock(published):
+        if not path.exists() and published.exists():
+            # The working file is a private detail; the published file holds everything
+            # (it is the last handed-over or copied working file).
+            log.info("working file %s missing; copying it from the published file %s", path, published)
+            copy_durably(published, path)
+        con = _open(path, read_only=False, key=key)
     try:
         migrate(con)
         yield Warehouse(con=con, path=path, published=published, read_only=False)
@@ -339,20 +348,45 @@ def open_reader(published: Path, *, key: str | None = None) -> Iterator[Warehous
         con.close()
 
 
-def refresh_published(wh: Warehouse) -> Path:
-    """Checkpoint the working file and atomically swap a copy in as the published file.
+def refresh_published(wh: Warehouse, *, handover: bool = False) -> Path:
+    """Checkpoint the working file and atomically swap it in as the published file.
 
     Open readers keep the inode they opened (their old snapshot); new readers see the new
-    file. The copy is made beside the target so ``os.replace`` stays on one filesystem.
+    file. By default a copy is swapped in and ``wh`` stays open. With ``handover`` (the last
+    act of a night) the working file itself is closed and renamed onto the published path,
+    ``wh`` can no longer be used, and a detached process prepares the next working copy.
     """
     wh.checkpoint()
-    # A copy interrupted by a crash leaves its temp file behind; it was never published.
-    for stale in wh.published.parent.glob(f".{wh.published.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
-    tmp = wh.published.with_name(f".{wh.published.name}.{os.getpid()}.tmp")
-    shutil.copyfile(wh.path, tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, wh.published)
-    log.info("published %s", wh.published)
+    if not handover:
+        # A copy interrupted by a crash leaves its temp file behind; it was never published.
+        copy_durably(wh.path, wh.published)
+        log.info("published %s", wh.published)
+        return wh.published
+    with working_copy_lock(wh.published):
+        wh.con.close()
+        os.replace(wh.path, wh.published)
+        _fsync_dir(wh.published.parent)
+    log.info("published %s (handed over; the next working copy is made in the background)", wh.published)
+    _spawn_working_copy(wh.published)
     return wh.published
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _spawn_working_copy(published: Path) -> None:
+    """Start ``python -m pipeline.working_copy PUBLISHED`` detached, so the night's process
+    can exit; if it never finishes, the next writer copies instead."""
+    try:
+        subprocess.Popen(  # our interpreter and module, a path from settings
+            [sys.executable, "-m", "pipeline.working_copy", str(published)],
+            cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True,
+        )
+    except OSError as exc:
+        log.warning("could not start the background working copy (%s); the next writer will copy", exc)

@@ -43,20 +43,26 @@ def install(point: str) -> None:
                 die()
             return original_sql(name)
         warehouse.sql = sql_then_die  # type: ignore[assignment]
-    elif point == "mid_copy":  # half of the published copy written
-        def half_copy(src: Any, dst: Any, *a: Any, **k: Any) -> None:
-            data = Path(src).read_bytes()
-            Path(dst).write_bytes(data[: len(data) // 2])
-            die()
-        warehouse.shutil = type("S", (), {"copyfile": staticmethod(half_copy)})  # type: ignore[attr-defined]
-    elif point == "after_swap":  # the new copy is in place; the report never ran
+    elif point in ("before_swap", "after_swap"):  # the night's handover of its working file
         real = os.replace
 
-        def replace_then_die(src: Any, dst: Any) -> None:
+        def replace_and_die(src: Any, dst: Any) -> None:
+            handing_over = Path(src) == warehouse.work_path(Path(dst))
+            if handing_over and point == "before_swap":
+                die()
             real(src, dst)
-            die()
-        warehouse.os = type("O", (), {"replace": staticmethod(replace_then_die), "fsync": os.fsync,  # type: ignore[attr-defined]
-                                      "getpid": os.getpid})
+            if handing_over:
+                die()
+        os.replace = replace_and_die  # type: ignore[assignment]
+    elif point == "mid_working_copy":  # the night succeeds; the next working copy is cut short
+        def copy_half_then_die(published: Path) -> None:
+            def half_copy(src: Any, dst: Any, *a: Any, **k: Any) -> None:
+                data = Path(src).read_bytes()
+                Path(dst).write_bytes(data[: len(data) // 2])
+                die()
+            shutil.copyfile = half_copy  # type: ignore[assignment]
+            warehouse.prepare_working_copy(published)
+        warehouse._spawn_working_copy = copy_half_then_die  # type: ignore[assignment]
     else:
         raise SystemExit(f"unknown crash point {point}")
 

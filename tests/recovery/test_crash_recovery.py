@@ -67,7 +67,8 @@ def _assert_recovers(s: Settings, baseline: dict[str, object], *, allow_new: boo
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("point", "allow_new"), [
-    ("mid_ingest", False), ("mid_publish", False), ("mid_copy", False), ("after_swap", True),
+    ("mid_ingest", False), ("mid_publish", False), ("before_swap", False), ("after_swap", True),
+    ("mid_working_copy", True),
 ])
 def test_a_night_killed_at_a_point_recovers(tmp_path: Path, baseline: dict, point: str, allow_new: bool) -> None:
     s = _two_nights(tmp_path, baseline["landing"])

@@ -104,3 +104,43 @@ def test_transaction_rolls_back_on_error(writer: warehouse.Warehouse) -> None:
             writer.replace_for_date("linked.child_xref", D1, pl.DataFrame({"record_id": ["a"], "child_id": ["C1"]}))
             raise RuntimeError("boom")
     assert writer.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 0
+
+
+def _xref_rows(n: int) -> pl.DataFrame:
+    return pl.DataFrame({"record_id": [f"r{i}" for i in range(n)], "child_id": [f"C{i}" for i in range(n)]})
+
+
+def test_handover_publishes_the_working_file_and_a_working_copy_follows(settings: Settings) -> None:
+    work = warehouse.work_path(settings.warehouse)
+    with warehouse.open_writer(settings.warehouse) as wh:
+        warehouse.refresh_published(wh)
+    with warehouse.open_reader(settings.warehouse) as reader:
+        with warehouse.open_writer(settings.warehouse) as wh:
+            wh.replace_for_date("linked.child_xref", D1, _xref_rows(3))
+            inode = work.stat().st_ino
+            warehouse.refresh_published(wh, handover=True)
+            with pytest.raises(duckdb.Error):  # handed over: this connection is closed
+                wh.fetch("SELECT 1")
+        assert settings.warehouse.stat().st_ino == inode  # renamed, not copied
+        assert reader.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 0  # its own snapshot
+    warehouse.prepare_working_copy(settings.warehouse)
+    assert work.exists() and work.stat().st_ino != inode
+    with warehouse.open_reader(settings.warehouse) as reader:
+        assert reader.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 3
+    with warehouse.open_writer(settings.warehouse) as wh:  # the next writer carries on from it
+        assert wh.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 3
+
+
+def test_a_working_copy_that_never_finished_is_made_by_the_next_writer(settings: Settings) -> None:
+    work = warehouse.work_path(settings.warehouse)
+    with warehouse.open_writer(settings.warehouse) as wh:
+        wh.replace_for_date("linked.child_xref", D1, _xref_rows(2))
+        warehouse.refresh_published(wh, handover=True)
+    warehouse.prepare_working_copy(settings.warehouse)
+    work.unlink()  # as if the detached copy was killed before its rename …
+    partial = work.with_name(f".{work.name}.999999.tmp")
+    partial.write_bytes(b"half a file")  # … leaving its temporary file
+    with warehouse.open_writer(settings.warehouse) as wh:
+        assert wh.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 2
+    assert not partial.exists()
+    assert warehouse.prepare_working_copy(settings.warehouse) is False  # nothing left to do

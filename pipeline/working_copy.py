@@ -1,0 +1,73 @@
+"""The writer's working file: where it lives, the lock around it, and making it again from
+the published file. Standard library only, because ``python -m pipeline.working_copy
+PUBLISHED`` runs detached after every night (``warehouse.refresh_published(handover=True)``)
+and should cost a file copy, not the import of DuckDB and polars.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+__all__ = ["copy_durably", "prepare_working_copy", "work_path", "working_copy_lock"]
+
+
+def work_path(published: Path) -> Path:
+    """Where the writer's private working file lives for a published warehouse path."""
+    return published.with_name(published.stem + ".work" + (published.suffix or ".duckdb"))
+
+
+@contextmanager
+def working_copy_lock(published: Path) -> Iterator[None]:
+    """Exclusive lock serialising the handover, the working copy and opening the writer."""
+    lock_path = work_path(published).with_suffix(".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def copy_durably(source: Path, target: Path) -> None:
+    """Copy to a temporary name beside ``target``, fsync, then rename: ``target`` is either
+    absent, the old file or the whole new one, whenever the process dies."""
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        stale.unlink(missing_ok=True)  # left by a copy that was killed; never used
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.copyfile(source, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+
+
+def prepare_working_copy(published: Path) -> bool:
+    """Copy the published file to the working file if there is none; True if it copied.
+
+    Run detached after a handover; also what a benchmark or test calls to have the next
+    working file ready (whichever comes second finds it there and does nothing)."""
+    published = Path(published)
+    path = work_path(published)
+    with working_copy_lock(published):
+        if path.exists() or not published.exists():
+            return False
+        started = time.perf_counter()
+        copy_durably(published, path)
+        log.info("prepared working file %s from %s in %.1f s", path, published, time.perf_counter() - started)
+        return True
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m pipeline.working_copy PUBLISHED_FILE")
+    prepare_working_copy(Path(sys.argv[1]))

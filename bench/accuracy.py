@@ -47,6 +47,10 @@ def read_warehouse(path: Path) -> tuple[date, dict[str, pl.DataFrame]]:
             "person_links": wh.frame(
                 "SELECT incident_id, person_ref, role, child_id FROM linked.person_links WHERE as_of = $d", {"d": day}),
             "flags": wh.frame("SELECT child_id FROM marts.child_flags WHERE list_date = $d", {"d": day}),
+            # Every suspect put to the MASH discussion as "home unknown", on any list so far.
+            "follow_ups": wh.frame(
+                "SELECT DISTINCT f AS follow_up FROM marts.mash_list, unnest(follow_ups) AS t(f) "
+                "WHERE list_date <= $d", {"d": day}),
             "addressless": wh.frame(
                 "SELECT DISTINCT incident_id, person_ref, true AS addressless FROM staging.police_person_versions "
                 "WHERE postcode IS NULL AND address_line1 IS NULL AND uprn IS NULL"),
@@ -142,7 +146,22 @@ def flag_quality(frames: dict[str, pl.DataFrame], people: pl.DataFrame, truth_di
     return {"at_risk_children": every.height, "at_risk_register_held": caught.height,
             "flagged": flagged.height, "flag_recall": round(recall, 5), "flag_precision": round(precision, 5),
             "missed_by_cause": causes,
+            "missed_with_suspect_follow_up": followed_up(missed, truth_dir, frames["follow_ups"]),
             "flag_recall_knowable": round((caught.height - missed.height) / max(knowable, 1), 5)}
+
+
+def followed_up(missed: pl.DataFrame, truth_dir: Path, follow_ups: pl.DataFrame) -> int:
+    """Missed children living with a suspect whom a MASH list named as "home unknown"
+    (``mash_list.follow_ups``), so the discussion asks police where he lives."""
+    named = follow_ups.select(
+        pl.col("follow_up").str.extract(r"^SUSPECT_HOME_UNKNOWN:(.*)/", 1).alias("incident_id"),
+        pl.col("follow_up").str.extract(r"/([^/]*)$", 1).alias("person_ref"),
+    ).drop_nulls()
+    incidents = pl.read_parquet(truth_dir / "incidents.parquet").select(
+        "incident_id", uid="suspect_uid", household_uid="suspect_household_uid")
+    nominals = pl.read_parquet(truth_dir / "police_persons.parquet").select("incident_id", "person_ref", uid="person_uid")
+    asked = incidents.join(nominals, on=["incident_id", "uid"]).join(named, on=["incident_id", "person_ref"], how="semi")
+    return missed.join(asked.select("household_uid").unique(), on="household_uid", how="semi")["person_uid"].n_unique()
 
 
 def missed_causes(missed: pl.DataFrame, truth_dir: Path, day: date, addressless: pl.DataFrame) -> dict[str, int]:
@@ -207,7 +226,8 @@ def main() -> None:
           f"≥ 0.98: {verdict('flag_recall', float(figures['flag_recall']))}/"  # type: ignore[arg-type]
           f"{verdict('flag_precision', float(figures['flag_precision']))}")  # type: ignore[arg-type]
     print(f"  missed at-risk children by cause: {figures['missed_by_cause']}; recall over the children the "
-          f"delivered data can reveal: {figures['flag_recall_knowable']:.4f}")
+          f"delivered data can reveal: {figures['flag_recall_knowable']:.4f}; missed children whose suspect a "
+          f"list named as 'home unknown' (follow-up): {figures['missed_with_suspect_follow_up']}")
     record("accuracy", figures)
 
 

@@ -475,6 +475,36 @@ def _assign_priorities(candidates: pl.DataFrame) -> pl.DataFrame:
     return candidates.join(priorities, on="_hh_key")
 
 
+# A follow-up is a question the data cannot settle and a person must: it flags nobody and
+# is not a rule; it rides on the listed household so the discussion does not miss it.
+SUSPECT_HOME_UNKNOWN = "SUSPECT_HOME_UNKNOWN"
+
+
+def follow_up_rows(window: pl.DataFrame, incident_households: pl.DataFrame, person_links: pl.DataFrame) -> pl.DataFrame:
+    """``(incident_id, follow_up)`` for every suspect in the window whose home is unknown.
+
+    The founding rule flags the children living with a suspect; when police recorded no
+    address for him (or no fixed abode) on this incident and on every other incident of
+    the same person, those children cannot be found from the data. On the synthetic county
+    that is most of the at-risk children hearth misses, so each such suspect becomes
+    ``SUSPECT_HOME_UNKNOWN:<incident_id>/<person_ref>`` on the list for police to establish
+    where he lives and whether children live there."""
+    suspects = person_links.filter(pl.col("role") == "suspect").join(window.select("incident_id"), on="incident_id", how="semi")
+    located = incident_households.filter(pl.col("role") == "suspect").select("incident_id", "person_ref").unique()
+    return (
+        suspects.filter(pl.col("household_id").is_null())
+        .join(located, on=["incident_id", "person_ref"], how="anti")
+        .select(
+            "incident_id",
+            follow_up=pl.concat_str(
+                [pl.lit(SUSPECT_HOME_UNKNOWN + ":"), pl.col("incident_id"), pl.lit("/"), pl.col("person_ref")]
+            ),
+        )
+        .unique()
+        .sort("incident_id", "follow_up")
+    )
+
+
 def mash_rows(
     flags: pl.DataFrame,
     *,
@@ -486,10 +516,12 @@ def mash_rows(
     decisions: pl.DataFrame,
     rules: Rules,
     list_date: date,
+    follow_ups: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per household with something new since the previous list: an incident new or
     changed since then, or a rise in the household's level (a household not flagged before
-    counts as a rise)."""
+    counts as a rise). ``follow_ups`` (from :func:`follow_up_rows`) of any of the household's
+    incidents in the window are carried on its row."""
     if previous_list_date is None:
         changed = pl.lit(True)
     else:
@@ -511,6 +543,12 @@ def mash_rows(
     all_incidents = (
         incidents.sort("incident_id").group_by("_hh_key", maintain_order=True)
         .agg(all_incident_ids=pl.col("incident_id"))
+    )
+    open_questions = (
+        incidents.join(follow_ups if follow_ups is not None else pl.DataFrame(schema={"incident_id": pl.String,
+                       "follow_up": pl.String}), on="incident_id")
+        .select("_hh_key", "follow_up").unique().sort("follow_up")
+        .group_by("_hh_key", maintain_order=True).agg(follow_ups=pl.col("follow_up"))
     )
     previous_household = (
         previous_flags.filter(pl.col("household_id").is_not_null())
@@ -535,6 +573,7 @@ def mash_rows(
         .join(reasons, on="_hh_key", how="left")
         .join(new_incidents, on="_hh_key", how="left")
         .join(all_incidents, on="_hh_key", how="left")
+        .join(open_questions, on="_hh_key", how="left")
         .join(previous_household, on="household_id", how="left")
         .join(ever, on="household_id", how="left")
         .join(pins, on="household_id", how="left")
@@ -571,6 +610,7 @@ def mash_rows(
             ),
             "due_by",
             pl.lit(rules.version).alias("rules_version"),
+            pl.col("follow_ups").fill_null(pl.lit([], dtype=pl.List(pl.String))),
         )
         .sort("priority")
     )
@@ -667,6 +707,7 @@ def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
         flags, window=window, households=inputs.households, previous_flags=previous_flags,
         previous_list_date=inputs.previous_list_date, ever_listed=inputs.ever_listed_households,
         decisions=decisions, rules=rules, list_date=list_date,
+        follow_ups=follow_up_rows(window, inputs.incident_households, inputs.person_links),
     )
     notifications = school_notification_rows(
         pairs, window=window, children=children, previous_list_date=inputs.previous_list_date,

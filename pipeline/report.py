@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSV_COLUMNS = (
     "priority", "risk_level", "new_since_previous", "household_id", "address", "postcode",
-    "children", "child_ids", "schools", "agencies", "reasons", "incident_ids", "due_by",
+    "children", "child_ids", "schools", "agencies", "reasons", "incident_ids", "due_by", "follow_ups",
 )
 # A cell starting with one of these is read as a formula by spreadsheet programs.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -113,6 +113,7 @@ def report_rows(
             "postcode": h["postcode"] or "",
             "children": kids,
             "reasons": [rules.sentence(r) for r in h["reasons"]],
+            "follow_ups": [_follow_up_sentence(f) for f in (h.get("follow_ups") or [])],
             "incident_ids": list(h["incident_ids"]),
             "agencies": [_agency_label(a) for a in h["agencies"]],
             "due_by": _when(h["due_by"]),
@@ -120,6 +121,18 @@ def report_rows(
             "child_ids": list(h["child_ids"]),
         })
     return rows
+
+
+def _follow_up_sentence(follow_up: str) -> str:
+    """Plain English for a ``mash_list.follow_ups`` entry (pipeline.flag.follow_up_rows)."""
+    code, _, where = follow_up.partition(":")
+    incident, _, person = where.partition("/")
+    if code == "SUSPECT_HOME_UNKNOWN":
+        return (
+            f"Police to establish where the suspect ({person}, incident {incident}) lives and whether "
+            "children live there: no address, or no fixed abode, is recorded on any incident."
+        )
+    return follow_up
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -134,6 +147,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
             "schools": "; ".join(sorted({c.school for c in r["children"] if c.school})),
             "agencies": "; ".join(r["agencies"]),
             "reasons": " | ".join(r["reasons"]),
+            "follow_ups": " | ".join(r["follow_ups"]),
             "incident_ids": "; ".join(r["incident_ids"]),
             "due_by": r["due_by_iso"],
             "new_since_previous": "yes" if r["new_since_previous"] else "no",

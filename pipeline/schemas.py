@@ -259,6 +259,9 @@ MASH_LIST: Schema = {
     "new_since_previous": pl.Boolean,
     "due_by": pl.Datetime("us", "Europe/London"),
     "rules_version": pl.String,
+    # Extension of outputs-v1: questions for the discussion that the data cannot settle,
+    # "SUSPECT_HOME_UNKNOWN:<incident_id>/<person_ref>" (pipeline.flag.follow_up_rows).
+    "follow_ups": pl.List(pl.String),
 }
 
 SCHOOL_NOTIFICATIONS: Schema = {

@@ -18,6 +18,7 @@ from flag_frames import (
     link,
     make_inputs,
     nominal,
+    noon,
     previous_flag,
     rules,
     years_ago,
@@ -26,6 +27,7 @@ from flag_frames import (
 from pipeline import schemas
 from pipeline.calendar import LONDON
 from pipeline.flag import build_flags
+from pipeline.report import render_report
 from pipeline.rules import Rules
 
 FIVE = years_ago(5)  # a five-year-old: no age rule fires
@@ -437,3 +439,39 @@ def test_scenario_S_stepfather_and_a_three_year_old_with_no_school() -> None:
     assert row["child_ids"] == ["KID_S"]
     assert row["agencies"] == ["police", "gp:D82044", "health_visiting:Norwich South"]
     assert result.school_notifications.is_empty()
+
+
+# ---- follow-ups ------------------------------------------------------------------------------
+
+def test_a_suspect_with_no_known_home_is_a_follow_up_on_the_victims_household() -> None:
+    day = LIST_DATE - timedelta(days=1)
+    inputs = make_inputs(
+        incidents=[incident("F-1", day, first_seen=LIST_DATE), incident("F-2", day, first_seen=LIST_DATE),
+                   incident("F-3", day, first_seen=LIST_DATE)],
+        links=[link("F-1", "H_V1"), link("F-2", "H_V2"), link("F-3", "H_V3"),
+               # F-3's suspect gave no address there, but did on another incident (known_home)
+               {**link("F-3", "H_ELSEWHERE", "suspect", "known_home"), "person_ref": "F-3-SUSPECT"}],
+        nominals=[nominal("F-1", "F-1-SUSPECT", None, role="suspect", household_id=None),      # unknown
+                  nominal("F-2", "F-2-SUSPECT", None, role="suspect", household_id="H_S2"),    # has a home
+                  nominal("F-3", "F-3-SUSPECT", None, role="suspect", household_id=None),      # known elsewhere
+                  nominal("F-1", "F-1-VICTIM", None, role="victim", household_id=None)],       # victims: not asked
+        children=[child("K1", "H_V1", FIVE), child("K2", "H_V2", FIVE), child("K3", "H_V3", FIVE)],
+    )
+    result = build_flags(inputs, RULES)
+    follow_ups = {r["household_id"]: r["follow_ups"] for r in result.mash_list.iter_rows(named=True)}
+    assert follow_ups == {"H_V1": ["SUSPECT_HOME_UNKNOWN:F-1/F-1-SUSPECT"], "H_V2": [], "H_V3": []}
+    html, csv_text = render_report(LIST_DATE, result.mash_list, result.child_flags,
+                                   generated_at=noon(LIST_DATE), rules=RULES)
+    assert "Police to establish where the suspect (F-1-SUSPECT, incident F-1) lives" in html
+    assert "F-1-SUSPECT" in csv_text and csv_text.splitlines()[0].endswith(",follow_ups")
+
+
+def test_follow_ups_outside_the_lookback_window_are_not_asked() -> None:
+    old = LIST_DATE - timedelta(days=RULES.lookback_days + 1)
+    inputs = make_inputs(
+        incidents=[incident("OLD", old, first_seen=old), incident("NEW", LIST_DATE - timedelta(days=1))],
+        links=[link("OLD", "H1"), link("NEW", "H1")],
+        nominals=[nominal("OLD", "OLD-SUSPECT", None, role="suspect")],
+        children=[child("K1", "H1", FIVE)],
+    )
+    assert build_flags(inputs, RULES).mash_list["follow_ups"].to_list() == [[]]

@@ -181,35 +181,50 @@ def _previous_counts(wh: Warehouse, run_date: date) -> dict[str, int]:
     return dict(zip(previous["source"], previous["row_count"], strict=True))
 
 
-def _previously_staged(wh: Warehouse, day: date, delivery: Delivery) -> dict[str, tuple[date, pl.DataFrame]]:
-    """For each register delivered tonight, the rows staged from its previous snapshot."""
+def _previously_staged(
+    wh: Warehouse, day: date, delivery: Delivery, fingerprint: str
+) -> dict[str, tuple[date, pl.DataFrame]]:
+    """For each register delivered tonight, the rows staged from its previous snapshot,
+    if that snapshot was validated under the same rules (``validate.rules_fingerprint``)."""
     out = {}
     for source in schemas.REGISTER_SOURCES:
         if source not in delivery.files:
             continue
         rows = wh.query(f"previously_staged_{source}", before=day)
-        if rows.height:
-            out[source] = (rows["snapshot_date"][0], rows)
+        if rows.height == 0:
+            continue
+        then = rows["rules_fingerprint"][0]
+        if then != fingerprint:
+            log.info("%s: the previous snapshot was validated under other rules (%s); every row is checked",
+                     source, (then or "unrecorded")[:12])
+            continue
+        out[source] = (rows["snapshot_date"][0], rows)
     return out
 
 
 def stage_validate(ctx: NightContext) -> StageResult:
     """Validate the landed rows; stage the valid ones, quarantine the rest, check freshness."""
     from pipeline.ingest import read_delivery
-    from pipeline.validate import ValidationContext, build_data_docs, validate_delivery
+    from pipeline.validate import (
+        ValidationContext,
+        build_data_docs,
+        rules_fingerprint,
+        validate_delivery,
+    )
 
     with _recorded(ctx, "validate") as result:
         wh, day = ctx.wh, ctx.run_date
         # The landing folder is write-once per date, so reading it again gives exactly the
         # rows ingest landed in raw (and keeps a header-only file distinguishable from none).
         delivery = ctx.delivery or read_delivery(ctx.settings.landing_dir, day)
+        fingerprint = rules_fingerprint(ctx.settings.expectations_dir)
         vctx = ValidationContext.from_settings(
             ctx.settings.ingest,
             run_date=day,
             expectations_dir=ctx.settings.expectations_dir,
             known_incident_ids=frozenset(wh.query("known_incident_ids", before=day)["incident_id"].to_list()),
             previous_register_counts=_previous_counts(wh, day),
-            previously_staged=_previously_staged(wh, day, delivery),
+            previously_staged=_previously_staged(wh, day, delivery, fingerprint),
         )
         outcome = validate_delivery(delivery, vctx)
         quarantined = dict(outcome.quarantine.group_by("source").len().iter_rows())
@@ -247,6 +262,7 @@ def stage_validate(ctx: NightContext) -> StageResult:
             "staged": {s: f.height for s, f in outcome.staged.items()},
             "snapshots": snapshots,
             "data_docs": str(docs),
+            "rules_fingerprint": fingerprint,
         }
     return result
 

@@ -12,6 +12,7 @@ What happens to each kind of defect is written down in ``docs/landing.md``.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import importlib
 import json
@@ -691,6 +692,18 @@ def _gx_runner(expectations_dir: Path) -> _GxRunner:
             _RUNNERS[key] = _GxRunner(key)
             log.info("loaded GX suites from %s in %.1f s", key, time.perf_counter() - started)
         return _RUNNERS[key]
+
+
+def rules_fingerprint(expectations_dir: Path) -> str:
+    """SHA-256 over everything that decides a row's validity apart from the run date: the
+    suite files and the code of the custom expectations and value parsers. A row is only
+    spared the full suite when the previous snapshot was validated under the same one."""
+    digest = hashlib.sha256()
+    here = Path(__file__).parent
+    for path in [*sorted(Path(expectations_dir).glob("*.json")), here / "expectations_custom.py", here / "landing_values.py"]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def prefetch_suites(expectations_dir: Path, *, then_import: tuple[str, ...] = ()) -> threading.Thread:

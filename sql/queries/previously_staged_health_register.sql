@@ -1,10 +1,12 @@
 -- The health_register rows staged from the latest snapshot before a date, as they were
 -- delivered (raw text). Validation re-runs only the date-dependent checks on a row that
 -- arrives again with the same text (pipeline/validate.py, _validate_changed_rows).
-SELECT s.snapshot_date, r.*
+-- rules_fingerprint: what the run that staged it validated under (audit.run_stages).
+SELECT s.snapshot_date, v.detail->>'$.rules_fingerprint' AS rules_fingerprint, r.*
 FROM raw.health_register AS r
 JOIN staging.health_register_snapshots AS s
   ON s.snapshot_date = r.delivery_date AND s._file = r._file AND s._row = r._row
+LEFT JOIN audit.run_stages AS v ON v.run_id = s.run_id AND v.stage = 'validate'
 WHERE s.snapshot_date = (
     SELECT max(snapshot_date) FROM staging.health_register_snapshots WHERE snapshot_date < $before
 )

@@ -51,6 +51,10 @@ def read_warehouse(path: Path) -> tuple[date, dict[str, pl.DataFrame]]:
             "follow_ups": wh.frame(
                 "SELECT DISTINCT f AS follow_up FROM marts.mash_list, unnest(follow_ups) AS t(f) "
                 "WHERE list_date <= $d", {"d": day}),
+            # … and every suspect with no known home, listed household or not (for police).
+            "unlocated": wh.frame(
+                "SELECT DISTINCT incident_id, person_ref FROM marts.unlocated_suspects WHERE list_date <= $d",
+                {"d": day}),
             "addressless": wh.frame(
                 "SELECT DISTINCT incident_id, person_ref, true AS addressless FROM staging.police_person_versions "
                 "WHERE postcode IS NULL AND address_line1 IS NULL AND uprn IS NULL"),
@@ -147,16 +151,22 @@ def flag_quality(frames: dict[str, pl.DataFrame], people: pl.DataFrame, truth_di
             "flagged": flagged.height, "flag_recall": round(recall, 5), "flag_precision": round(precision, 5),
             "missed_by_cause": causes,
             "missed_with_suspect_follow_up": followed_up(missed, truth_dir, frames["follow_ups"]),
+            "missed_with_suspect_unlocated": followed_up(missed, truth_dir, frames["follow_ups"], frames["unlocated"]),
             "flag_recall_knowable": round((caught.height - missed.height) / max(knowable, 1), 5)}
 
 
-def followed_up(missed: pl.DataFrame, truth_dir: Path, follow_ups: pl.DataFrame) -> int:
+def followed_up(
+    missed: pl.DataFrame, truth_dir: Path, follow_ups: pl.DataFrame, unlocated: pl.DataFrame | None = None
+) -> int:
     """Missed children living with a suspect whom a MASH list named as "home unknown"
-    (``mash_list.follow_ups``), so the discussion asks police where he lives."""
+    (``mash_list.follow_ups``), so the discussion asks police where he lives; with
+    ``unlocated``, also those whose suspect is in ``marts.unlocated_suspects``."""
     named = follow_ups.select(
         pl.col("follow_up").str.extract(r"^SUSPECT_HOME_UNKNOWN:(.*)/", 1).alias("incident_id"),
         pl.col("follow_up").str.extract(r"/([^/]*)$", 1).alias("person_ref"),
     ).drop_nulls()
+    if unlocated is not None:
+        named = pl.concat([named, unlocated.select("incident_id", "person_ref")]).unique()
     incidents = pl.read_parquet(truth_dir / "incidents.parquet").select(
         "incident_id", uid="suspect_uid", household_uid="suspect_household_uid")
     nominals = pl.read_parquet(truth_dir / "police_persons.parquet").select("incident_id", "person_ref", uid="person_uid")
@@ -227,7 +237,8 @@ def main() -> None:
           f"{verdict('flag_precision', float(figures['flag_precision']))}")  # type: ignore[arg-type]
     print(f"  missed at-risk children by cause: {figures['missed_by_cause']}; recall over the children the "
           f"delivered data can reveal: {figures['flag_recall_knowable']:.4f}; missed children whose suspect a "
-          f"list named as 'home unknown' (follow-up): {figures['missed_with_suspect_follow_up']}")
+          f"list named as 'home unknown' (follow-up): {figures['missed_with_suspect_follow_up']}, or who is in "
+          f"marts.unlocated_suspects: {figures['missed_with_suspect_unlocated']}")
     record("accuracy", figures)
 
 

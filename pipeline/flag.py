@@ -82,6 +82,7 @@ class FlagResult:
     mash_list: pl.DataFrame                 # MASH_LIST
     school_notifications: pl.DataFrame      # SCHOOL_NOTIFICATIONS
     evidence: pl.DataFrame                  # FLAG_EVIDENCE
+    unlocated_suspects: pl.DataFrame = field(default_factory=lambda: _empty_default(schemas.UNLOCATED_SUSPECTS))
 
 
 # ---- small expressions ---------------------------------------------------------------------
@@ -480,6 +481,25 @@ def _assign_priorities(candidates: pl.DataFrame) -> pl.DataFrame:
 SUSPECT_HOME_UNKNOWN = "SUSPECT_HOME_UNKNOWN"
 
 
+def _unlocated(window: pl.DataFrame, incident_households: pl.DataFrame, person_links: pl.DataFrame) -> pl.DataFrame:
+    """Suspects of incidents in the window with no known home: no usable address on the
+    incident (none recorded, or no fixed abode) and none from another incident of the same
+    person (no ``incident_households`` row for them)."""
+    located = incident_households.filter(pl.col("role") == "suspect").select("incident_id", "person_ref").unique()
+    return (
+        person_links.filter(pl.col("role") == "suspect", pl.col("household_id").is_null())
+        .join(window.select("incident_id"), on="incident_id", how="semi")
+        .join(located, on=["incident_id", "person_ref"], how="anti")
+        .unique(["incident_id", "person_ref"])
+        .with_columns(
+            follow_up=pl.concat_str(
+                [pl.lit(SUSPECT_HOME_UNKNOWN + ":"), pl.col("incident_id"), pl.lit("/"), pl.col("person_ref")]
+            )
+        )
+        .sort("incident_id", "person_ref")
+    )
+
+
 def follow_up_rows(window: pl.DataFrame, incident_households: pl.DataFrame, person_links: pl.DataFrame) -> pl.DataFrame:
     """``(incident_id, follow_up)`` for every suspect in the window whose home is unknown.
 
@@ -489,20 +509,45 @@ def follow_up_rows(window: pl.DataFrame, incident_households: pl.DataFrame, pers
     that is most of the at-risk children hearth misses, so each such suspect becomes
     ``SUSPECT_HOME_UNKNOWN:<incident_id>/<person_ref>`` on the list for police to establish
     where he lives and whether children live there."""
-    suspects = person_links.filter(pl.col("role") == "suspect").join(window.select("incident_id"), on="incident_id", how="semi")
-    located = incident_households.filter(pl.col("role") == "suspect").select("incident_id", "person_ref").unique()
-    return (
-        suspects.filter(pl.col("household_id").is_null())
-        .join(located, on=["incident_id", "person_ref"], how="anti")
-        .select(
-            "incident_id",
-            follow_up=pl.concat_str(
-                [pl.lit(SUSPECT_HOME_UNKNOWN + ":"), pl.col("incident_id"), pl.lit("/"), pl.col("person_ref")]
-            ),
-        )
-        .unique()
-        .sort("incident_id", "follow_up")
+    return _unlocated(window, incident_households, person_links).select("incident_id", "follow_up")
+
+
+def unlocated_suspect_rows(
+    window: pl.DataFrame,
+    incident_households: pl.DataFrame,
+    person_links: pl.DataFrame,
+    mash: pl.DataFrame,
+    *,
+    previous_list_date: date | None,
+    rules: Rules,
+    list_date: date,
+) -> pl.DataFrame:
+    """``marts.unlocated_suspects``: every suspect of the window whose home is unknown, with
+    the MASH rows that carry him as a follow-up. An incident that reached no child has no
+    MASH row, so this list is the only place its suspect is asked about (for police)."""
+    carried = (
+        mash.select("household_id", follow_up=pl.col("follow_ups")).explode("follow_up").drop_nulls("follow_up")
+        .filter(pl.col("household_id").is_not_null())
+        .sort("household_id").group_by("follow_up", maintain_order=True)
+        .agg(listed_households=pl.col("household_id").unique(maintain_order=True))
     )
+    changed = (
+        pl.lit(True) if previous_list_date is None else pl.col("last_changed_on") > pl.lit(previous_list_date)
+    )
+    out = (
+        _unlocated(window, incident_households, person_links)
+        .join(window.select("incident_id", "reported_at", "dash_risk", "last_changed_on"), on="incident_id")
+        .join(carried, on="follow_up", how="left")
+        .select(
+            pl.lit(list_date).alias("list_date"),
+            "incident_id", "person_ref", "person_id", "reported_at", "dash_risk",
+            pl.col("listed_households").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            changed.alias("new_since_previous"),
+            pl.lit(rules.version).alias("rules_version"),
+        )
+        .sort("reported_at", "incident_id", "person_ref", descending=[True, False, False])
+    )
+    return _conform(out, schemas.UNLOCATED_SUSPECTS)
 
 
 def mash_rows(
@@ -709,6 +754,10 @@ def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
         decisions=decisions, rules=rules, list_date=list_date,
         follow_ups=follow_up_rows(window, inputs.incident_households, inputs.person_links),
     )
+    unlocated = unlocated_suspect_rows(
+        window, inputs.incident_households, inputs.person_links, mash,
+        previous_list_date=inputs.previous_list_date, rules=rules, list_date=list_date,
+    )
     notifications = school_notification_rows(
         pairs, window=window, children=children, previous_list_date=inputs.previous_list_date,
         rules=rules, list_date=list_date,
@@ -719,4 +768,4 @@ def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
         list_date, rules.version, child_flags.height, mash.height, notifications.height,
     )
     return FlagResult(child_flags=child_flags, mash_list=mash, school_notifications=notifications,
-                      evidence=evidence)
+                      evidence=evidence, unlocated_suspects=unlocated)

@@ -373,6 +373,9 @@ def stage_flag(ctx: NightContext) -> StageResult:
                 flags.school_notifications.drop("list_date"), run_id=ctx.run_id,
             )
             wh.replace_for_date("linked.pending_flag_evidence", day, flags.evidence.drop("list_date"), run_id=ctx.run_id)
+            wh.replace_for_date(
+                "linked.pending_unlocated_suspects", day, flags.unlocated_suspects.drop("list_date"), run_id=ctx.run_id
+            )
         result.rows_in = inputs.incidents.height
         result.rows_out = flags.child_flags.height
         result.detail = {
@@ -405,7 +408,8 @@ def write_report(wh: Warehouse, list_date: date, settings: Settings) -> list[Pat
     rules = load_rules(settings.rules_file)
     mash = wh.query("mash_list_on", list_date=list_date)
     flags = wh.query("flags_on", list_date=list_date)
-    html, csv = render_report(list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules)
+    unlocated = wh.query("unlocated_suspects_on", list_date=list_date)
+    html, csv = render_report(list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules, unlocated=unlocated)
     out = settings.reports_dir / list_date.isoformat()
     out.mkdir(parents=True, exist_ok=True)
     files = [out / f"mash-list-{list_date}.html", out / f"mash-list-{list_date}.csv"]

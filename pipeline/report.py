@@ -164,10 +164,12 @@ def render_report(
     generated_at: datetime,
     rules_version: str | None = None,
     rules: Rules | None = None,
+    unlocated: pl.DataFrame | None = None,
 ) -> tuple[str, str]:
     """Render the day's MASH list as (html, csv). ``rules`` supplies the plain-English reason
     sentences (default: the project's ``config/rules.toml``); ``rules_version`` defaults to the
-    version the list rows record, else the rules'."""
+    version the list rows record, else the rules'. ``unlocated`` (``marts.unlocated_suspects``
+    rows) adds the suspects new since the previous list whose home is unknown."""
     rules = rules or load_rules()
     if rules_version is None:
         recorded = mash_list["rules_version"].drop_nulls().unique().to_list() if "rules_version" in mash_list.columns else []
@@ -175,8 +177,19 @@ def render_report(
     if rules.version != rules_version:
         log.warning("report for rules %s rendered with sentences from rules %s", rules_version, rules.version)
     rows = report_rows(list_date, mash_list, child_flags, rules=rules)
+    priorities = {r["household_id"]: r["priority"] for r in rows}
+    suspects = [
+        {
+            "reported": _when(u["reported_at"]), "incident_id": u["incident_id"], "person_ref": u["person_ref"],
+            "dash_risk": u["dash_risk"].replace("_", " "),
+            "on_list": ", ".join(f"priority {priorities[h]}" for h in u["listed_households"] if h in priorities),
+        }
+        for u in (unlocated if unlocated is not None else pl.DataFrame()).iter_rows(named=True)
+        if u["list_date"] == list_date and u["new_since_previous"]
+    ]
     html = _environment().get_template("report.html.j2").render(
         households=rows,
+        unlocated_suspects=suspects,
         list_date_long=list_date.strftime("%A %d %B %Y"),
         list_date_short=list_date.strftime("%d %b %Y"),
         generated_at=_when(generated_at),

@@ -264,6 +264,20 @@ MASH_LIST: Schema = {
     "follow_ups": pl.List(pl.String),
 }
 
+# Extension of outputs-v1 (a new mart, for police): every suspect of an incident in the
+# lookback window whose home is unknown, so the children living with him cannot be found.
+UNLOCATED_SUSPECTS: Schema = {
+    "list_date": pl.Date,
+    "incident_id": pl.String,
+    "person_ref": pl.String,
+    "person_id": pl.String,
+    "reported_at": pl.Datetime("us", "UTC"),
+    "dash_risk": pl.String,
+    "listed_households": pl.List(pl.String),  # MASH rows of this date carrying the follow-up
+    "new_since_previous": pl.Boolean,         # the incident is new or changed since the previous list
+    "rules_version": pl.String,
+}
+
 SCHOOL_NOTIFICATIONS: Schema = {
     "list_date": pl.Date,
     "school_urn": pl.String,

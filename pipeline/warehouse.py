@@ -66,6 +66,7 @@ TABLES = frozenset(
         "linked.incident_households", "linked.review_queue",
         "linked.pending_child_flags", "linked.pending_mash_list",
         "linked.pending_school_notifications", "linked.pending_flag_evidence",
+        "linked.pending_unlocated_suspects", "marts.unlocated_suspects",
         "marts.child_index", "marts.child_flags", "marts.mash_list", "marts.school_notifications",
         "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.dq_results",
         "audit.link_decisions", "audit.link_models", "audit.review_decisions", "audit.coordinator_decisions",
@@ -93,6 +94,7 @@ DATE_KEY = {
     "linked.pending_child_flags": "list_date", "linked.pending_mash_list": "list_date",
     "linked.pending_school_notifications": "list_date",
     "linked.pending_flag_evidence": "list_date",
+    "linked.pending_unlocated_suspects": "list_date",
 }
 # Append-only audit tables that a rerun must not duplicate, and the date each is keyed on.
 AUDIT_DATE_KEY = {
@@ -100,7 +102,7 @@ AUDIT_DATE_KEY = {
     "audit.link_decisions": "as_of",
 }
 # The marts published per list date from their linked.pending_* tables (publish_<mart>.sql).
-PUBLISHED_MARTS = ("marts.child_flags", "marts.mash_list", "marts.school_notifications")
+PUBLISHED_MARTS = ("marts.child_flags", "marts.mash_list", "marts.school_notifications", "marts.unlocated_suspects")
 
 
 def _table(name: str) -> str:

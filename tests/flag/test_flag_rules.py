@@ -475,3 +475,24 @@ def test_follow_ups_outside_the_lookback_window_are_not_asked() -> None:
         children=[child("K1", "H1", FIVE)],
     )
     assert build_flags(inputs, RULES).mash_list["follow_ups"].to_list() == [[]]
+
+
+def test_unlocated_suspects_include_incidents_that_reached_no_child() -> None:
+    day = LIST_DATE - timedelta(days=1)
+    inputs = make_inputs(
+        incidents=[incident("U-1", day, first_seen=LIST_DATE), incident("U-2", day, first_seen=LIST_DATE),
+                   incident("U-OLD", LIST_DATE - timedelta(days=30), dash="high", first_seen=LIST_DATE - timedelta(days=30))],
+        links=[link("U-1", "H_KIDS"), link("U-2", "H_NO_KIDS"), link("U-OLD", "H_NO_KIDS")],
+        nominals=[nominal("U-1", "U-1-S", None, role="suspect"), nominal("U-2", "U-2-S", None, role="suspect"),
+                  nominal("U-OLD", "U-OLD-S", None, role="suspect")],
+        children=[child("K1", "H_KIDS", FIVE)],
+    )
+    result = build_flags(inputs, RULES)
+    assert result.mash_list["household_id"].to_list() == ["H_KIDS"]
+    rows = {r["incident_id"]: r for r in result.unlocated_suspects.iter_rows(named=True)}
+    assert set(rows) == {"U-1", "U-2", "U-OLD"}
+    assert rows["U-1"]["listed_households"] == ["H_KIDS"] and rows["U-2"]["listed_households"] == []
+    assert (rows["U-2"]["new_since_previous"], rows["U-OLD"]["new_since_previous"]) == (True, False)
+    assert (rows["U-2"]["person_ref"], rows["U-2"]["person_id"]) == ("U-2-S", "P-U-2-S")
+    assert result.unlocated_suspects.schema == pl.Schema(schemas.UNLOCATED_SUSPECTS)
+    assert build_flags(make_inputs(), RULES).unlocated_suspects.schema == pl.Schema(schemas.UNLOCATED_SUSPECTS)

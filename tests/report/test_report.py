@@ -46,8 +46,9 @@ def frames() -> tuple[pl.DataFrame, pl.DataFrame]:
     # Deliberately out of order: the report must sort by priority.
     mash = pl.DataFrame([
         _household(3, "H_STD", "standard", ["C4"], ["DA_IN_HOUSEHOLD"], due_hour=17),
-        _household(1, "H_HIGH", "high", ["C1", "C2"], ["DA_IN_HOUSEHOLD", "DASH_HIGH", "UNDER_ONE"],
-                   address=f"Flat 2 {HOSTILE}"),
+        {**_household(1, "H_HIGH", "high", ["C1", "C2"], ["DA_IN_HOUSEHOLD", "DASH_HIGH", "UNDER_ONE"],
+                      address=f"Flat 2 {HOSTILE}"),
+         "follow_ups": ["SUSPECT_HOME_UNKNOWN:I-H_HIGH/N-77"]},
         _household(2, "H_MED", "medium", ["C3"], ["DA_IN_HOUSEHOLD", "TWO_INCIDENTS"]),
     ], schema=schemas.MASH_LIST)
     flags = pl.DataFrame([
@@ -59,10 +60,19 @@ def frames() -> tuple[pl.DataFrame, pl.DataFrame]:
     return mash, flags
 
 
+def unlocated() -> pl.DataFrame:
+    def suspect(incident: str, ref: str, households: list[str], new: bool = True) -> dict[str, Any]:
+        return {"list_date": LIST_DATE, "incident_id": incident, "person_ref": ref, "person_id": "P-" + ref,
+                "reported_at": datetime(2026, 11, 3, 22, 15, tzinfo=UTC), "dash_risk": "not_assessed",
+                "listed_households": households, "new_since_previous": new, "rules_version": RULES.version}
+    return pl.DataFrame([suspect("I-H_HIGH", "N-77", ["H_HIGH"]), suspect("I-NOCHILD", HOSTILE, []),
+                         suspect("I-OLD", "N-5", [], new=False)], schema=schemas.UNLOCATED_SUSPECTS)
+
+
 def render() -> tuple[str, str]:
     mash, flags = frames()
     return render_report(LIST_DATE, mash, flags, generated_at=datetime(2026, 11, 4, 6, 5, tzinfo=UTC),
-                         rules_version=RULES.version, rules=RULES)
+                         rules_version=RULES.version, rules=RULES, unlocated=unlocated())
 
 
 @pytest.mark.parametrize(
@@ -139,6 +149,14 @@ def test_report_renders_in_a_headless_browser() -> None:
             names = page.locator("tr.household").first.locator(".child-name").all_inner_texts()
             assert names[1] == f"{HOSTILE} {RTL}"
             assert requests == [page_file.as_uri()]  # nothing fetched beyond the file itself
+            follow_ups = page.locator("tr.household").first.locator("li.follow-up").all_inner_texts()
+            assert follow_ups == ["Police to establish where the suspect (N-77, incident I-H_HIGH) lives and whether "
+                                  "children live there: no address, or no fixed abode, is recorded on any incident."]
+            suspects = page.locator("tr.unlocated-suspect").evaluate_all(
+                "rows => rows.map(r => Array.from(r.cells).map(c => c.innerText))")
+            assert [row[1] for row in suspects] == ["I-H_HIGH", "I-NOCHILD"]  # only those new since the last list
+            assert suspects[0][4] == "priority 1" and suspects[1][4].startswith("no: the incident reached no known child")
+            assert suspects[1][2] == HOSTILE  # shown as text, never run
             page.screenshot(path=str(ARTIFACTS / "mash-list.png"), full_page=True)
             page.emulate_media(media="print")
             page.screenshot(path=str(ARTIFACTS / "mash-list-print.png"), full_page=True)

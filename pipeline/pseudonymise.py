@@ -57,6 +57,7 @@ EXTRACT_QUERIES: dict[str, str] = {
     "runs": "auditor_runs",
     "quarantine_counts": "auditor_quarantine_counts",
     "dq_results": "auditor_dq_results",
+    "unlocated_suspects": "auditor_unlocated_suspects",
 }
 
 # Columns holding one identifier / a list of identifiers: hashed.
@@ -64,7 +65,7 @@ ID_COLUMNS = frozenset({
     "child_id", "household_id", "nhs_number", "upn", "person_ref", "person_id", "incident_id",
     "subject_id", "linked_child_id", "home_household_id",
 })
-ID_LIST_COLUMNS = frozenset({"child_ids", "incident_ids", "households_reached"})
+ID_LIST_COLUMNS = frozenset({"child_ids", "incident_ids", "households_reached", "listed_households"})
 # Columns holding source record ids ("<source>:<id>[:<id>]"): each id part hashed.
 RECORD_COLUMNS = frozenset({"left_id", "right_id", "record_id"})
 RECORD_LIST_COLUMNS = frozenset({"source_records"})
@@ -78,7 +79,7 @@ SAFE_COLUMNS = frozenset({
     "decided_at", "decided_by", "change", "subject_type", "started_at", "ended_at", "trigger",
     "package_version", "git_commit", "input_snapshots", "rows_read", "rows_quarantined",
     "seconds", "source", "column_name", "rows", "suite", "expectation", "success",
-    "element_count", "unexpected_count", "details",
+    "element_count", "unexpected_count", "details", "follow_up_count",
 })
 
 

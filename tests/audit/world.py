@@ -150,6 +150,12 @@ def build_two_nights(wh: Warehouse) -> None:
         ("C3", "H2", "medium", "new", ["DA_IN_HOUSEHOLD"], ["INC-2"]),
     ])
     _mash(wh, D2, RUN2, [("H1", 1, "high"), ("H2", 2, "medium")])
+    # INC-1's suspect gave no address anywhere: police are asked to find him.
+    wh.insert("marts.unlocated_suspects", pl.DataFrame({
+        "list_date": [D2], "incident_id": ["INC-1"], "person_ref": ["N-SUSPECT-1"], "person_id": ["P-SUSPECT-1"],
+        "reported_at": [datetime(2026, 10, 1, 21, 0, tzinfo=UTC)], "dash_risk": ["high"],
+        "listed_households": [["H1"]], "new_since_previous": [True], "rules_version": ["test"], "run_id": [RUN2],
+    }, schema_overrides={"listed_households": L}))
     wh.insert("audit.quarantine", pl.DataFrame({
         "run_id": [RUN1] * 3, "delivery_date": [D1] * 3, "source": ["health_register"] * 3,
         "_file": ["health_register.csv"] * 3, "_row": [7, 9, 9],

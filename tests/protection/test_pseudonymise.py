@@ -98,7 +98,10 @@ def test_the_extract_from_a_published_warehouse_holds_no_names_or_raw_ids(settin
     flags = frames["flags"].filter(pl.col("child_id") == _h("C1")).sort("list_date")
     assert flags["risk_level"].to_list() == ["standard", "high"]
     assert flags["age_months"].to_list() == [6, 6]
-    forbidden = [*NAMES, "Mill Lane", "NR3 1AB", "INC-1", "health_register:N1", "2026-03-14"]
+    suspects = frames["unlocated_suspects"]
+    assert suspects.height == 1 and suspects["listed_households"].to_list() == [[_h("H1")]]
+    assert (suspects["person_ref"][0], suspects["person_id"][0]) == (_h("N-SUSPECT-1"), _h("P-SUSPECT-1"))
+    forbidden = [*NAMES, "Mill Lane", "NR3 1AB", "INC-1", "N-SUSPECT-1", "health_register:N1", "2026-03-14"]
     for path in paths:
         data = path.read_bytes() if path.suffix == ".json" else repr(pl.read_parquet(path).rows()).encode()
         leaked = [s for s in forbidden if s.encode() in data]

@@ -4,6 +4,7 @@ row (original text), dq_results row, and that the good rows still arrive."""
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -279,3 +280,18 @@ def test_data_docs_are_offline_and_hold_no_values(tmp_path: Path) -> None:
     assert "expect_column_values_to_be_valid_nhs_number" in text and "http" not in text
     results = (tmp_path / "docs" / "health_register.json").read_text()
     assert "1234567890" not in results and "9434765919" not in results + text
+
+
+def test_prefetching_the_suites_leaves_errors_to_validation(tmp_path: Path) -> None:
+    from pipeline.validate import prefetch_suites
+
+    broken = tmp_path / "expectations"
+    shutil.copytree(PROJECT_ROOT / "expectations", broken)
+    document = json.loads((broken / "health_register.json").read_text(encoding="utf-8"))
+    document["expectations"].append({"type": "expect_column_values_to_be_a_made_up_rule", "kwargs": {"column": "dob"}})
+    (broken / "health_register.json").write_text(json.dumps(document), encoding="utf-8")
+    thread = prefetch_suites(broken)
+    thread.join(timeout=120)
+    assert not thread.is_alive()  # it failed quietly on its own thread …
+    with pytest.raises(Exception, match="made_up_rule|expectation type is unknown|loaded"):
+        _gx_runner(broken)  # … and validation raises it, where it can be reported

@@ -661,20 +661,24 @@ def _children(
         "forename", "surname", "dob", "nhs_number", "upn", "postcode", "address_display", "household_id",
         "school_urn", "school_name", "year_group", "gp_practice_code", "health_visitor_team",
     ]
-    records = pl.concat([register, police], how="diagonal_relaxed").select("record_id", *attrs)
+    records = pl.concat([register, police], how="diagonal_relaxed").select("record_id", "uprn", *attrs)
     full = members.join(records, on="record_id", how="left").with_columns(
         _rank=pl.col("source").replace_strict(SOURCE_PRIORITY, return_dtype=pl.Int32),
         _has_home=pl.col("household_id").is_not_null(),
+        _has_uprn=pl.col("uprn").is_not_null(),
     )
     # Register spelling is preferred; the address comes from the best-ranked member that
-    # has a usable one, so household, postcode and address line agree with each other.
+    # has a usable one, so household, postcode and address line agree with each other. A
+    # member whose address carries a UPRN comes first: when a child's records disagree on
+    # the address it is usually a typed postcode (NR1 5PE for NR1 1PE) on the record without
+    # one, and that would put the child in a household of one, away from its siblings.
     by_rank = full.sort(["child_id", "_rank", "record_id"])
     named = by_rank.group_by("child_id", maintain_order=True).agg(
         *[pl.col(c).drop_nulls().first() for c in attrs if c not in ("postcode", "address_display", "household_id")],
         sources=pl.col("source").replace_strict(CHILD_SOURCE_LABEL, return_dtype=pl.String).unique().sort(),
     )
     homes = (
-        full.sort(["child_id", "_has_home", "_rank", "record_id"], descending=[False, True, False, False])
+        full.sort(["child_id", "_has_home", "_has_uprn", "_rank", "record_id"], descending=[False, True, True, False, False])
         .group_by("child_id", maintain_order=True)
         .agg(pl.col("postcode").first(), pl.col("address_display").first().alias("address"), pl.col("household_id").first())
     )

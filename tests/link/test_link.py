@@ -219,3 +219,17 @@ def test_quality_on_synthetic_registers() -> None:
     true_positives = found.join(truth, on=["nhs_number", "upn"]).height
     assert true_positives / found.height >= 0.995   # precision
     assert true_positives / truth.height >= 0.98    # recall
+
+
+def test_a_childs_home_is_taken_from_the_record_with_a_uprn() -> None:
+    # Bug found on the county: the health record's postcode was typed (NR7 9AA for NR7 0AA)
+    # and had no UPRN; ranking health first put Alfred in a household of one, so an incident
+    # at his family's home (where May lives) did not reach him.
+    typo_h = {**ALFRED_H, "postcode": "NR7 9AA", "uprn": None}
+    sibling = {**MAY_H, "uprn": "200000000001"}
+    school = {**ALFRED_S, "uprn": "200000000001"}
+    result = link_people(inputs([typo_h, sibling], [school]), SETTINGS)
+    homes = dict(result.children.select("nhs_number", "household_id").iter_rows())
+    assert homes["4000000101"] == homes["4000000102"]
+    alfred = result.children.filter(pl.col("nhs_number") == "4000000101").row(0, named=True)
+    assert alfred["postcode"] == "NR7 0AA" and alfred["upn"] == "A10000000101"

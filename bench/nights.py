@@ -89,7 +89,7 @@ def main() -> None:
     warehouse_file = reset(args.out)
     walls: dict[str, float] = {}
     peaks: dict[str, float] = {}
-    sizes: dict[str, int] = {}  # the published file after each night: publishing copies it whole
+    sizes: dict[str, int] = {}  # the published file after each night (it grows with history)
     started = time.perf_counter()
     for day in days:
         wall, peak = run_one(day, landing, warehouse_file)

@@ -481,10 +481,16 @@ def _assign_priorities(candidates: pl.DataFrame) -> pl.DataFrame:
 SUSPECT_HOME_UNKNOWN = "SUSPECT_HOME_UNKNOWN"
 
 
-def _unlocated(window: pl.DataFrame, incident_households: pl.DataFrame, person_links: pl.DataFrame) -> pl.DataFrame:
-    """Suspects of incidents in the window with no known home: no usable address on the
-    incident (none recorded, or no fixed abode) and none from another incident of the same
-    person (no ``incident_households`` row for them)."""
+def unlocated_suspects(window: pl.DataFrame, incident_households: pl.DataFrame, person_links: pl.DataFrame) -> pl.DataFrame:
+    """Suspects of incidents in the window with no known home, each with its ``follow_up``.
+
+    The founding rule flags the children living with a suspect; when police recorded no
+    address for him (or no fixed abode) on this incident and on every other incident of
+    the same person (so he has no ``incident_households`` row), those children cannot be
+    found from the data. On the synthetic county that is most of the at-risk children
+    hearth misses, so each such suspect becomes ``SUSPECT_HOME_UNKNOWN:<incident_id>/
+    <person_ref>``, carried on the MASH list and listed in ``marts.unlocated_suspects`` for
+    police to establish where he lives and whether children live there."""
     located = incident_households.filter(pl.col("role") == "suspect").select("incident_id", "person_ref").unique()
     return (
         person_links.filter(pl.col("role") == "suspect", pl.col("household_id").is_null())
@@ -500,31 +506,18 @@ def _unlocated(window: pl.DataFrame, incident_households: pl.DataFrame, person_l
     )
 
 
-def follow_up_rows(window: pl.DataFrame, incident_households: pl.DataFrame, person_links: pl.DataFrame) -> pl.DataFrame:
-    """``(incident_id, follow_up)`` for every suspect in the window whose home is unknown.
-
-    The founding rule flags the children living with a suspect; when police recorded no
-    address for him (or no fixed abode) on this incident and on every other incident of
-    the same person, those children cannot be found from the data. On the synthetic county
-    that is most of the at-risk children hearth misses, so each such suspect becomes
-    ``SUSPECT_HOME_UNKNOWN:<incident_id>/<person_ref>`` on the list for police to establish
-    where he lives and whether children live there."""
-    return _unlocated(window, incident_households, person_links).select("incident_id", "follow_up")
-
-
 def unlocated_suspect_rows(
+    unlocated: pl.DataFrame,
     window: pl.DataFrame,
-    incident_households: pl.DataFrame,
-    person_links: pl.DataFrame,
     mash: pl.DataFrame,
     *,
     previous_list_date: date | None,
     rules: Rules,
     list_date: date,
 ) -> pl.DataFrame:
-    """``marts.unlocated_suspects``: every suspect of the window whose home is unknown, with
-    the MASH rows that carry him as a follow-up. An incident that reached no child has no
-    MASH row, so this list is the only place its suspect is asked about (for police)."""
+    """``marts.unlocated_suspects``: the :func:`unlocated_suspects` of the night with the MASH
+    rows that carry each as a follow-up. An incident that reached no child has no MASH row,
+    so this list is the only place its suspect is asked about (for police)."""
     carried = (
         mash.select("household_id", follow_up=pl.col("follow_ups")).explode("follow_up").drop_nulls("follow_up")
         .filter(pl.col("household_id").is_not_null())
@@ -535,7 +528,7 @@ def unlocated_suspect_rows(
         pl.lit(True) if previous_list_date is None else pl.col("last_changed_on") > pl.lit(previous_list_date)
     )
     out = (
-        _unlocated(window, incident_households, person_links)
+        unlocated
         .join(window.select("incident_id", "reported_at", "dash_risk", "last_changed_on"), on="incident_id")
         .join(carried, on="follow_up", how="left")
         .select(
@@ -561,12 +554,12 @@ def mash_rows(
     decisions: pl.DataFrame,
     rules: Rules,
     list_date: date,
-    follow_ups: pl.DataFrame | None = None,
+    follow_ups: pl.DataFrame,
 ) -> pl.DataFrame:
     """One row per household with something new since the previous list: an incident new or
     changed since then, or a rise in the household's level (a household not flagged before
-    counts as a rise). ``follow_ups`` (from :func:`follow_up_rows`) of any of the household's
-    incidents in the window are carried on its row."""
+    counts as a rise). ``follow_ups`` (``incident_id``, ``follow_up``; see
+    :func:`unlocated_suspects`) of any of the household's incidents are carried on its row."""
     if previous_list_date is None:
         changed = pl.lit(True)
     else:
@@ -590,8 +583,7 @@ def mash_rows(
         .agg(all_incident_ids=pl.col("incident_id"))
     )
     open_questions = (
-        incidents.join(follow_ups if follow_ups is not None else pl.DataFrame(schema={"incident_id": pl.String,
-                       "follow_up": pl.String}), on="incident_id")
+        incidents.join(follow_ups.select("incident_id", "follow_up"), on="incident_id")
         .select("_hh_key", "follow_up").unique().sort("follow_up")
         .group_by("_hh_key", maintain_order=True).agg(follow_ups=pl.col("follow_up"))
     )
@@ -748,14 +740,15 @@ def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
         flags.with_columns(list_date=pl.lit(list_date), rules_version=pl.lit(rules.version)),
         schemas.CHILD_FLAGS,
     )
+    unlocated = unlocated_suspects(window, inputs.incident_households, inputs.person_links)
     mash = mash_rows(
         flags, window=window, households=inputs.households, previous_flags=previous_flags,
         previous_list_date=inputs.previous_list_date, ever_listed=inputs.ever_listed_households,
         decisions=decisions, rules=rules, list_date=list_date,
-        follow_ups=follow_up_rows(window, inputs.incident_households, inputs.person_links),
+        follow_ups=unlocated,
     )
-    unlocated = unlocated_suspect_rows(
-        window, inputs.incident_households, inputs.person_links, mash,
+    unlocated_rows = unlocated_suspect_rows(
+        unlocated, window, mash,
         previous_list_date=inputs.previous_list_date, rules=rules, list_date=list_date,
     )
     notifications = school_notification_rows(
@@ -768,4 +761,4 @@ def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
         list_date, rules.version, child_flags.height, mash.height, notifications.height,
     )
     return FlagResult(child_flags=child_flags, mash_list=mash, school_notifications=notifications,
-                      evidence=evidence, unlocated_suspects=unlocated)
+                      evidence=evidence, unlocated_suspects=unlocated_rows)

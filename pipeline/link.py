@@ -39,6 +39,7 @@ from pipeline.link_compare import BlockingPass, candidate_pairs, compare_with_re
 from pipeline.link_model import (
     DEFAULT_SPECS,
     PERSON_REF_SPEC,
+    ComparisonSpec,
     FellegiSunter,
     estimate_u,
     fit_m_by_sessions,
@@ -114,6 +115,11 @@ class LinkResult:
 # ---- scoring -------------------------------------------------------------------------------
 
 
+def _specs(*, dedupe: bool) -> tuple[ComparisonSpec, ...]:
+    """The comparisons of a link type: police dedupe also compares the force's person_ref."""
+    return DEFAULT_SPECS + ((PERSON_REF_SPEC,) if dedupe else ())
+
+
 @dataclass(frozen=True)
 class Scored:
     """One model's candidate pairs with their decisions, and the model that scored them."""
@@ -140,7 +146,7 @@ def score_pairs(
     ``u`` reuses u-probabilities estimated on an earlier night; without it they are
     estimated from ``settings.em_sample_pairs`` seeded random pairs."""
     started = time.perf_counter()
-    specs = DEFAULT_SPECS + ((PERSON_REF_SPEC,) if dedupe else ())
+    specs = _specs(dedupe=dedupe)
     pairs = candidate_pairs(left, right, passes, dedupe=dedupe)
     if dedupe and pairs.height:
         # Two nominals on one incident are two people by definition.
@@ -204,8 +210,8 @@ def score_pairs(
 
 
 def reusable_u(
-    model: str, n_left: int, n_right: int, as_of: date | None, models: pl.DataFrame, specs: tuple,
-    settings: LinkageSettings,
+    model: str, n_left: int, n_right: int, as_of: date | None, models: pl.DataFrame,
+    specs: tuple[ComparisonSpec, ...], settings: LinkageSettings,
 ) -> tuple[dict[str, np.ndarray], date] | None:
     """The u-probabilities of ``model`` estimated on an earlier night, if still fit to reuse.
 
@@ -549,8 +555,7 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
         ("police_child_dedup", "police_child", police_children, police_children, POLICE_DEDUP_PASSES, True),
         ("police_adult_dedup", "police_adult", police_adults, police_adults, POLICE_DEDUP_PASSES, True),
     ):
-        specs = DEFAULT_SPECS + ((PERSON_REF_SPEC,) if dedupe else ())
-        reuse = reusable_u(model, left.height, right.height, inputs.as_of, inputs.models, specs, settings)
+        reuse = reusable_u(model, left.height, right.height, inputs.as_of, inputs.models, _specs(dedupe=dedupe), settings)
         result = score_pairs(link_type, left, right, passes, settings, dedupe=dedupe, u=reuse[0] if reuse else None)
         scored.append(result)
         model_rows.append(_model_row(model, left.height, right.height, result, reuse[1] if reuse else inputs.as_of))

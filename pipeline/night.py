@@ -190,15 +190,16 @@ def _previously_staged(
     for source in schemas.REGISTER_SOURCES:
         if source not in delivery.files:
             continue
-        rows = wh.query(f"previously_staged_{source}", before=day)
-        if rows.height == 0:
+        tables = {"raw_table": warehouse.RAW_TABLE[source], "snapshot_table": warehouse.STAGING_TABLE[source]}
+        snapshot = wh.query("previous_snapshot", snapshot_table=tables["snapshot_table"], before=day)
+        if snapshot.height == 0 or snapshot["snapshot_date"][0] is None:
             continue
-        then = rows["rules_fingerprint"][0]
-        if then != fingerprint:
-            log.info("%s: the previous snapshot was validated under other rules (%s); every row is checked",
-                     source, (then or "unrecorded")[:12])
+        since, then = snapshot["snapshot_date"][0], snapshot["rules_fingerprint"][0]
+        if snapshot.height > 1 or then != fingerprint:
+            log.info("%s: the snapshot of %s was validated under other rules (%s); every row is checked",
+                     source, since, (then or "unrecorded")[:12])
             continue
-        out[source] = (rows["snapshot_date"][0], rows)
+        out[source] = (since, wh.query("staged_rows_as_delivered", **tables, snapshot_date=since))
     return out
 
 

@@ -124,7 +124,7 @@ def report_rows(
 
 
 def _follow_up_sentence(follow_up: str) -> str:
-    """Plain English for a ``mash_list.follow_ups`` entry (pipeline.flag.follow_up_rows)."""
+    """Plain English for a ``mash_list.follow_ups`` entry (pipeline.flag.unlocated_suspects)."""
     code, _, where = follow_up.partition(":")
     incident, _, person = where.partition("/")
     if code == "SUSPECT_HOME_UNKNOWN":

@@ -203,7 +203,7 @@ LINK_MODELS: Schema = {
     "n_right": pl.Int64,
     "candidate_pairs": pl.Int64,
     "u_estimated_on": pl.Date,           # the night u was estimated from random pairs
-    "u_pairs": pl.Int64,                 # random pairs it was estimated from
+    "u_pairs": pl.Int64,                 # random pairs compared for u this night (0: reused)
     "parameters": pl.String,
 }
 
@@ -260,7 +260,7 @@ MASH_LIST: Schema = {
     "due_by": pl.Datetime("us", "Europe/London"),
     "rules_version": pl.String,
     # Extension of outputs-v1: questions for the discussion that the data cannot settle,
-    # "SUSPECT_HOME_UNKNOWN:<incident_id>/<person_ref>" (pipeline.flag.follow_up_rows).
+    # "SUSPECT_HOME_UNKNOWN:<incident_id>/<person_ref>" (pipeline.flag.unlocated_suspects).
     "follow_ups": pl.List(pl.String),
 }
 

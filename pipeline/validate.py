@@ -61,11 +61,10 @@ class ValidationContext:
     police_min_rejects: int = 5
     register_max_age_years: int = 18
     expectations_dir: Path = PROJECT_ROOT / "expectations"
-    # Per register: the rows (delivered text, contract columns) staged from its previous
-    # snapshot, and that snapshot's date. A row delivered again unchanged passed every check
-    # that does not depend on the run date then, so only the date checks run on it again.
-    previously_staged: dict[str, pl.DataFrame] = field(default_factory=dict)
-    previous_snapshot_dates: dict[str, date] = field(default_factory=dict)
+    # Per register: the date of its previous snapshot and the rows (delivered text) staged
+    # from it. A row delivered again unchanged passed every check that does not depend on
+    # the run date then, so only the date checks run on it again.
+    previously_staged: dict[str, tuple[date, pl.DataFrame]] = field(default_factory=dict)
     # Set by validate_delivery itself: incident id -> its quarantined row in this delivery.
     quarantined_incident_rows: dict[str, int] = field(default_factory=dict)
 
@@ -80,13 +79,11 @@ class ValidationContext:
         previous_register_counts: dict[str, int] | None = None,
         previously_staged: dict[str, tuple[date, pl.DataFrame]] | None = None,
     ) -> ValidationContext:
-        previous = previously_staged or {}
         return cls(
             run_date=run_date,
             known_incident_ids=known_incident_ids,
             previous_register_counts=dict(previous_register_counts or {}),
-            previously_staged={s: frame for s, (_, frame) in previous.items()},
-            previous_snapshot_dates={s: day for s, (day, _) in previous.items()},
+            previously_staged=dict(previously_staged or {}),
             register_max_drop_share=settings.register_max_drop_share,
             police_max_reject_share=settings.police_max_reject_share,
             police_min_rejects=settings.police_min_rejects,
@@ -216,7 +213,7 @@ def _validate_file(
         "run_date": context.run_date.isoformat(),
         "min_child_dob": context.min_child_dob.isoformat(),
     }
-    if "incident_id" in prepared.columns and source == "police_persons":
+    if source == "police_persons":
         # Only the known ids this file mentions: "in the set" gives the same answer for every
         # row, and GX copies the parameter into each expectation it checks, which cost about
         # a second a night with a year of incidents (and grew with history).
@@ -224,8 +221,9 @@ def _validate_file(
         parameters["incident_ids"] = sorted(mentioned & incident_ids)
     previous = context.previously_staged.get(source)
     if previous is not None and prepared.height:
+        since, previous_rows = previous
         rule_reasons, gx_dq, gx_result = _validate_changed_rows(
-            source, readable, prepared, prepared_frame(previous, source), context, runner, parameters
+            source, readable, prepared, prepared_frame(previous_rows, source), since, context, runner, parameters
         )
     else:
         gx_result = runner.validate(source, prepared, parameters)
@@ -279,6 +277,7 @@ def _validate_changed_rows(
     readable: pl.DataFrame,
     prepared: pl.DataFrame,
     previous: pl.DataFrame,
+    since: date,
     context: ValidationContext,
     runner: _GxRunner,
     parameters: dict[str, Any],
@@ -300,7 +299,6 @@ def _validate_changed_rows(
     dated = runner.validate(source, unchanged, parameters, parameterised_only=True)
     reasons_full, dq_full = _reasons_from_gx(full, source, readable, context)
     reasons_dated, dq_dated = _reasons_from_gx(dated, source, readable, context)
-    since = context.previous_snapshot_dates.get(source)
     on_unchanged = {
         (r["expectation"], r["column_name"], json.loads(r["details"])["rule"]): r for r in dq_dated.iter_rows(named=True)
     }
@@ -308,7 +306,7 @@ def _validate_changed_rows(
     for row in dq_full.iter_rows(named=True):
         details = json.loads(row["details"])
         again = on_unchanged.get((row["expectation"], row["column_name"], details["rule"]))
-        details.update(unchanged_rows=unchanged.height, unchanged_since=since.isoformat() if since else None,
+        details.update(unchanged_rows=unchanged.height, unchanged_since=since.isoformat(),
                        unchanged_rechecked=again is not None)
         if again is not None:
             row["success"] = row["success"] and again["success"]

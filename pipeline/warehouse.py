@@ -44,7 +44,7 @@ import polars as pl
 
 from pipeline.config import PROJECT_ROOT
 from pipeline.errors import WarehouseBusyError, WarehouseError
-from pipeline.working_copy import copy_durably, work_path, working_copy_lock
+from pipeline.working_copy import copy_durably, fsync_dir, work_path, working_copy_lock
 from pipeline.working_copy import (
     prepare_working_copy as prepare_working_copy,  # re-exported for callers
 )
@@ -360,25 +360,16 @@ def refresh_published(wh: Warehouse, *, handover: bool = False) -> Path:
     """
     wh.checkpoint()
     if not handover:
-        # A copy interrupted by a crash leaves its temp file behind; it was never published.
         copy_durably(wh.path, wh.published)
         log.info("published %s", wh.published)
         return wh.published
     with working_copy_lock(wh.published):
         wh.con.close()
         os.replace(wh.path, wh.published)
-        _fsync_dir(wh.published.parent)
+        fsync_dir(wh.published.parent)
     log.info("published %s (handed over; the next working copy is made in the background)", wh.published)
     _spawn_working_copy(wh.published)
     return wh.published
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _spawn_working_copy(published: Path) -> None:

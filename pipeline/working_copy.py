@@ -18,7 +18,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["copy_durably", "prepare_working_copy", "work_path", "working_copy_lock"]
+__all__ = ["copy_durably", "fsync_dir", "prepare_working_copy", "work_path", "working_copy_lock"]
 
 
 def work_path(published: Path) -> Path:
@@ -49,6 +49,16 @@ def copy_durably(source: Path, target: Path) -> None:
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, target)
+    fsync_dir(target.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (the directory entry, not only the file data)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def prepare_working_copy(published: Path) -> bool:

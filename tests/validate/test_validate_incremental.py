@@ -41,11 +41,7 @@ def _previous(tmp_path: Path, day: date, rows: list[str]) -> tuple[date, pl.Data
 
 def _validate(tmp_path: Path, rows: list[str], previous: tuple[date, pl.DataFrame] | None) -> ValidationOutcome:
     delivery = _read(tmp_path, DAY, rows)
-    context = ValidationContext(
-        run_date=DAY,
-        previously_staged={"health_register": previous[1]} if previous else {},
-        previous_snapshot_dates={"health_register": previous[0]} if previous else {},
-    )
+    context = ValidationContext(run_date=DAY, previously_staged={"health_register": previous} if previous else {})
     return validate_delivery(delivery, context)
 
 
@@ -109,13 +105,10 @@ def test_county_snapshot_incremental_equals_full(tmp_path: Path) -> None:
     previously = {}
     for source in schemas.REGISTER_SOURCES:
         rows = prev.staged[source]["_row"].implode()
-        previously[source] = prev_delivery.files[source].frame.filter(pl.col("_row").is_in(rows))
+        previously[source] = (first, prev_delivery.files[source].frame.filter(pl.col("_row").is_in(rows)))
     delivery = read_delivery(landing, second)
     full = validate_delivery(delivery, ValidationContext(run_date=second))
-    incremental = validate_delivery(delivery, ValidationContext(
-        run_date=second, previously_staged=previously,
-        previous_snapshot_dates=dict.fromkeys(schemas.REGISTER_SOURCES, first),
-    ))
+    incremental = validate_delivery(delivery, ValidationContext(run_date=second, previously_staged=previously))
     assert incremental.counts == full.counts
     for source in schemas.REGISTER_SOURCES:
         assert incremental.staged[source].equals(full.staged[source]), source

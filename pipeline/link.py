@@ -21,11 +21,14 @@ at most it goes to clerical review.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
@@ -52,6 +55,11 @@ SOURCE_PRIORITY = {"health_register": 0, "school_census": 1, "police_persons": 2
 CHILD_SOURCE_LABEL = {"health_register": "health_register", "school_census": "school_census", "police_persons": "police"}
 RANDOM_SEED = 20_241_105  # u-sampling is seeded so that a rerun reproduces every probability
 
+# Forename and surname exchanged (a form filled in surname first): the one pass that
+# joins one side's forename to the other side's surname.
+TRANSPOSED_DOB_PASS = BlockingPass("dob+names_transposed", ("dob", "forename_meta"), ("dob", "surname_meta"))
+TRANSPOSED_PASS = BlockingPass("names_transposed", ("forename_meta", "surname_meta"), ("surname_meta", "forename_meta"))
+
 # Blocking passes. Each pair of passes differs in at least one field, so one typo in any
 # single field (postcode, date of birth, surname, forename) leaves the pair in another pass.
 REGISTER_PASSES = (
@@ -62,7 +70,13 @@ REGISTER_PASSES = (
     BlockingPass("dob+forename", ("dob", "forename_meta")),
     BlockingPass("postcode+surname_part", ("postcode", "surname_part_metas")),
     BlockingPass("sector+address", ("postcode_sector", "address_key")),
-    BlockingPass("forename+surname+sector", ("forename_canon", "surname_meta", "postcode_sector")),
+    # A mistyped postcode together with a second defect (a re-keyed name, a date typo) is
+    # common on data hearth did not write: the same address, or the same whole name,
+    # anywhere in the county still proposes the pair.
+    BlockingPass("dob+address", ("dob", "address_key")),
+    BlockingPass("surname_part+address", ("surname_part_metas", "address_key")),
+    BlockingPass("forename+surname", ("forename_canon", "surname_meta")),
+    TRANSPOSED_DOB_PASS,
 )
 # Police children often have no date of birth and may live at a newer address than the
 # register holds, so names without address are a pass of their own.
@@ -74,6 +88,8 @@ POLICE_CHILD_PASSES = (
     BlockingPass("dob_swapped+surname", ("dob_swapped", "surname_meta"), ("dob", "surname_meta")),
     BlockingPass("dob+forename", ("dob", "forename_meta")),
     BlockingPass("forename+surname", ("forename_canon", "surname_meta")),
+    TRANSPOSED_DOB_PASS,
+    TRANSPOSED_PASS,
 )
 POLICE_DEDUP_PASSES = (
     BlockingPass("person_ref", ("person_ref",)),
@@ -81,9 +97,11 @@ POLICE_DEDUP_PASSES = (
     BlockingPass("dob+forename", ("dob", "forename_meta")),
     BlockingPass("forename+surname", ("forename_canon", "surname_meta")),
     BlockingPass("postcode+surname_part", ("postcode", "surname_part_metas")),
+    TRANSPOSED_DOB_PASS,
 )
 
 DECISION_SCHEMA = {**schemas.LINK_DECISIONS, "forename_level": pl.Int8, "dob_level": pl.Int8}
+
 
 
 @dataclass(frozen=True)
@@ -182,14 +200,15 @@ def score_pairs(
         "forename_level": levels["forename"],
         "dob_level": levels["dob"],
     })
-    # Hard disagreement on forename or date of birth: never an automatic match (see module doc).
-    hard_no = (pl.col("forename_level") == 0) | (pl.col("dob_level") == 0)
+    # The model's decision alone; the guards and the one-to-one assignment (``apply_guards``)
+    # then decide which of the model's matches stand.
     out = out.with_columns(
-        decision=pl.when((pl.col("probability") >= settings.match_threshold) & ~hard_no)
+        decision=pl.when(pl.col("probability") >= settings.match_threshold)
         .then(pl.lit("auto_match"))
         .when(pl.col("probability") >= settings.review_threshold)
         .then(pl.lit("review"))
-        .otherwise(pl.lit("auto_nonmatch"))
+        .otherwise(pl.lit("auto_nonmatch")),
+        reason=pl.lit(None, pl.String),
     )
     # Keep left/right in a canonical order so reviews match whichever way they were written.
     swap = pl.col("left_id") > pl.col("right_id")
@@ -234,7 +253,10 @@ def reusable_u(
     for now, then in ((n_left, row["n_left"]), (n_right, row["n_right"])):
         if not then or abs(now - then) > settings.u_max_size_change * then:
             return None
-    stored = json.loads(row["parameters"]).get("u", {})
+    parameters = json.loads(row["parameters"])
+    if parameters.get("comparisons") != comparison_fingerprint():
+        return None
+    stored = parameters.get("u", {})
     if sorted(stored) != sorted(s.name for s in specs) or any(len(stored[s.name]) != s.levels for s in specs):
         return None
     return {s.name: np.asarray(stored[s.name], dtype=np.float64) for s in specs}, row["u_estimated_on"]
@@ -246,11 +268,23 @@ def _model_row(model: str, n_left: int, n_right: int, scored: Scored, u_estimate
         "model": model, "n_left": n_left, "n_right": n_right, "candidate_pairs": scored.candidate_pairs,
         "u_estimated_on": u_estimated_on, "u_pairs": scored.u_pairs,
         "parameters": json.dumps({
+            "comparisons": comparison_fingerprint(),
             "lambda": fitted.lam,
             "m": {s.name: fitted.m[s.name].tolist() for s in fitted.specs},
             "u": {s.name: fitted.u[s.name].tolist() for s in fitted.specs},
         }),
     }
+
+
+@lru_cache(maxsize=1)
+def comparison_fingerprint() -> str:
+    """A digest of the comparison code and the model's levels and priors. Stored with every
+    model; a u estimated under other comparisons (a level added or redefined) is never
+    reused, whatever its age."""
+    from pipeline import link_compare, link_model
+
+    text = inspect.getsource(link_compare) + inspect.getsource(link_model)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _random_pairs(n_left: int, n_right: int, settings: LinkageSettings, *, dedupe: bool) -> pl.DataFrame:
@@ -277,35 +311,148 @@ def _fit(
     return fit_m_by_sessions(levels, specs, u, lam=lam, max_iterations=settings.em_max_iterations)
 
 
-def demote_ambiguous_matches(decisions: pl.DataFrame, margin: float) -> pl.DataFrame:
-    """Send a police nominal's automatic matches to review when two records of one register
-    fit it about equally well.
+# Why a match the model scored is not kept, or why a pair waits for a person.
+REASONS = {
+    "twin": "one of the two records has a twin in its household (same date of birth) and the forenames do not agree",
+    "forename_disagrees": "the forenames disagree outright (two nominals of one family?)",
+    "dob_disagrees": "the dates of birth disagree outright (father and son of one name?)",
+    "ambiguous": "two records fit about equally well; a person must say which, if either",
+    "one_to_one": "the other record's better match was kept (a child is one record per register)",
+    "conflicting_identifiers": "joining them would give one child two NHS numbers or UPNs, or two nominals of one incident",
+}
 
-    Two health records (or two census records) are two different children by the NHS/UPN
-    guard, so a nominal cannot be both: clustering would keep whichever comes first, which
-    links the wrong child as often as the right one (two May Dunns, born a year apart, and
-    a "May Dunn" recorded at a scene with no date of birth). Unless the best candidate
-    outweighs the next by ``margin`` bits of match weight, a person decides.
+
+def twin_records(register: pl.DataFrame, police_children: pl.DataFrame) -> pl.Series:
+    """Record ids of children with a twin on their own side: two register records of one
+    source in one household with one date of birth, or two child nominals of one incident
+    with one date of birth. A twin's record may only be matched where the forenames agree."""
+    reg = register.filter(pl.col("household_key").is_not_null() & pl.col("dob").is_not_null()).filter(
+        pl.len().over("source", "household_key", "dob") > 1
+    )["record_id"]
+    pol = police_children.filter(pl.col("dob").is_not_null()).filter(
+        pl.len().over("incident_id", "dob") > 1
+    )["record_id"] if police_children.height else pl.Series([], dtype=pl.String)
+    return pl.concat([reg, pol]).unique()
+
+
+def apply_guards(
+    decisions: pl.DataFrame, nodes: pl.DataFrame, twins: pl.Series, margin: float
+) -> pl.DataFrame:
+    """Decide which of the model's matches stand.
+
+    Fellegi–Sunter treats its comparisons as independent, which fails exactly where harm is
+    greatest: children of one household share surname, address and, for twins, date of birth.
+    hearth used to send every pair whose forenames or dates of birth disagreed to a person;
+    that also sent every typo'd, swapped or re-keyed forename, and on data it did not
+    generate most true pairs waited for a review nobody would do. The data itself tells
+    twins apart: each twin has a better candidate, their own record, on the other side. So:
+
+    - links between *different sources* (a register record against the other register, a
+      police child nominal against a register) are assigned **one to one**: a child is one
+      record per register, and one nominal per incident. Strongest pairs are kept first;
+      a pair that loses to a stronger pair of one of its records is ``auto_nonmatch``
+      (``one_to_one``); a record whose two best candidates are within ``margin`` bits goes
+      to a person with both (``ambiguous``);
+    - a record with a **twin** on its own side (one household or incident, one date of
+      birth) is matched automatically only where the forenames agree (level ≥ 2), so a
+      twin missing from one register is never merged into the other twin (``twin``);
+    - links *within* police records (the same child or adult across incidents) have no
+      one-to-one structure (a person is on many incidents), so there the old rule stays: a
+      forename or date of birth that disagrees outright goes to a person
+      (``forename_disagrees`` / ``dob_disagrees``: father and son of one name).
+
+    Reviews of a record already matched one to one are retired as ``one_to_one``.
     """
-    police_left = pl.col("left_id").str.starts_with("police_persons:")
-    police_right = pl.col("right_id").str.starts_with("police_persons:")
-    candidates = decisions.with_row_index("_i").filter(
-        (pl.col("link_type") == "police_child") & (pl.col("decision") == "auto_match") & (police_left ^ police_right)
-    ).with_columns(
-        _police=pl.when(police_left).then(pl.col("left_id")).otherwise(pl.col("right_id")),
-        _source=pl.when(police_left).then(pl.col("right_id")).otherwise(pl.col("left_id")).str.split(":").list.first(),
+    if decisions.height == 0:
+        return decisions
+    info = nodes.select("record_id", "source", "incident_id")
+    d = (
+        decisions.with_row_index("_i")
+        .join(info.rename({"record_id": "left_id", "source": "_ls", "incident_id": "_linc"}), on="left_id", how="left")
+        .join(info.rename({"record_id": "right_id", "source": "_rs", "incident_id": "_rinc"}), on="right_id", how="left")
+        .sort("_i")
     )
-    ranked = candidates.sort("match_weight", descending=True).with_columns(
-        _gap=pl.col("match_weight").first().over("_police", "_source")
-        - pl.col("match_weight").slice(1, 1).first().over("_police", "_source"),
-        _n=pl.len().over("_police", "_source"),
+    within_police = (pl.col("_ls") == "police_persons") & (pl.col("_rs") == "police_persons")
+    twin = pl.col("left_id").is_in(twins.implode()) | pl.col("right_id").is_in(twins.implode())
+    model_match = pl.col("decision") == "auto_match"
+    guard = (
+        pl.when(~model_match).then(pl.lit(None, pl.String))
+        .when(within_police & (pl.col("forename_level") == 0)).then(pl.lit("forename_disagrees"))
+        .when(within_police & (pl.col("dob_level") == 0)).then(pl.lit("dob_disagrees"))
+        .when(~within_police & twin & (pl.col("forename_level") <= 1)).then(pl.lit("twin"))
     )
-    ambiguous = ranked.filter((pl.col("_n") > 1) & (pl.col("_gap") < margin))["_i"]
-    if ambiguous.len():
-        logger.info("%d automatic police-child matches were ambiguous and go to review", ambiguous.len())
-    return decisions.with_row_index("_i").with_columns(
-        decision=pl.when(pl.col("_i").is_in(ambiguous.implode())).then(pl.lit("review")).otherwise(pl.col("decision"))
-    ).drop("_i")
+    d = d.with_columns(_guard=guard).with_columns(
+        decision=pl.when(pl.col("_guard").is_not_null()).then(pl.lit("review")).otherwise(pl.col("decision")),
+        reason=pl.coalesce("_guard", "reason"),
+    )
+    # One-to-one groups: a record of one source meets at most one record of the other; a
+    # register record meets at most one nominal of each incident.
+    d = d.with_columns(
+        _a=pl.when(pl.col("_ls") == "police_persons").then(pl.concat_str("left_id", pl.lit("|"), "_rs"))
+        .otherwise(pl.concat_str("left_id", pl.lit("|"), pl.coalesce("_rinc", "_rs"))),
+        _b=pl.when(pl.col("_rs") == "police_persons").then(pl.concat_str("right_id", pl.lit("|"), "_ls"))
+        .otherwise(pl.concat_str("right_id", pl.lit("|"), pl.coalesce("_linc", "_ls"))),
+    )
+    decided = assign_one_to_one(d.filter(~within_police), margin)
+    out = d.join(decided, on="_i", how="left").with_columns(
+        decision=pl.coalesce("_decision", "decision"), reason=pl.coalesce("_reason", "reason"),
+    )
+    counts = out.filter(pl.col("_reason").is_not_null()).group_by("_reason").len()
+    if counts.height:
+        logger.info("guards and one-to-one: %s", dict(counts.sort("_reason").iter_rows()))
+    return out.sort("_i").select(decisions.columns)
+
+
+def assign_one_to_one(pairs: pl.DataFrame, margin: float) -> pl.DataFrame:
+    """``(_i, _decision, _reason)`` for the pairs whose decision the assignment changes.
+
+    Greedy by match weight: the strongest pair is kept, its two records are taken, and so
+    on down. A pair whose record has another open candidate within ``margin`` bits is not
+    decided by the order of two nearly equal weights: the pair and its close rivals go to
+    a person (``ambiguous``) and their records are held. Every other pair that touches a
+    taken or held record is closed: an automatic match becomes ``auto_nonmatch`` and a
+    review is retired (``one_to_one``). Pairs alone on both sides, nearly all of them, are
+    kept without entering the loop; only contested records (twins, near-duplicates) do.
+    """
+    schema = {"_i": pl.UInt32, "_decision": pl.String, "_reason": pl.String}
+    open_pairs = pairs.filter(pl.col("decision").is_in(["auto_match", "review"])).select(
+        "_i", "_a", "_b", "decision", w=pl.col("match_weight").fill_null(0.0)
+    )
+    live = open_pairs.filter(pl.col("decision") == "auto_match")
+    alone = (pl.len().over("_a") == 1) & (pl.len().over("_b") == 1)
+    contested = live.filter(~alone).sort(["w", "_i"], descending=[True, False])
+    taken: set[str] = set(live.filter(alone)["_a"].to_list()) | set(live.filter(alone)["_b"].to_list())
+    by_group: dict[str, list[tuple[int, str, str, float]]] = {}
+    rows = list(contested.select("_i", "_a", "_b", "w").iter_rows())
+    for row in rows:
+        by_group.setdefault(row[1], []).append(row)
+        by_group.setdefault(row[2], []).append(row)
+    held: set[str] = set()
+    ambiguous: set[int] = set()
+    kept: list[int] = live.filter(alone)["_i"].to_list()
+    for i, a, b, w in rows:
+        if {a, b} & (taken | held):
+            continue
+        rivals = [
+            r for g in (a, b) for r in by_group[g]
+            if r[0] != i and w - r[3] < margin and not {r[1], r[2]} & (taken | held)
+        ]
+        if rivals:
+            for r in [(i, a, b, w), *rivals]:
+                ambiguous.add(r[0])
+                held.update((r[1], r[2]))
+            continue
+        taken.update((a, b))
+        kept.append(i)
+    closed = pl.col("_a").is_in(list(taken | held)) | pl.col("_b").is_in(list(taken | held))
+    changed = open_pairs.filter(~pl.col("_i").is_in(kept)).select(
+        "_i",
+        _decision=pl.when(pl.col("_i").is_in(list(ambiguous))).then(pl.lit("review"))
+        .when(closed).then(pl.lit("auto_nonmatch")),
+        _reason=pl.when(pl.col("_i").is_in(list(ambiguous))).then(pl.lit("ambiguous"))
+        .when(closed).then(pl.lit("one_to_one")),
+    )
+    return changed.filter(pl.col("_decision").is_not_null()).cast(schema)  # type: ignore[arg-type]
 
 
 def apply_reviews(decisions: pl.DataFrame, reviews: pl.DataFrame, known: pl.DataFrame) -> pl.DataFrame:
@@ -337,6 +484,7 @@ def apply_reviews(decisions: pl.DataFrame, reviews: pl.DataFrame, known: pl.Data
             probability=pl.lit(None, pl.Float64),
             forename_level=pl.lit(None, pl.Int8),
             dob_level=pl.lit(None, pl.Int8),
+            reason=pl.lit(None, pl.String),
             decision=pl.when(pl.col("review") == "match").then(pl.lit("reviewed_match")).otherwise(pl.lit("reviewed_nonmatch")),
         )
     )
@@ -383,9 +531,11 @@ def cluster_records(nodes: pl.DataFrame, decisions: pl.DataFrame) -> tuple[pl.Da
     blocked = _greedy_guarded(nodes, bad_edges)
     logger.info("guards: %d components held conflicting identifiers; %d links cut", violating.len(), len(blocked))
     decisions = decisions.with_row_index("_e").with_columns(
-        decision=pl.when(pl.col("_e").is_in(pl.Series(blocked, dtype=pl.UInt32).implode()))
-        .then(pl.lit("blocked_by_guard")).otherwise(pl.col("decision"))
-    ).drop("_e")
+        _blocked=pl.col("_e").is_in(pl.Series(blocked, dtype=pl.UInt32).implode())
+    ).with_columns(
+        decision=pl.when("_blocked").then(pl.lit("blocked_by_guard")).otherwise(pl.col("decision")),
+        reason=pl.when("_blocked").then(pl.lit("conflicting_identifiers")).otherwise(pl.col("reason")),
+    ).drop("_e", "_blocked")
     kept = edges.filter(~pl.col("_e").is_in(pl.Series(blocked, dtype=pl.UInt32).implode()))
     comp = _components(nodes.height, kept["a"].to_numpy(), kept["b"].to_numpy())
     return nodes.with_columns(component=pl.Series(comp, dtype=pl.Int64)), decisions
@@ -442,8 +592,10 @@ def retire_impossible_reviews(nodes: pl.DataFrame, decisions: pl.DataFrame) -> p
         .sort("_e")
     )
     clash = ((pl.col("ln") != pl.col("rn")) | (pl.col("lu") != pl.col("ru"))).fill_null(False)
+    retire = (pl.col("decision") == "review") & clash
     return marked.with_columns(
-        decision=pl.when((pl.col("decision") == "review") & clash).then(pl.lit("blocked_by_guard")).otherwise(pl.col("decision"))
+        decision=pl.when(retire).then(pl.lit("blocked_by_guard")).otherwise(pl.col("decision")),
+        reason=pl.when(retire).then(pl.lit("conflicting_identifiers")).otherwise(pl.col("reason")),
     ).select(decisions.columns)
 
 
@@ -571,7 +723,7 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
         )
         for f in (register, persons)
     ], how="vertical_relaxed")
-    decisions = demote_ambiguous_matches(decisions, settings.ambiguity_margin)
+    decisions = apply_guards(decisions, nodes, twin_records(register, police_children), settings.ambiguity_margin)
     decisions = apply_reviews(decisions, inputs.reviews, nodes)
     nodes, decisions = cluster_records(nodes, decisions)
     decisions = retire_impossible_reviews(nodes, decisions)

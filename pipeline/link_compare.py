@@ -214,13 +214,25 @@ def _date_parts(values: pl.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 
 
 def dob_levels(left: pl.Series, right: pl.Series, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
-    """3 exact, 2 day and month swapped, 1 one of day/month/year differs, 0 otherwise, -1 missing."""
+    """4 exact, 3 day and month swapped, 2 one digit mistyped (YYYYMMDD differs in one
+    place), 1 two of day/month/year agree, 0 otherwise, -1 missing.
+
+    A single mistyped digit (2014 for 2015, 03 for 08) is a typing error and much rarer
+    between two random children than sharing two of day, month and year, which every
+    child born on one date of another year does; the two are separate levels so the model
+    can weigh each as what it is."""
     na, ya, ma, da = (x[li] for x in _date_parts(left))
     nb, yb, mb, db = (x[ri] for x in _date_parts(right))
     missing = (na == np.iinfo(np.int32).min) | (nb == np.iinfo(np.int32).min)
     swapped = (ya == yb) & (da == mb) & (ma == db)
+    digits = np.zeros(len(li), dtype=np.int8)
+    for a, b, width in ((ya, yb, 4), (ma, mb, 2), (da, db, 2)):
+        for k in range(width):
+            digits += ((a // 10**k) % 10 != (b // 10**k) % 10).astype(np.int8)
     close = ((ya == yb).astype(np.int8) + (ma == mb) + (da == db)) >= 2
-    return np.select([missing, na == nb, swapped, close], [MISSING, 3, 2, 1], default=0).astype(np.int8)
+    return np.select(
+        [missing, na == nb, swapped, digits == 1, close], [MISSING, 4, 3, 2, 1], default=0
+    ).astype(np.int8)
 
 
 def location_levels(left: pl.DataFrame, right: pl.DataFrame, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
@@ -228,7 +240,8 @@ def location_levels(left: pl.DataFrame, right: pl.DataFrame, li: np.ndarray, ri:
     are not independent evidence, so they are not two):
 
     3 same UPRN, or same parsed address in the same postcode sector (survives a postcode typo);
-    2 same postcode, or same house number and a similar street in the same sector;
+    2 same postcode, or same house number and a similar street in the same sector, or the
+      same parsed address under another postcode;
     1 same postcode sector ("NR1 3"); 0 otherwise; -1 nothing to compare.
     """
     def eq(col: str) -> tuple[np.ndarray, np.ndarray]:
@@ -254,8 +267,10 @@ def location_levels(left: pl.DataFrame, right: pl.DataFrame, li: np.ndarray, ri:
         street = _code(left["street"], right["street"])
         da, db, inverse = _distinct(street.left[li[ask]], street.right[ri[ask]], len(street.vocab))
         near[ask] = (jaro_winkler(_values(street, da), _values(street, db)) >= 0.85)[inverse]
+    # The same parsed address under another postcode is a mistyped postcode far more often
+    # than the same flat or house number and street name in two towns.
     return np.select(
-        [level3, same_pc | near, same_sector, pc_missing_l | pc_missing_r],
+        [level3, same_pc | near | same_key, same_sector, pc_missing_l | pc_missing_r],
         [3, 2, 1, MISSING], default=0,
     ).astype(np.int8)
 
@@ -274,7 +289,7 @@ COMPARE_COLUMNS = (
     "forename_std", "forename_canon", "surname_std", "surname_meta", "dob", "postcode",
     "uprn", "address_key", "house_number", "street", "gender", "person_ref",
 )
-LEVEL_LABELS = ("forename", "forename_sim", "surname", "surname_sim", "dob", "location", "gender")
+LEVEL_LABELS = ("forename", "forename_sim", "surname", "surname_sim", "names_transposed", "dob", "location", "gender")
 
 
 def _columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -295,12 +310,46 @@ def compare_pairs(left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, 
         out[kind], out[f"{kind}_sim"] = name_levels(
             _code(lf[col], rf[col]), _code(lf[key], rf[key]), li, ri, kind=kind
         )
+    _transposed_names(lf, rf, li, ri, out)
     out["dob"] = dob_levels(lf["dob"], rf["dob"], li, ri)
     out["location"] = location_levels(lf, rf, li, ri)
     out["gender"] = exact_levels(lf["gender"], rf["gender"], li, ri)
     if with_person_ref:
         out["person_ref"] = exact_levels(lf["person_ref"], rf["person_ref"], li, ri)
     return pl.DataFrame({c: out[c] for c in labels})
+
+
+def _transposed_names(
+    left: pl.DataFrame, right: pl.DataFrame, li: np.ndarray, ri: np.ndarray, out: dict[str, np.ndarray]
+) -> None:
+    """Compare forename × surname crossed, and keep the crossed levels where they explain the
+    pair better (``names_transposed`` = 1).
+
+    Registers and police systems exchange the two fields often enough (a form filled in
+    surname-first, a foreign naming order) that a straight comparison calls the same child
+    two strangers. Crossed agreement counts at most as a nickname (level 3), never as an exact
+    name, and is asked for only where the straight comparison disagrees (level ≤ 1 on either
+    name), so it never weakens a pair that already agrees.
+    """
+    transposed = np.zeros(len(li), dtype=np.int8)
+    ask = np.flatnonzero((out["forename"] <= 1) | (out["surname"] <= 1))
+    if ask.size:
+        no_key = pl.Series([None] * left.height, dtype=pl.String), pl.Series([None] * right.height, dtype=pl.String)
+        crossed: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for kind, lcol, rcol in (("forename", "forename_std", "surname_std"), ("surname", "surname_std", "forename_std")):
+            crossed[kind] = name_levels(_code(left[lcol], right[rcol]), _code(*no_key), li[ask], ri[ask], kind="surname")
+        f_level, s_level = crossed["forename"][0], crossed["surname"][0]
+        straight = out["forename"][ask].astype(np.int16) + out["surname"][ask]
+        # Both crossed names must agree at least fuzzily, and together better than straight.
+        better = (f_level >= 1) & (s_level >= 1) & (f_level.astype(np.int16) + s_level >= 3) & (
+            f_level.astype(np.int16) + s_level > straight
+        )
+        rows = ask[better]
+        for kind in ("forename", "surname"):
+            out[kind][rows] = np.minimum(crossed[kind][0][better], 3)
+            out[f"{kind}_sim"][rows] = crossed[kind][1][better]
+        transposed[rows] = 1
+    out["names_transposed"] = transposed
 
 
 def person_comparer(left: pl.DataFrame, right: pl.DataFrame, *, with_person_ref: bool = False) -> Any:

@@ -40,7 +40,7 @@ class ComparisonSpec:
 DEFAULT_SPECS: tuple[ComparisonSpec, ...] = (
     ComparisonSpec("forename", (0.02, 0.03, 0.05, 0.15, 0.75), (0.93, 0.035, 0.02, 0.005, 0.01)),
     ComparisonSpec("surname", (0.03, 0.03, 0.05, 0.09, 0.80), (0.95, 0.03, 0.005, 0.002, 0.013)),
-    ComparisonSpec("dob", (0.02, 0.05, 0.03, 0.90), (0.985, 0.0148, 0.0001, 0.0001)),
+    ComparisonSpec("dob", (0.02, 0.03, 0.04, 0.02, 0.89), (0.985, 0.0145, 0.0003, 0.0001, 0.0001)),
     ComparisonSpec("location", (0.10, 0.05, 0.05, 0.80), (0.97, 0.028, 0.001, 0.001)),
     ComparisonSpec("gender", (0.03, 0.97), (0.5, 0.5)),
 )
@@ -111,7 +111,7 @@ class TrainingSession:
 
 
 DEFAULT_SESSIONS = (
-    TrainingSession(("dob", 3), ("dob",)),
+    TrainingSession(("dob", 4), ("dob",)),
     TrainingSession(("location", 2), ("location", "surname")),
 )
 

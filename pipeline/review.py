@@ -31,6 +31,7 @@ def queue_tables(settings: Settings, *, limit: int = 20) -> list[Table]:
     by_id = {r["record_id"]: r for r in records.iter_rows(named=True)}
     tables = []
     for pair in queue.iter_rows(named=True):
+        waited = (as_of - pair["waiting_since"]).days if pair["waiting_since"] else 0
         t = Table(title=f"{pair['link_type']}: p(match) = {pair['probability']:.3f}", show_lines=False)
         t.add_column("field")
         t.add_column(pair["left_id"])
@@ -40,9 +41,22 @@ def queue_tables(settings: Settings, *, limit: int = 20) -> list[Table]:
             t.add_row(f, str(left.get(f, "")), str(right.get(f, "")))
         scores = json.loads(pair["scores"]) if pair["scores"] else {}
         t.add_row("scores", json.dumps(scores, default=str), "")
-        t.caption = f"hearth review --accept '{pair['left_id']}={pair['right_id']}'  (or --reject)"
+        t.caption = (
+            f"waits because: {why_waiting(pair['reason'])}; in the queue since {pair['waiting_since']} "
+            f"({waited} night{'s' if waited != 1 else ''})\n"
+            f"hearth review --accept '{pair['left_id']}={pair['right_id']}'  (or --reject)"
+        )
         tables.append(t)
     return tables
+
+
+def why_waiting(reason: str | None) -> str:
+    """The guard that sent a pair to a person, in words (no reason: the model was unsure)."""
+    from pipeline.link import REASONS
+
+    if reason is None:
+        return "the model is unsure: the match probability is between the review and match thresholds"
+    return REASONS.get(reason, reason)
 
 
 def parse_pair(text: str) -> tuple[str, str]:

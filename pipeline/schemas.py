@@ -192,6 +192,9 @@ LINK_DECISIONS: Schema = {
     "match_weight": pl.Float64,          # log2 Bayes factor (Fellegi–Sunter)
     "probability": pl.Float64,
     "decision": pl.String,               # auto_match | auto_nonmatch | review | reviewed_match | reviewed_nonmatch | blocked_by_guard
+    # Why a pair the model scored as a match is not one, or waits for review (link.REASONS);
+    # null where the model's decision stands as it is.
+    "reason": pl.String,
 }
 
 # The Fellegi–Sunter model each kind of comparison was scored with on a night (one row per
@@ -213,6 +216,7 @@ REVIEW_QUEUE: Schema = {
     "right_id": pl.String,
     "probability": pl.Float64,
     "scores": pl.String,
+    "reason": pl.String,                 # why a person must decide (link.REASONS)
 }
 
 # Reviewer decisions (audit.review_decisions) fed back into linkage.

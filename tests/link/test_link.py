@@ -42,7 +42,7 @@ def test_every_scored_pair_is_recorded_with_scores() -> None:
     result = link_people(inputs([ALFRED_H, MAY_H], [ALFRED_S]), SETTINGS)
     row = result.decisions.filter((pl.col("left_id") == H) & (pl.col("right_id") == S)).row(0, named=True)
     assert row["decision"] == "auto_match" and row["probability"] >= SETTINGS.match_threshold
-    assert '"dob":3' in row["scores"] and row["match_weight"] > 0
+    assert '"dob":4' in row["scores"] and row["match_weight"] > 0
 
 
 def test_child_id_is_stable_across_runs() -> None:

@@ -13,7 +13,7 @@ import pytest
 from link_frames import SETTINGS, inputs
 
 from pipeline import schemas
-from pipeline.link import link_people, reusable_u
+from pipeline.link import comparison_fingerprint, link_people, reusable_u
 from pipeline.link_model import DEFAULT_SPECS
 
 D1 = dt.date(2026, 11, 2)
@@ -21,10 +21,11 @@ U = {s.name: list(np.asarray(s.u_prior) * 0.5 / sum(s.u_prior) + 0.5 / s.levels)
 
 
 def _models(*, on: dt.date = D1, n_left: int = 1000, n_right: int = 800, u: dict | None = None,
-            u_pairs: int = 2_000_000) -> pl.DataFrame:
+            u_pairs: int = 2_000_000, comparisons: str | None = None) -> pl.DataFrame:
+    parameters = {"comparisons": comparisons or comparison_fingerprint(), "lambda": 0.001, "m": {}, "u": u or U}
     return pl.DataFrame([{
         "model": "register_child", "n_left": n_left, "n_right": n_right, "candidate_pairs": 5000,
-        "u_estimated_on": on, "u_pairs": u_pairs, "parameters": json.dumps({"lambda": 0.001, "m": {}, "u": u or U}),
+        "u_estimated_on": on, "u_pairs": u_pairs, "parameters": json.dumps(parameters),
     }], schema=schemas.LINK_MODELS)
 
 
@@ -61,6 +62,8 @@ def test_u_is_not_reused_from_a_night_that_reused_it_or_a_different_model_shape(
     fewer_levels = {**U, "dob": U["dob"][:-1]}
     assert _reuse(D1, _models(u=fewer_levels)) is None
     assert _reuse(D1, _models(u={k: v for k, v in U.items() if k != "gender"})) is None
+    # Same names and level counts, but estimated by other comparison code (a level redefined).
+    assert _reuse(D1, _models(comparisons="0" * 16)) is None
     settings = SETTINGS.model_copy(update={"u_max_age_days": 0})
     assert reusable_u("register_child", 1000, 800, D1, _models(), DEFAULT_SPECS, settings) is None
 

@@ -193,12 +193,15 @@ def splink_settings(n_left: int, n_right: int):  # type: ignore[no-untyped-def]
     )
 
 
-def run_splink(inputs: Path) -> dict[str, object]:
+def splink_predict(health: pl.DataFrame, school: pl.DataFrame) -> tuple[pl.DataFrame, float]:
+    """Splink's scored pairs at match probability ≥ 0.5, as ``(left_id, right_id,
+    match_probability)`` with the health record on the left, and the seconds Splink took
+    (training and prediction). Inputs are standardised register frames."""
     from splink import DuckDBAPI, Linker, block_on
 
     logging.getLogger("splink").setLevel(logging.WARNING)
-    health = pl.read_parquet(inputs / "health.parquet").select(SPLINK_COLUMNS)
-    school = pl.read_parquet(inputs / "school.parquet").select(SPLINK_COLUMNS)
+    health = health.select(SPLINK_COLUMNS)
+    school = school.select(SPLINK_COLUMNS)
     started = time.perf_counter()
     db_api = DuckDBAPI()
     left = db_api.register(health.to_arrow(), dataset_display_name="health")
@@ -214,10 +217,19 @@ def run_splink(inputs: Path) -> dict[str, object]:
     scored = pl.from_arrow(rel.select("record_id_l", "record_id_r", "match_probability").arrow())
     seconds = time.perf_counter() - started
     assert isinstance(scored, pl.DataFrame)
-    found = scored.filter(pl.col("match_probability") >= MATCH_THRESHOLD).select(
-        left_id=pl.when(pl.col("record_id_l").str.starts_with("health")).then("record_id_l").otherwise("record_id_r"),
-        right_id=pl.when(pl.col("record_id_l").str.starts_with("health")).then("record_id_r").otherwise("record_id_l"),
-    )
+    health_left = pl.col("record_id_l").str.starts_with("health")
+    return scored.select(
+        left_id=pl.when(health_left).then("record_id_l").otherwise("record_id_r"),
+        right_id=pl.when(health_left).then("record_id_r").otherwise("record_id_l"),
+        match_probability="match_probability",
+    ), seconds
+
+
+def run_splink(inputs: Path) -> dict[str, object]:
+    health = pl.read_parquet(inputs / "health.parquet")
+    school = pl.read_parquet(inputs / "school.parquet")
+    scored, seconds = splink_predict(health, school)
+    found = scored.filter(pl.col("match_probability") >= MATCH_THRESHOLD).select("left_id", "right_id")
     found.write_parquet(inputs / "found_splink.parquet")
     return {"engine": "splink", "seconds": round(seconds, 2), "pairs_over_half": scored.height}
 

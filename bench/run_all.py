@@ -6,7 +6,8 @@
 2. nights.py — every night through ``hearth run``: initial and incremental timings, memory;
 3. accuracy.py — linkage and flag accuracy from the warehouse nights.py built;
 4. linkage_vs_splink.py — register linkage, hearth against Splink 5;
-5. scaling.py — 1×, 2×, 4× and docs/scaling.png.
+5. scaling.py — 1×, 2×, 4× and docs/scaling.png;
+6. febrl.py — FEBRL4 recast as registers (public data hearth did not generate), hearth against Splink 5.
 
 ``--quick`` runs 5 nights and one initial night (a smoke run, about 7 minutes). Figures are
 appended to bench/out/results.jsonl.
@@ -29,7 +30,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5 nights, one initial run")
     args = parser.parse_args()
     nights = ["--nights", "5", "--initial-repeats", "1"] if args.quick else []
-    steps = [("county", []), ("nights", nights), ("accuracy", []), ("linkage_vs_splink", []), ("scaling", [])]
+    steps = [("county", []), ("nights", nights), ("accuracy", []), ("linkage_vs_splink", []), ("scaling", []),
+             ("febrl", [])]
     print(f"machine: {machine()}")
     for name, extra in steps:
         print(f"\n== {name} ==", flush=True)

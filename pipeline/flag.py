@@ -341,7 +341,7 @@ _DASH_RANK = {"not_assessed": 0, "standard": 1, "medium": 2, "high": 3}
 def offence_category(offence: pl.Expr) -> pl.Expr:
     """The offence's category in plain words ("assault", "criminal damage", "harassment")."""
     text = offence.str.to_lowercase()
-    out = pl.when(offence.is_null() | (offence.str.strip_chars() == "")).then(pl.lit("offence not recorded"))
+    out: Any = pl.when(offence.is_null() | (offence.str.strip_chars() == "")).then(pl.lit("offence not recorded"))
     for words, category in OFFENCE_CATEGORIES:
         out = out.when(pl.any_horizontal([text.str.contains(w, literal=True) for w in words])).then(pl.lit(category))
     return out.otherwise(text)

@@ -220,3 +220,42 @@ def test_two_nights_a_child_with_no_known_home_is_listed_once(two_nights: Settin
                           {"d": NIGHT_2})
     assert status == [("continuing",)]
     assert all(r["household_id"] is not None for r in _list_on(two_nights, NIGHT_2))
+
+
+# ---- explain and decide, as a coordinator reads them ----------------------------------------------
+
+def _child_id(settings: Settings, forename: str) -> str:
+    with warehouse.open_reader(settings.warehouse) as wh:
+        return str(wh.fetch("SELECT child_id FROM marts.child_index WHERE forename = $f", {"f": forename})[0][0])
+
+
+def test_explain_leads_with_the_verdict_in_plain_words(night: Settings) -> None:
+    from pipeline.explain import explain_child
+
+    with warehouse.open_reader(night.warehouse) as wh:
+        ivy = explain_child(wh, _child_id(night, "Ivy"), NIGHT)
+        ada = explain_child(wh, _child_id(night, "Ada"), NIGHT)
+    assert ivy.startswith("FLAGGED HIGH on the list of 2026-10-05 (new)")
+    assert ivy.count("INC-R:") == 1  # each incident once, however many ways it reaches the home
+    assert "the victim's home" in ivy and "_home" not in ivy and "linked_child_home" not in ivy
+    assert ada.startswith("NOT FLAGGED on the list of 2026-10-05")
+    assert "same name, same date of birth, same address, same sex (accepted automatically" in ada
+    assert "scores {" not in ada and "p(match)" not in ada
+
+
+def test_decide_reads_back_what_it_recorded_and_from_which_list(night: Settings) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    with warehouse.open_reader(night.warehouse) as wh:
+        household = wh.fetch("SELECT household_id FROM marts.mash_list WHERE priority = 1")[0][0]
+    reason = "discussed at MASH with school and health visiting, who both report concerns about the baby"
+    result = CliRunner().invoke(app, ["decide", household, "--level", "high", "--priority", "1", "--reason", reason,
+                                      "--warehouse", str(night.warehouse), "--as", "coordinator.a"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    # One unwrapped line per decision, though far wider than 80 columns (output is not a terminal).
+    said = next(line for line in lines if line.startswith(f"Recorded for household {household}"))
+    assert "by coordinator.a" in said and "level high" in said and "priority 1" in said and said.endswith(reason)
+    assert any(line.startswith("Takes effect from the list of ") for line in lines)

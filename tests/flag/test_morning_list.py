@@ -132,3 +132,31 @@ def test_offence_text_becomes_its_category() -> None:
     got = pl.DataFrame({"o": text}).select(c=offence_category(pl.col("o")))["c"].to_list()
     assert got == ["assault", "assault", "criminal damage", "harassment", "no crime recorded",
                    "offence not recorded", "something else"]
+
+
+def test_a_decision_takes_effect_from_the_next_list_published_after_it() -> None:
+    from datetime import time
+
+    from pipeline.decisions import Decision, read_back, takes_effect_on
+
+    seven = time(7, 0)
+    assert takes_effect_on(datetime(2026, 10, 5, 5, 59, tzinfo=UTC), seven) == date(2026, 10, 5)  # 06:59 BST
+    assert takes_effect_on(datetime(2026, 10, 5, 6, 1, tzinfo=UTC), seven) == date(2026, 10, 6)   # 07:01 BST
+    lines = read_back([Decision("H1", None, "high", "school concerns")], who="c.a",
+                      at=datetime(2026, 10, 5, 9, 0, tzinfo=UTC), published_at=seven)
+    assert lines == [
+        "Recorded for household H1 by c.a at Mon 05 Oct 2026 10:00: level high (a floor: automatic levels never "
+        "go below it); reason: school concerns",
+        "Takes effect from the list of Tue 06 Oct 2026 (published 07:00), and on every list after it until a "
+        "later decision replaces it.",
+    ]
+
+
+def test_link_scores_are_said_in_words() -> None:
+    from pipeline.explain import scores_in_words
+
+    assert scores_in_words({"forename": 4, "surname": 4, "dob": 3, "location": 3, "gender": 1,
+                            "forename_sim": 1.0}) == "same name, same date of birth, same address, same sex"
+    assert scores_in_words({"forename": 3, "surname": 0, "dob": 2, "location": -1}) == (
+        "first name a known variant or sounding the same, different surname, "
+        "date of birth with day and month swapped, address missing")

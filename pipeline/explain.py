@@ -11,11 +11,12 @@ page of near-misses hides the answer.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
 
+from pipeline.calendar import LONDON
 from pipeline.errors import UsageError
 from pipeline.report import REACH_WORDS
 from pipeline.warehouse import Warehouse
@@ -66,7 +67,8 @@ def _record(record_id: str) -> str:
 
 
 def _when(ts: datetime) -> str:
-    return f"{ts:%d %b %Y %H:%M}"
+    """Europe/London wall clock, as the report shows it (stored times are UTC)."""
+    return f"{(ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(LONDON):%d %b %Y %H:%M}"
 
 
 def _incidents_once(rows: pl.DataFrame) -> list[str]:

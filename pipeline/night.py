@@ -245,7 +245,8 @@ def stage_validate(ctx: NightContext) -> StageResult:
             if not outcome.batch_failures:
                 for source, frame in outcome.staged.items():
                     wh.replace_for_date(warehouse.STAGING_TABLE[source], day, frame, run_id=ctx.run_id)
-        docs = build_data_docs(ctx.settings.reports_dir / day.isoformat() / "data-quality", outcome)
+        docs = build_data_docs(ctx.settings.reports_dir / day.isoformat() / "data-quality", outcome,
+                               title=f"hearth data quality – night of {day:%A %d %B %Y}")
         for message in outcome.messages:
             log.info("%s", message)
         if quarantined:

@@ -237,6 +237,7 @@ def test_explain_leads_with_the_verdict_in_plain_words(night: Settings) -> None:
         ada = explain_child(wh, _child_id(night, "Ada"), NIGHT)
     assert ivy.startswith("FLAGGED HIGH on the list of 2026-10-05 (new)")
     assert ivy.count("INC-R:") == 1  # each incident once, however many ways it reaches the home
+    assert "INC-R: reported 04 Oct 2026 21:40" in ivy  # London time, as police reported it
     assert "the victim's home" in ivy and "_home" not in ivy and "linked_child_home" not in ivy
     assert ada.startswith("NOT FLAGGED on the list of 2026-10-05")
     assert "same name, same date of birth, same address, same sex (accepted automatically" in ada

@@ -31,8 +31,18 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=False)
-err = Console(stderr=True)
+
+
+def _console(*, stderr: bool) -> Console:
+    # Output read by another program or saved to a file is not wrapped at rich's default 80
+    # columns: a sentence broken mid-way is harder to read and cannot be searched for.
+    stream = sys.stderr if stderr else sys.stdout
+    interactive = stream.isatty()
+    return Console(stderr=stderr, soft_wrap=not interactive, width=None if interactive else 200)
+
+
+console = _console(stderr=False)
+err = _console(stderr=True)
 log = logging.getLogger(__name__)
 
 DateOpt = Annotated[str, typer.Option("--date", help="logical date YYYY-MM-DD")]
@@ -191,6 +201,7 @@ def explain(
     date_: Annotated[str | None, typer.Option("--date", help="list date (default: latest)")] = None,
     warehouse: WarehouseOpt = None,
     as_: AsOpt = None,
+    show_all: Annotated[bool, typer.Option("--all", help="also list candidate records that were not accepted")] = False,
 ) -> None:
     """Say in plain English why a child is, or is not, flagged."""
     from pipeline import access
@@ -201,7 +212,7 @@ def explain(
         settings = _settings(warehouse=warehouse)
         day = _parse_date(date_) if date_ else None
         with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
-            text = explain_mod.explain_child(wh, child_id, day)
+            text = explain_mod.explain_child(wh, child_id, day, show_all=show_all)
         access.record(settings, who=_who(as_), command="explain", subject=child_id, detail=f"date={day}")
     except HearthError as exc:
         raise _fail(exc) from exc
@@ -251,6 +262,7 @@ def decide(
 ) -> None:
     """Record a coordinator's decision on a household; later lists honour it."""
     from pipeline import decisions as decisions_mod
+    from pipeline.rules import load_rules
 
     try:
         settings = _settings(warehouse=warehouse)
@@ -260,10 +272,14 @@ def decide(
             if not household_id or not reason:
                 raise UsageError("give HOUSEHOLD_ID and --reason (or --csv FILE)")
             rows = [decisions_mod.Decision(household_id, priority, level, reason)]
-        n = decisions_mod.record(settings, rows, who=_who(as_), at=datetime.now(UTC))
+        who, at = _who(as_), datetime.now(UTC)
+        n = decisions_mod.record(settings, rows, who=who, at=at)
+        published_at = load_rules(settings.rules_file).published_at
     except HearthError as exc:
         raise _fail(exc) from exc
-    console.print(f"recorded {n} decision(s)")
+    console.print(f"recorded {n} decision(s)", highlight=False)
+    for line in decisions_mod.read_back(rows, who=who, at=at, published_at=published_at):
+        console.print(line, highlight=False, markup=False)
 
 
 @app.command()

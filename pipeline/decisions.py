@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import polars as pl
 
 from pipeline import schemas, warehouse
+from pipeline.calendar import LONDON
 from pipeline.config import Settings
 from pipeline.errors import InputError, Problem, UsageError
 
@@ -90,3 +91,33 @@ def record(settings: Settings, decisions: list[Decision], *, who: str, at: datet
         n = wh.insert("audit.coordinator_decisions", frame)
         warehouse.refresh_published(wh)
     return n
+
+
+def takes_effect_on(at: datetime, published_at: time) -> date:
+    """The first list a decision made at ``at`` changes: the flag stage reads the decisions made
+    before a list's publication time (Europe/London), so one made after today's list was
+    published first shows on tomorrow's."""
+    local = at.astimezone(LONDON)
+    return local.date() if local.time() <= published_at else local.date() + timedelta(days=1)
+
+
+def read_back(decisions: list[Decision], *, who: str, at: datetime, published_at: time) -> list[str]:
+    """What was recorded, in words, one line per decision, and from which list it counts."""
+    effective = takes_effect_on(at, published_at)
+    when = at.astimezone(LONDON).strftime("%a %d %b %Y %H:%M")
+    lines = []
+    for d in decisions:
+        what = []
+        if d.risk_level:
+            what.append(f"level {d.risk_level} (a floor: automatic levels never go below it)")
+        if d.priority is not None:
+            what.append(f"discuss at priority {d.priority}")
+        lines.append(
+            f"Recorded for household {d.household_id} by {who} at {when}: {' and '.join(what)}; "
+            f"reason: {d.reason}"
+        )
+    lines.append(
+        f"Takes effect from the list of {effective:%a %d %b %Y} (published {published_at:%H:%M}), "
+        "and on every list after it until a later decision replaces it."
+    )
+    return lines

@@ -1,20 +1,110 @@
 """``hearth explain``: why a child is, or is not, on the list — in plain English.
 
-Reads only the published warehouse (the auditor's copy) and says: who the child is and
-which source records were linked into it (with link scores), which household it was
-placed in and which incidents touch that household, and which rules fired.
+Reads only the published warehouse (the auditor's copy). It leads with the verdict (flagged or
+not, at which level, on which list), then the reasons, then each incident once with how it
+reaches the child, then who the child is and which records were accepted as the same child,
+their comparisons said in words ("same name, same date of birth, same address"). Rejected
+candidate records are left out unless asked for (``show_all``): a coordinator reads this, and a
+page of near-misses hides the answer.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any
 
+import polars as pl
+
+from pipeline.calendar import LONDON
 from pipeline.errors import UsageError
+from pipeline.report import REACH_WORDS
 from pipeline.warehouse import Warehouse
 
+ACCEPTED = ("auto_match", "reviewed_match")
+DECISION_WORDS = {
+    "auto_match": "accepted automatically",
+    "reviewed_match": "accepted by a reviewer",
+    "review": "waiting for a reviewer",
+    "auto_nonmatch": "rejected automatically",
+    "reviewed_nonmatch": "rejected by a reviewer",
+    "blocked_by_guard": "held back: it fits more than one record equally well",
+}
+# Comparison levels (pipeline.link_compare) in words; -1 means a value is missing.
+_NAME = {4: "same {}", 3: "{} a known variant or sounding the same", 2: "{} nearly the same", 1: "{} similar",
+         0: "different {}", -1: "{} missing"}
+_LEVEL_WORDS: dict[str, dict[int, str]] = {
+    "forename": {k: v.format("first name") for k, v in _NAME.items()},
+    "surname": {k: v.format("surname") for k, v in _NAME.items()},
+    "dob": {3: "same date of birth", 2: "date of birth with day and month swapped", 1: "date of birth close",
+            0: "different date of birth", -1: "date of birth missing"},
+    "location": {3: "same address", 2: "same postcode or nearly the same street", 1: "same postcode area",
+                 0: "different address", -1: "address missing"},
+    "gender": {1: "same sex", 0: "different sex", -1: "sex not recorded"},
+    "person_ref": {1: "same police person reference", 0: "different police person reference"},
+}
+_SOURCE_WORDS = {"health_register": "health register", "school_census": "school census", "police": "police"}
 
-def explain_child(wh: Warehouse, child_id: str, list_date: date | None) -> str:
+
+def scores_in_words(scores: dict[str, Any]) -> str:
+    """"same first name, same surname, same date of birth, same address" from a pair's levels."""
+    words = []
+    for field, levels in _LEVEL_WORDS.items():
+        level = scores.get(field)
+        if isinstance(level, int | float) and int(level) in levels:
+            words.append(levels[int(level)])
+    if words[:2] == ["same first name", "same surname"]:
+        words[:2] = ["same name"]
+    return ", ".join(words) or "no comparison recorded"
+
+
+def _record(record_id: str) -> str:
+    source, _, key = record_id.partition(":")
+    if source == "police_persons":
+        incident, _, person = key.partition(":")
+        return f"police record {person} on incident {incident}"
+    return f"{_SOURCE_WORDS.get(source, source)} record {key}"
+
+
+def _when(ts: datetime) -> str:
+    """Europe/London wall clock, as the report shows it (stored times are UTC)."""
+    return f"{(ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(LONDON):%d %b %Y %H:%M}"
+
+
+def _incidents_once(rows: pl.DataFrame) -> list[str]:
+    """One line per incident, however many ways it reaches the household."""
+    lines = []
+    for (incident_id,), group in rows.group_by("incident_id", maintain_order=True):
+        first = group.row(0, named=True)
+        how = " and ".join(dict.fromkeys(REACH_WORDS.get(b, b.replace("_", " ")) for b in group["basis"]))
+        lines.append(
+            f"  - {incident_id}: reported {_when(first['reported_at'])}, DASH {first['dash_risk'].replace('_', ' ')}, "
+            f"children present: {first['children_present']}; reaches the child's home as {how}"
+        )
+    return lines
+
+
+def _links(wh: Warehouse, day: date, child_id: str, show_all: bool) -> list[str]:
+    links = wh.query("explain_links", as_of=day, child_id=child_id)
+    accepted = links.filter(pl.col("decision").is_in(ACCEPTED))
+    shown = links if show_all else accepted
+    lines = []
+    if shown.height:
+        lines.append("Records accepted as this child" + (" (and every candidate considered):" if show_all else ":"))
+    for r in shown.iter_rows(named=True):
+        scores = json.loads(r["scores"]) if r["scores"] else {}
+        sure = "" if r["probability"] is None else f", {r['probability']:.1%} sure"
+        lines.append(
+            f"  - {_record(r['left_id'])} and {_record(r['right_id'])}: {scores_in_words(scores)} "
+            f"({DECISION_WORDS.get(r['decision'], r['decision'])}{sure})"
+        )
+    hidden = links.height - shown.height
+    if hidden:
+        lines.append(f"  {hidden} other candidate record(s) were considered and not accepted: add --all to see them.")
+    return lines
+
+
+def explain_child(wh: Warehouse, child_id: str, list_date: date | None, *, show_all: bool = False) -> str:
     """Return the explanation as text (the CLI prints it)."""
     day = list_date or wh.query("latest_list_date")["list_date"][0]
     if day is None:
@@ -26,49 +116,40 @@ def explain_child(wh: Warehouse, child_id: str, list_date: date | None) -> str:
             "(ids are stable from night to night)."
         )
     c = child.row(0, named=True)
-    lines = [
-        f"Child {child_id}: {c['forename']} {c['surname']}, born {c['dob']}",
-        f"  known to: {', '.join(c['sources'] or [])}; NHS number {c['nhs_number'] or '—'}, "
-        f"UPN {c['upn'] or '—'}",
-        f"  lives at: {c['address'] or 'unknown'} {c['postcode'] or ''} (household {c['household_id'] or 'none'})",
-    ]
-    links = wh.query("explain_links", as_of=day, child_id=child_id)
-    if links.height:
-        lines.append("  Linked records (why the pipeline believes these are the same child):")
-        for r in links.iter_rows(named=True):
-            scores = json.loads(r["scores"]) if r["scores"] else {}
-            prob = "—" if r["probability"] is None else f"{r['probability']:.3f}"
-            lines.append(
-                f"    {r['left_id']} ↔ {r['right_id']}: {r['decision']}, p(match) {prob}, "
-                f"scores {json.dumps(scores, default=str)}"
-            )
+    who = f"{c['forename']} {c['surname']}, born {c['dob']}"
     flag = wh.query("explain_flag", list_date=day, child_id=child_id)
+    lines: list[str] = []
     if flag.height == 0:
-        lines.append(f"On {day} this child is NOT flagged.")
+        lines.append(f"NOT FLAGGED on the list of {day}: child {child_id} ({who}).")
         if c["household_id"]:
             incidents = wh.query("explain_household_incidents", as_of=day, household_id=c["household_id"])
             if incidents.height:
-                lines.append("  Incidents touch the household but no rule fired (outside the look-back?):")
-                for i in incidents.iter_rows(named=True):
-                    lines.append(f"    incident {i['incident_id']} reported {i['reported_at']:%Y-%m-%d}")
+                lines.append("Incidents reach the child's home, but none within the look-back window made a rule fire:")
+                lines += _incidents_once(incidents)
             else:
-                lines.append("  No police incident involves anyone living in the child's household.")
+                lines.append("No police incident involves anyone living in the child's home.")
         else:
-            lines.append("  The child's address forms no household (e.g. ZZ99 or no address), so no "
-                         "incident can reach it through the household.")
-        return "\n".join(lines)
-    f = flag.row(0, named=True)
-    lines.append(
-        f"On {day} this child IS flagged {f['risk_level'].upper()} ({f['status']}), rules version "
-        f"{f['rules_version']}, because:"
-    )
-    for e in wh.query("explain_evidence", list_date=day, child_id=child_id).iter_rows(named=True):
-        lines.append(f"  - {e['rule_id']}: {e['detail']}")
-    incidents = wh.query("explain_household_incidents", as_of=day, household_id=f["household_id"])
-    for i in incidents.filter(incidents["incident_id"].is_in(f["incident_ids"])).iter_rows(named=True):
-        lines.append(
-            f"  incident {i['incident_id']}: reported {i['reported_at']:%Y-%m-%d %H:%M}, DASH "
-            f"{i['dash_risk']}, children present {i['children_present']}; reaches the household as "
-            f"{i['role']} ({i['basis']})"
-        )
+            lines.append("No home is known for the child (no address, or no fixed abode), so an incident can "
+                         "reach the child only if police name the child on it.")
+    else:
+        f = flag.row(0, named=True)
+        lines.append(f"FLAGGED {f['risk_level'].upper()} on the list of {day} ({f['status']}): "
+                     f"child {child_id} ({who}).")
+        lines.append(f"Why (rules version {f['rules_version']}):")
+        for e in wh.query("explain_evidence", list_date=day, child_id=child_id).iter_rows(named=True):
+            # The rule id is the name the signed-off rules file gives it: what an auditor looks up.
+            lines.append(f"  - {e['detail']} (rule {e['rule_id']})")
+        lines.append("Incidents behind the flag:")
+        reached = pl.DataFrame()
+        if f["household_id"]:
+            incidents = wh.query("explain_household_incidents", as_of=day, household_id=f["household_id"])
+            reached = incidents.filter(pl.col("incident_id").is_in(f["incident_ids"]))
+            lines += _incidents_once(reached)
+        named = [i for i in f["incident_ids"] if reached.is_empty() or i not in reached["incident_id"].to_list()]
+        lines += [f"  - {i}: police named the child on it" for i in named]
+    lines.append(f"Known to: {', '.join(_SOURCE_WORDS.get(s, s) for s in c['sources'] or [])}; "
+                 f"NHS number {c['nhs_number'] or 'none'}, UPN {c['upn'] or 'none'}.")
+    lines.append(f"Lives at: {c['address'] or 'unknown'} {c['postcode'] or ''}".rstrip()
+                 + (f" (household {c['household_id']})." if c["household_id"] else " (no household)."))
+    lines += _links(wh, day, child_id, show_all)
     return "\n".join(lines)

@@ -36,9 +36,18 @@ from pipeline.rules import LEVEL_RANK, LEVELS, RULE_ORDER, Rules
 
 log = logging.getLogger(__name__)
 
-# Households listed on earlier list dates (strictly before this one) and the highest level
-# each was listed at; drives ``mash_list.new_since_previous``.
-EVER_LISTED_HOUSEHOLDS = {"household_id": pl.String, "max_risk_level": pl.String}
+# Rows listed on earlier list dates (strictly before this one), by their stable ``list_key``
+# ("household:<id>", or "child:<id>" for a child with no known home), with the highest level
+# each was listed at and the last date it was listed; drives ``mash_list.new_since_previous``,
+# the badge and the history line. A frame with ``household_id`` only is keyed on it.
+EVER_LISTED_HOUSEHOLDS = {
+    "list_key": pl.String, "household_id": pl.String, "max_risk_level": pl.String, "last_listed_on": pl.Date,
+}
+# The police people of the night's incidents, as far as the list needs them: who the suspect
+# is, in police's words (``relationship_to_victim`` of landing contract v1).
+PERSON_RELATIONSHIPS = {
+    "incident_id": pl.String, "person_ref": pl.String, "role": pl.String, "relationship_to_victim": pl.String,
+}
 
 _RANK_TO_LEVEL = {rank: level for level, rank in LEVEL_RANK.items()}
 
@@ -74,6 +83,9 @@ class FlagInputs:
     decisions: pl.DataFrame = field(
         default_factory=lambda: _empty_default(schemas.COORDINATOR_DECISIONS)
     )
+    # CURRENT_INCIDENTS as of the previous list date: what an updated incident said before.
+    previous_incidents: pl.DataFrame = field(default_factory=lambda: _empty_default(schemas.CURRENT_INCIDENTS))
+    persons: pl.DataFrame = field(default_factory=lambda: _empty_default(PERSON_RELATIONSHIPS))
 
 
 @dataclass(frozen=True)
@@ -220,6 +232,7 @@ def child_rule_facts(
             .filter((pl.col("children_present") == "yes") | pl.col("named"))
             .unique()
             .sort(),
+            named_ids=pl.col("incident_id").filter(pl.col("named")).unique().sort(),
             nominal_records=pl.col("nominal_record").explode().drop_nulls().unique().sort(),
             latest_reported_at=pl.col("reported_at").max(),
         )
@@ -290,6 +303,85 @@ def apply_level_floors(
         .then(pl.lit("escalated"))
         .otherwise(pl.lit("continuing")),
     )
+
+
+# ---- words for the list ------------------------------------------------------------------------
+# The list is read at 08:30 by a coordinator, not an analyst: rule ids, enum codes and
+# free-text offence types become the few words a person would say.
+
+# Police send the offence as free text; the list shows its category. The first entry whose
+# words occur in the (lower-cased) text wins, so the specific ones come first. Text matching
+# none is shown as police wrote it.
+OFFENCE_CATEGORIES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("no crime", "no offence"), "no crime recorded"),
+    (("strangulation", "suffocation"), "non-fatal strangulation"),
+    (("sexual", "rape"), "sexual offence"),
+    (("assault", "abh", "gbh", "bodily harm", "wounding", "battery"), "assault"),
+    (("criminal damage", "damage"), "criminal damage"),
+    (("stalking",), "stalking"),
+    (("harass", "malicious comm"), "harassment"),
+    (("coercive", "controlling"), "controlling or coercive behaviour"),
+    (("threat",), "threats"),
+    (("breach",), "breach of a court order"),
+    (("theft", "burglary"), "theft"),
+)
+RELATIONSHIP_WORDS = {
+    "self": "the victim", "partner": "the victim's partner", "ex_partner": "the victim's ex-partner",
+    "parent": "the victim's parent", "step_parent": "the victim's step-parent", "child": "the victim's child",
+    "step_child": "the victim's stepchild", "sibling": "the victim's sibling",
+    "other_family": "another family member of the victim", "other": "known to the victim, not family",
+    "unknown": "not recorded by police",
+}
+# How an incident reaches a listed row (``INCIDENT_HOUSEHOLDS.basis``, or a child named on it).
+REACH_BASES = ("victim_home", "suspect_home", "incident_address", "linked_child_home", "known_home", "named")
+_DASH_WORDS = {"not_assessed": "not assessed"}
+_DASH_RANK = {"not_assessed": 0, "standard": 1, "medium": 2, "high": 3}
+
+
+def offence_category(offence: pl.Expr) -> pl.Expr:
+    """The offence's category in plain words ("assault", "criminal damage", "harassment")."""
+    text = offence.str.to_lowercase()
+    out: Any = pl.when(offence.is_null() | (offence.str.strip_chars() == "")).then(pl.lit("offence not recorded"))
+    for words, category in OFFENCE_CATEGORIES:
+        out = out.when(pl.any_horizontal([text.str.contains(w, literal=True) for w in words])).then(pl.lit(category))
+    return out.otherwise(text)
+
+
+def _dash_words(dash: pl.Expr) -> pl.Expr:
+    return dash.replace(_DASH_WORDS)
+
+
+def _day(ts: pl.Expr) -> pl.Expr:
+    """'10 Oct' for a UTC timestamp, on the Europe/London date."""
+    return ts.dt.convert_time_zone(TIMEZONE).dt.strftime("%-d %b")
+
+
+def level_reason(rules: Rules) -> pl.Expr:
+    """Why a child has its level, in a few words: the fired rules that give that level, and
+    whether police named the child at an incident ("under one; named at the incident")."""
+    n = pl.col("n_incidents").cast(pl.String)
+    words: dict[str, pl.Expr] = {
+        "DA_IN_HOUSEHOLD": pl.lit("domestic abuse in the household"),
+        "DASH_HIGH": pl.lit("DASH high"),
+        "REPEAT_INCIDENTS": pl.concat_str([n, pl.lit(f" incidents in {rules.lookback_days} days")]),
+        "UNDER_ONE": pl.lit("under one"),
+        "DASH_MEDIUM": pl.lit("DASH medium"),
+        "TWO_INCIDENTS": pl.concat_str([n, pl.lit(f" incidents in {rules.lookback_days} days")]),
+        # A named child is said so below; "present" then adds nothing.
+        "CHILDREN_PRESENT": pl.when(pl.col("named_ids").list.len() == 0)
+        .then(pl.lit("children present at the incident")).otherwise(None),
+    }
+    at_level = [
+        pl.when(pl.col(f"fired_{rule}") & (pl.col("final_rank") == LEVEL_RANK[rules.level_of(rule)]))
+        .then(text).otherwise(None)
+        for rule, text in words.items()
+    ]
+    process = [
+        pl.when(pl.col("fired_LEVEL_KEPT")).then(pl.lit("level kept from the previous list")).otherwise(None),
+        pl.when(pl.col("fired_COORDINATOR_LEVEL")).then(pl.lit("level set by a coordinator")).otherwise(None),
+        pl.when(pl.col("named_ids").list.len() > 0).then(pl.lit("named at the incident")).otherwise(None),
+    ]
+    return pl.concat_list([*at_level, *process]).list.drop_nulls().list.unique(maintain_order=True).list.join("; ")
 
 
 def _reasons_expr() -> pl.Expr:
@@ -543,28 +635,144 @@ def unlocated_suspect_rows(
     return _conform(out, schemas.UNLOCATED_SUSPECTS)
 
 
-def mash_rows(
-    flags: pl.DataFrame,
-    *,
-    window: pl.DataFrame,
-    households: pl.DataFrame,
-    previous_flags: pl.DataFrame,
+def incident_news(
+    incidents: pl.DataFrame, *, window: pl.DataFrame, previous_incidents: pl.DataFrame,
     previous_list_date: date | None,
-    ever_listed: pl.DataFrame,
-    decisions: pl.DataFrame,
-    rules: Rules,
-    list_date: date,
-    follow_ups: pl.DataFrame,
 ) -> pl.DataFrame:
+    """Per row key (``_hh_key``, ``incident_id`` pairs in ``incidents``): ``why_incidents``, a
+    sentence for each incident new or updated since the previous list (what it is, or what
+    changed and when), and ``earlier``, the other incidents as "12 Sep (DASH standard)", both
+    oldest first."""
+    before = previous_incidents.select(
+        "incident_id", prev_dash=pl.col("dash_risk"), prev_present=pl.col("children_present"),
+        prev_category=offence_category(pl.col("offence")),
+    )
+    if previous_list_date is None:
+        is_new, is_updated = pl.lit(True), pl.lit(False)
+    else:
+        is_new = pl.col("first_seen_on") > pl.lit(previous_list_date)
+        is_updated = ~is_new & (pl.col("last_changed_on") > pl.lit(previous_list_date))
+    dash_rise = pl.col("dash_risk").replace_strict(_DASH_RANK, default=0) > pl.col("prev_dash").replace_strict(
+        _DASH_RANK, default=0
+    )
+    changes = pl.concat_list(
+        pl.when(pl.col("prev_dash") != pl.col("dash_risk")).then(pl.concat_str([
+            pl.lit("DASH "), pl.when(dash_rise).then(pl.lit("raised")).otherwise(pl.lit("changed")),
+            pl.lit(" from "), _dash_words(pl.col("prev_dash")), pl.lit(" to "), _dash_words(pl.col("dash_risk")),
+        ])),
+        pl.when(pl.col("prev_present") != pl.col("children_present")).then(pl.concat_str([
+            pl.lit("children present changed from "), pl.col("prev_present"), pl.lit(" to "),
+            pl.col("children_present"),
+        ])),
+        pl.when(pl.col("prev_category") != pl.col("category")).then(pl.concat_str([
+            pl.lit("offence now "), pl.col("category"), pl.lit(" (was "), pl.col("prev_category"), pl.lit(")"),
+        ])),
+    ).list.drop_nulls().list.join(", ")
+    present = pl.when(pl.col("children_present") == "yes").then(pl.lit(", children present")).otherwise(pl.lit(""))
+    described = (
+        incidents.select("_hh_key", "incident_id").unique()
+        .join(window.select("incident_id", "reported_at", "updated_at", "dash_risk", "children_present", "offence",
+                            "first_seen_on", "last_changed_on"), on="incident_id")
+        .join(before, on="incident_id", how="left")
+        .with_columns(category=offence_category(pl.col("offence")), _new=is_new, _updated=is_updated)
+        .with_columns(_changes=changes)
+        .with_columns(
+            sentence=pl.when(pl.col("_new")).then(pl.concat_str([
+                pl.lit("New incident "), pl.col("incident_id"), pl.lit(", reported "), _day(pl.col("reported_at")),
+                pl.lit(": "), pl.col("category"), pl.lit(", DASH "), _dash_words(pl.col("dash_risk")), present,
+                pl.lit("."),
+            ])).when(pl.col("_updated") & (pl.col("_changes") != "")).then(pl.concat_str([
+                pl.lit("Incident "), pl.col("incident_id"), pl.lit(" (reported "), _day(pl.col("reported_at")),
+                pl.lit(", "), pl.col("category"), pl.lit(") updated: "), pl.col("_changes"), pl.lit(" on "),
+                _day(pl.col("updated_at")), pl.lit("."),
+            ])).when(pl.col("_updated")).then(pl.concat_str([
+                pl.lit("Incident "), pl.col("incident_id"), pl.lit(" (reported "), _day(pl.col("reported_at")),
+                pl.lit(", "), pl.col("category"), pl.lit(") updated by police on "), _day(pl.col("updated_at")),
+                pl.lit("; DASH, offence and children present unchanged."),
+            ])),
+            earlier=pl.concat_str([
+                _day(pl.col("reported_at")), pl.lit(" (DASH "), _dash_words(pl.col("dash_risk")), pl.lit(")"),
+            ]),
+        )
+        .sort("reported_at", "incident_id")
+    )
+    return described.group_by("_hh_key", maintain_order=True).agg(
+        why_incidents=pl.col("sentence").drop_nulls(),
+        earlier=pl.col("earlier").filter(pl.col("sentence").is_null()),
+    )
+
+
+def _suspect_relationships(incidents: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
+    """Per row key: who each suspect of its listed incidents is, in police's words (never a name)."""
+    words = pl.col("relationship_to_victim").replace_strict(
+        RELATIONSHIP_WORDS, default=pl.col("relationship_to_victim")
+    ).fill_null(RELATIONSHIP_WORDS["unknown"])
+    suspects = persons.filter(pl.col("role") == "suspect").select(
+        "incident_id", "person_ref", relationship=pl.concat_str([pl.col("incident_id"), pl.lit(": the suspect is "), words]),
+    )
+    return (
+        incidents.select("_hh_key", "incident_id").unique()
+        .join(suspects, on="incident_id")
+        .sort("incident_id", "person_ref")
+        .group_by("_hh_key", maintain_order=True)
+        .agg(suspect_relationships=pl.col("relationship").unique(maintain_order=True))
+    )
+
+
+def _incident_reach(incidents: pl.DataFrame, incident_households: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Per row key: "<incident_id>:<basis>" for how each of its incidents reaches it."""
+    via_household = incidents.join(
+        incident_households.select("incident_id", "household_id", "basis"), on=["incident_id", "household_id"]
+    ).select("_hh_key", "incident_id", "basis")
+    via_name = incidents.join(
+        pairs.filter(pl.col("named")).select("incident_id", "child_id"), on=["incident_id", "child_id"]
+    ).select("_hh_key", "incident_id", basis=pl.lit("named"))
+    order = {basis: i for i, basis in enumerate(REACH_BASES)}
+    return (
+        pl.concat([via_household, via_name]).unique()
+        .sort("incident_id", pl.col("basis").replace_strict(order, default=len(order), return_dtype=pl.Int32))
+        .group_by("_hh_key", maintain_order=True)
+        .agg(incident_reach=pl.concat_str([pl.col("incident_id"), pl.lit(":"), pl.col("basis")]))
+    )
+
+
+@dataclass(frozen=True)
+class ListContext:
+    """What the MASH list reads besides the night's flags (see :func:`mash_rows`)."""
+
+    window: pl.DataFrame
+    households: pl.DataFrame
+    previous_flags: pl.DataFrame
+    previous_list_date: date | None
+    ever_listed: pl.DataFrame
+    decisions: pl.DataFrame
+    follow_ups: pl.DataFrame
+    previous_incidents: pl.DataFrame
+    persons: pl.DataFrame
+    incident_households: pl.DataFrame
+    pairs: pl.DataFrame
+
+
+def _row_key(household: pl.Expr, child: pl.Expr) -> pl.Expr:
+    """A listed row's stable key: its household, or the child when it has no known home."""
+    return pl.coalesce(
+        pl.concat_str([pl.lit("household:"), household]), pl.concat_str([pl.lit("child:"), child])
+    )
+
+
+def mash_rows(flags: pl.DataFrame, ctx: ListContext, *, rules: Rules, list_date: date) -> pl.DataFrame:
     """One row per household with something new since the previous list: an incident new or
     changed since then, or a rise in the household's level (a household not flagged before
-    counts as a rise). ``follow_ups`` (``incident_id``, ``follow_up``; see
-    :func:`unlocated_suspects`) of any of the household's incidents are carried on its row."""
-    if previous_list_date is None:
+    counts as a rise). A child with no known home is a row of its own, keyed on the child, and
+    follows the same rule: listed when something is new, not every night. ``follow_ups``
+    (``incident_id``, ``follow_up``; see :func:`unlocated_suspects`) of any of the row's
+    incidents are carried on it, with what is new in words, a history line, who the suspect is
+    and how each incident reaches the row."""
+    if ctx.previous_list_date is None:
         changed = pl.lit(True)
     else:
-        changed = pl.col("last_changed_on") > pl.lit(previous_list_date)
-    changed_ids = window.filter(changed).select("incident_id")
+        changed = pl.col("last_changed_on") > pl.lit(ctx.previous_list_date)
+    changed_ids = ctx.window.filter(changed).select("incident_id")
     rule_order = {rule: i for i, rule in enumerate(RULE_ORDER)}
 
     reasons = (
@@ -572,7 +780,10 @@ def mash_rows(
         .sort(pl.col("reason").replace_strict(rule_order, return_dtype=pl.Int32))
         .group_by("_hh_key", maintain_order=True).agg(reasons=pl.col("reason"))
     )
-    incidents = flags.select("_hh_key", incident_id=pl.col("incident_ids")).explode("incident_id").unique()
+    per_child_incident = flags.select(
+        "_hh_key", "household_id", "child_id", incident_id=pl.col("incident_ids")
+    ).explode("incident_id")
+    incidents = per_child_incident.select("_hh_key", "incident_id").unique()
     new_incidents = (
         incidents.join(changed_ids, on="incident_id", how="semi")
         .sort("incident_id")
@@ -583,17 +794,26 @@ def mash_rows(
         .agg(all_incident_ids=pl.col("incident_id"))
     )
     open_questions = (
-        incidents.join(follow_ups.select("incident_id", "follow_up"), on="incident_id")
+        incidents.join(ctx.follow_ups.select("incident_id", "follow_up"), on="incident_id")
         .select("_hh_key", "follow_up").unique().sort("follow_up")
         .group_by("_hh_key", maintain_order=True).agg(follow_ups=pl.col("follow_up"))
     )
-    previous_household = (
-        previous_flags.filter(pl.col("household_id").is_not_null())
-        .group_by("household_id")
-        .agg(previous_household_rank=_rank(pl.col("risk_level")).max())
+    previous_rank = (
+        ctx.previous_flags.select(_hh_key=_row_key(pl.col("household_id"), pl.col("child_id")), rank=_rank(pl.col("risk_level")))
+        .group_by("_hh_key")
+        .agg(previous_household_rank=pl.col("rank").max())
     )
-    ever = ever_listed.select("household_id", ever_rank=_rank(pl.col("max_risk_level")))
-    pins = decisions.filter(pl.col("priority").is_not_null()).select("household_id", pin=pl.col("priority"))
+    ever_listed = ctx.ever_listed
+    if "list_key" not in ever_listed.columns:
+        ever_listed = ever_listed.with_columns(list_key=pl.lit(None, dtype=pl.String))
+    if "last_listed_on" not in ever_listed.columns:
+        ever_listed = ever_listed.with_columns(last_listed_on=pl.lit(None, dtype=pl.Date))
+    ever = ever_listed.select(
+        _hh_key=pl.coalesce("list_key", pl.concat_str([pl.lit("household:"), pl.col("household_id")])),
+        ever_rank=_rank(pl.col("max_risk_level")),
+        last_listed_on=pl.col("last_listed_on"),
+    )
+    pins = ctx.decisions.filter(pl.col("priority").is_not_null()).select("household_id", pin=pl.col("priority"))
 
     per_household = (
         flags.group_by("_hh_key")
@@ -611,21 +831,59 @@ def mash_rows(
         .join(new_incidents, on="_hh_key", how="left")
         .join(all_incidents, on="_hh_key", how="left")
         .join(open_questions, on="_hh_key", how="left")
-        .join(previous_household, on="household_id", how="left")
-        .join(ever, on="household_id", how="left")
+        .join(previous_rank, on="_hh_key", how="left")
+        .join(ever, on="_hh_key", how="left")
         .join(pins, on="household_id", how="left")
-        .join(households.select("household_id", "address", "postcode"), on="household_id", how="left")
+        .join(ctx.households.select("household_id", "address", "postcode"), on="household_id", how="left")
         .join(_agencies(flags, list_date), on="_hh_key", how="left")
         .with_columns(new_incident_ids=pl.col("new_incident_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))))
     )
     rose = pl.col("previous_household_rank").is_null() | (pl.col("final_rank") > pl.col("previous_household_rank"))
     listed = per_household.filter(
         (pl.col("new_incident_ids").list.len() > 0) | pl.col("any_escalated") | rose
+    ).with_columns(
+        # A row listed only because its level rose shows the incidents behind it.
+        incident_ids=pl.when(pl.col("new_incident_ids").list.len() > 0)
+        .then(pl.col("new_incident_ids"))
+        .otherwise(pl.col("all_incident_ids")),
     )
+    listed_incidents = listed.select("_hh_key", incident_id=pl.col("incident_ids")).explode("incident_id")
+    listed_pairs = per_child_incident.join(listed_incidents, on=["_hh_key", "incident_id"], how="semi")
+    news = incident_news(
+        per_child_incident.join(listed.select("_hh_key"), on="_hh_key", how="semi"), window=ctx.window,
+        previous_incidents=ctx.previous_incidents, previous_list_date=ctx.previous_list_date,
+    )
+    empty_list = pl.lit([], dtype=pl.List(pl.String))
+    # The level a row is compared with: yesterday's, else the highest it was ever listed at.
+    before_rank = pl.coalesce("previous_household_rank", "ever_rank")
+    level_rose = pl.when(before_rank.is_not_null() & (pl.col("final_rank") > before_rank)).then(pl.concat_str([
+        pl.lit("Level rose from "), _level(before_rank), pl.lit(" to "), _level(pl.col("final_rank")), pl.lit("."),
+    ]))
+    first_time = pl.when(
+        pl.col("ever_rank").is_null() & (pl.col("why_incidents").list.len() == 0)
+    ).then(pl.concat_str([pl.lit("First time on the list: incident(s) "), pl.col("incident_ids").list.join(", "),
+                          pl.lit(" now reach a child here.")]))
+    last_listed = pl.col("last_listed_on").dt.strftime("%-d %b %Y")
+    history = pl.concat_str([
+        pl.when(pl.col("earlier").list.len() > 0)
+        .then(pl.concat_str([pl.lit("Earlier incidents: "), pl.col("earlier").list.join(", "), pl.lit(". ")]))
+        .otherwise(pl.lit(f"No earlier incident in the last {rules.lookback_days} days. ")),
+        pl.when(pl.col("last_listed_on").is_not_null())
+        .then(pl.concat_str([pl.lit("Last discussed on the list of "), last_listed, pl.lit(".")]))
+        .otherwise(pl.lit("Not on any earlier list.")),
+    ])
+    escalated = pl.col("any_escalated") | (before_rank.is_not_null() & (pl.col("final_rank") > before_rank))
     risk_level = _level(pl.col("final_rank"))
     out = (
         _assign_priorities(listed)
-        .with_columns(risk_level=risk_level)
+        .join(news, on="_hh_key", how="left")
+        .join(_suspect_relationships(listed_incidents, ctx.persons), on="_hh_key", how="left")
+        .join(_incident_reach(listed_pairs, ctx.incident_households, ctx.pairs), on="_hh_key", how="left")
+        .with_columns(
+            risk_level=risk_level,
+            why_incidents=pl.col("why_incidents").fill_null(empty_list),
+            earlier=pl.col("earlier").fill_null(empty_list),
+        )
         .join(due_by_per_level(list_date, rules), on="risk_level", how="left")
         .select(
             pl.lit(list_date).alias("list_date"),
@@ -635,11 +893,7 @@ def mash_rows(
             pl.coalesce("address", "child_address").alias("address"),
             pl.coalesce("postcode", "child_postcode").alias("postcode"),
             "child_ids",
-            # A household listed only because its level rose shows the incidents behind it.
-            pl.when(pl.col("new_incident_ids").list.len() > 0)
-            .then(pl.col("new_incident_ids"))
-            .otherwise(pl.col("all_incident_ids"))
-            .alias("incident_ids"),
+            "incident_ids",
             "reasons",
             "agencies",
             (pl.col("ever_rank").is_null() | (pl.col("final_rank") > pl.col("ever_rank"))).alias(
@@ -647,7 +901,16 @@ def mash_rows(
             ),
             "due_by",
             pl.lit(rules.version).alias("rules_version"),
-            pl.col("follow_ups").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            pl.col("follow_ups").fill_null(empty_list),
+            pl.col("_hh_key").alias("list_key"),
+            pl.when(pl.col("ever_rank").is_null()).then(pl.lit("new"))
+            .when(escalated).then(pl.lit("escalated"))
+            .otherwise(pl.lit("updated")).alias("badge"),
+            pl.concat_list(level_rose, first_time, pl.col("why_incidents")).list.drop_nulls().alias("why_listed"),
+            history.alias("history"),
+            "last_listed_on",
+            pl.col("suspect_relationships").fill_null(empty_list),
+            pl.col("incident_reach").fill_null(empty_list),
         )
         .sort("priority")
     )
@@ -693,6 +956,8 @@ def school_notification_rows(
             .when(pl.col("children_present") == "no").then(pl.lit("no"))
             .otherwise(pl.lit("unknown"))
             .alias("child_present"),
+            # Police delivered it after the school day it was due for had started.
+            (pl.col("notify_by") < pl.lit(datetime.combine(list_date, rules.published_at))).alias("late"),
         )
         .sort("notify_by", "school_urn", "child_id", "incident_id")
     )
@@ -729,11 +994,9 @@ def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
     ).with_columns(
         reasons=_reasons_expr(),
         risk_level=_level(pl.col("final_rank")),
+        level_reason=level_reason(rules),
         # Children with no household (unknown address) are listed on their own, never pooled.
-        _hh_key=pl.coalesce(
-            pl.concat_str([pl.lit("household:"), pl.col("household_id")]),
-            pl.concat_str([pl.lit("child:"), pl.col("child_id")]),
-        ),
+        _hh_key=_row_key(pl.col("household_id"), pl.col("child_id")),
     ).sort("household_id", "child_id", nulls_last=True)
 
     child_flags = _conform(
@@ -742,10 +1005,14 @@ def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
     )
     unlocated = unlocated_suspects(window, inputs.incident_households, inputs.person_links)
     mash = mash_rows(
-        flags, window=window, households=inputs.households, previous_flags=previous_flags,
-        previous_list_date=inputs.previous_list_date, ever_listed=inputs.ever_listed_households,
-        decisions=decisions, rules=rules, list_date=list_date,
-        follow_ups=unlocated,
+        flags,
+        ListContext(
+            window=window, households=inputs.households, previous_flags=previous_flags,
+            previous_list_date=inputs.previous_list_date, ever_listed=inputs.ever_listed_households,
+            decisions=decisions, follow_ups=unlocated, previous_incidents=inputs.previous_incidents,
+            persons=inputs.persons, incident_households=inputs.incident_households, pairs=pairs,
+        ),
+        rules=rules, list_date=list_date,
     )
     unlocated_rows = unlocated_suspect_rows(
         unlocated, window, mash,

@@ -245,7 +245,8 @@ def stage_validate(ctx: NightContext) -> StageResult:
             if not outcome.batch_failures:
                 for source, frame in outcome.staged.items():
                     wh.replace_for_date(warehouse.STAGING_TABLE[source], day, frame, run_id=ctx.run_id)
-        docs = build_data_docs(ctx.settings.reports_dir / day.isoformat() / "data-quality", outcome)
+        docs = build_data_docs(ctx.settings.reports_dir / day.isoformat() / "data-quality", outcome,
+                               title=f"hearth data quality – night of {day:%A %d %B %Y}")
         for message in outcome.messages:
             log.info("%s", message)
         if quarantined:
@@ -345,7 +346,7 @@ def stage_link(ctx: NightContext) -> StageResult:
 
 def stage_flag(ctx: NightContext) -> StageResult:
     """Apply the rules; stage the day's flags, MASH list and notifications (unpublished)."""
-    from pipeline.flag import FlagInputs, build_flags
+    from pipeline.flag import PERSON_RELATIONSHIPS, FlagInputs, build_flags
     from pipeline.rules import load_rules
 
     with _recorded(ctx, "flag") as result:
@@ -364,6 +365,9 @@ def stage_flag(ctx: NightContext) -> StageResult:
                             else schemas.empty(schemas.CHILD_FLAGS)),
             ever_listed_households=wh.query("ever_listed_households", before=day),
             decisions=wh.query("coordinator_decisions_until", until=day),
+            previous_incidents=(wh.query("current_incidents", as_of=previous) if previous
+                                else schemas.empty(schemas.CURRENT_INCIDENTS)),
+            persons=wh.query("current_persons", as_of=day).select(list(PERSON_RELATIONSHIPS)),
         )
         flags = build_flags(inputs, rules)
         with wh.transaction():
@@ -410,7 +414,9 @@ def write_report(wh: Warehouse, list_date: date, settings: Settings) -> list[Pat
     mash = wh.query("mash_list_on", list_date=list_date)
     flags = wh.query("flags_on", list_date=list_date)
     unlocated = wh.query("unlocated_suspects_on", list_date=list_date)
-    html, csv = render_report(list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules, unlocated=unlocated)
+    notifications = wh.query("school_notifications_on", list_date=list_date)
+    html, csv = render_report(list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules,
+                              unlocated=unlocated, notifications=notifications)
     out = settings.reports_dir / list_date.isoformat()
     out.mkdir(parents=True, exist_ok=True)
     files = [out / f"mash-list-{list_date}.html", out / f"mash-list-{list_date}.csv"]

@@ -247,6 +247,11 @@ CHILD_FLAGS: Schema = {
     "incident_ids": pl.List(pl.String),
     "status": pl.String,
     "rules_version": pl.String,
+    # Extensions of outputs-v1: why the child has its level in words ("under one; named at
+    # the incident"), and the names a coordinator recognises beside the codes.
+    "level_reason": pl.String,
+    "school_name": pl.String,
+    "health_visitor_team": pl.String,
 }
 
 MASH_LIST: Schema = {
@@ -266,6 +271,14 @@ MASH_LIST: Schema = {
     # Extension of outputs-v1: questions for the discussion that the data cannot settle,
     # "SUSPECT_HOME_UNKNOWN:<incident_id>/<person_ref>" (pipeline.flag.unlocated_suspects).
     "follow_ups": pl.List(pl.String),
+    # Extensions of outputs-v1 (migration 012), what a coordinator triages from:
+    "list_key": pl.String,               # "household:<id>", or "child:<child_id>" for a child with no known home
+    "badge": pl.String,                  # new (first time on any list) | escalated | updated
+    "why_listed": pl.List(pl.String),    # what is new today, one sentence each
+    "history": pl.String,                # earlier incidents in the window and when last listed, one line
+    "last_listed_on": pl.Date,           # the last earlier list date this row's key was on, or null
+    "suspect_relationships": pl.List(pl.String),  # "<incident_id>: the suspect is the victim's partner"
+    "incident_reach": pl.List(pl.String),         # "<incident_id>:<basis>": how each incident reaches the row
 }
 
 # Extension of outputs-v1 (a new mart, for police): every suspect of an incident in the
@@ -291,6 +304,7 @@ SCHOOL_NOTIFICATIONS: Schema = {
     "notify_by": pl.Datetime("us"),      # naive Europe/London wall-clock time (contract: TIMESTAMP)
     "incident_reported_at": pl.Datetime("us"),  # Europe/London wall clock
     "child_present": pl.String,          # yes | no | unknown
+    "late": pl.Boolean,                  # notify_by had passed when the list was published
 }
 
 

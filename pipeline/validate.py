@@ -729,37 +729,61 @@ def prefetch_suites(expectations_dir: Path, *, then_import: tuple[str, ...] = ()
 # ---- human-readable results ----------------------------------------------------------------------
 
 
+# What each check asks, in words, for the data-quality page (the GX name is kept in the JSON).
+_CHECK_WORDS = {
+    "expect_column_values_to_not_be_null": "every row has a value",
+    "expect_column_values_to_be_in_set": "every value is one the landing contract allows",
+    "expect_column_values_to_match_regex": "every value has the expected form",
+    "expect_column_values_to_be_landing_dates": "every value is a date",
+    "expect_column_values_to_be_landing_dates_between": "every date is a plausible one",
+    "expect_column_values_to_be_landing_datetimes": "every value is a date and time",
+    "expect_column_values_to_be_landing_datetimes_on_or_before": "no time is in the future",
+    "expect_column_values_to_be_valid_nhs_number": "every NHS number passes its check digit",
+    "expect_column_values_to_be_valid_upn": "every UPN passes its check letter",
+}
+
+
+def _check_sentence(r: dict[str, object]) -> str:
+    expectation = str(r["expectation"])
+    asks = _CHECK_WORDS.get(expectation, expectation.removeprefix("expect_").replace("_", " "))
+    where = f"{r['source']}, column {r['column_name']}" if r["column_name"] else str(r["source"])
+    if r["success"]:
+        return f"{where}: {asks}. Passed ({r['element_count']} rows)."
+    return (f"{where}: {asks}. Failed: {r['unexpected_count']} of {r['element_count']} rows did not; "
+            "they are in audit.quarantine with the reason.")
+
+
 def build_data_docs(results_dir: Path, outcome: ValidationOutcome, *, title: str = "hearth validation") -> Path:
     """Write each source's GX result as JSON and one self-contained HTML page; return the page.
 
     GX's own Data Docs load Bootstrap and jQuery from CDNs and render unstyled offline, so
-    this page uses no external assets. Results hold row numbers only, never values.
+    this page uses no external assets. Results hold row numbers only, never values. The page
+    is read by a person: failed checks come first, each said as a sentence (the raw GX
+    results stay beside it as JSON).
     """
     results_dir.mkdir(parents=True, exist_ok=True)
     for source, result in outcome.gx_results.items():
         (results_dir / f"{source}.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
-    rows = []
-    for r in outcome.dq_results.iter_rows(named=True):
-        rows.append(
-            "<tr class='{cls}'><td>{source}</td><td>{suite}</td><td>{exp}</td><td>{col}</td>"
-            "<td>{ok}</td><td>{n}</td><td>{bad}</td><td><code>{details}</code></td></tr>".format(
-                cls="ok" if r["success"] else "fail", source=html.escape(r["source"]),
-                suite=html.escape(r["suite"]), exp=html.escape(r["expectation"]),
-                col=html.escape(r["column_name"] or ""), ok="pass" if r["success"] else "FAIL",
-                n=r["element_count"], bad=r["unexpected_count"], details=html.escape(r["details"] or ""),
-            )
-        )
+    ordered = outcome.dq_results.sort("success", "source", "column_name", nulls_last=True, maintain_order=True)
+    rows = "".join(
+        "<li class='{cls}'>{sentence}</li>".format(cls="ok" if r["success"] else "fail",
+                                                   sentence=html.escape(_check_sentence(r)))
+        for r in ordered.iter_rows(named=True)
+    )
+    n_failed = ordered.filter(~pl.col("success")).height
     counts = "".join(
         f"<li>{html.escape(s)}: {c['delivered']} delivered, {c['staged']} staged, {c['quarantined']} quarantined</li>"
         for s, c in outcome.counts.items()
     )
     failures = "".join(f"<li>{html.escape(f)}</li>" for f in outcome.batch_failures) or "<li>none</li>"
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}
-tr.fail{{background:#fde2e2}}tr.ok{{background:#eef8ee}}code{{font-size:11px}}</style></head><body>
-<h1>{html.escape(title)}</h1><h2>Rows</h2><ul>{counts}</ul><h2>Batch failures</h2><ul>{failures}</ul>
-<h2>Checks</h2><table><tr><th>source</th><th>suite</th><th>expectation</th><th>column</th><th>result</th>
-<th>rows</th><th>unexpected</th><th>details</th></tr>{''.join(rows)}</table></body></html>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:sans-serif;margin:1em;max-width:60em;overflow-wrap:anywhere}}li{{margin:.2em 0}}
+li.fail{{color:#b00020;font-weight:600}}li.ok{{color:#333}}</style></head><body>
+<h1>{html.escape(title)}</h1><h2>Files that could not be used</h2><ul>{failures}</ul>
+<h2>Checks: {n_failed} failed, {ordered.height - n_failed} passed</h2><ul class="checks">{rows}</ul>
+<h2>Rows</h2><ul>{counts}</ul>
+<p>The checks' full results are in the JSON files beside this page.</p></body></html>
 """
     index = results_dir / "index.html"
     index.write_text(page, encoding="utf-8")

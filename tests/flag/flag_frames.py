@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from pipeline import schemas
-from pipeline.flag import EVER_LISTED_HOUSEHOLDS, FlagInputs
+from pipeline.flag import EVER_LISTED_HOUSEHOLDS, PERSON_RELATIONSHIPS, FlagInputs
 from pipeline.rules import Rules, load_rules
 
 LIST_DATE = date(2026, 11, 4)  # a Wednesday in term
@@ -112,6 +112,8 @@ def make_inputs(
     decisions: Sequence[dict[str, Any]] = (),
     list_date: date = LIST_DATE,
     previous_list_date: date | None = PREVIOUS,
+    previous_incidents: Sequence[dict[str, Any]] = (),
+    persons: Sequence[dict[str, Any]] = (),
 ) -> FlagInputs:
     hh_ids = sorted({c["household_id"] for c in children if c["household_id"]}
                     | {lk["household_id"] for lk in links})
@@ -128,6 +130,8 @@ def make_inputs(
         previous_flags=frame(list(previous_flags), schemas.CHILD_FLAGS),
         ever_listed_households=frame(list(ever_listed), EVER_LISTED_HOUSEHOLDS),
         decisions=frame(list(decisions), schemas.COORDINATOR_DECISIONS),
+        previous_incidents=frame(list(previous_incidents), schemas.CURRENT_INCIDENTS),
+        persons=frame(list(persons), PERSON_RELATIONSHIPS),
     )
 
 

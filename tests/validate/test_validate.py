@@ -275,9 +275,16 @@ def test_parquet_delivery_validates_like_csv(tmp_path: Path) -> None:
 def test_data_docs_are_offline_and_hold_no_values(tmp_path: Path) -> None:
     bad = GOOD["health_register"].replace("943 476 5919", "1234567890")
     outcome = deliver(tmp_path, {"health_register": csv_of("health_register", GOOD["health_register"], bad)})
-    page = build_data_docs(tmp_path / "docs", outcome)
+    page = build_data_docs(tmp_path / "docs", outcome, title="hearth data quality – night of Monday 05 October 2026")
     text = page.read_text()
-    assert "expect_column_values_to_be_valid_nhs_number" in text and "http" not in text
+    assert "<title>hearth data quality – night of Monday 05 October 2026</title>" in text and "http" not in text
+    # Failures first, each a sentence rather than raw JSON.
+    checks = text[text.index("<ul class=\"checks\">"):]
+    first = checks[checks.index("<li"):checks.index("</li>")]
+    assert "class='fail'" in first
+    assert ("health_register, column nhs_number: every NHS number passes its check digit. Failed: 1 of 2 rows "
+            "did not") in first
+    assert "{&quot;" not in text and "<code>" not in text
     results = (tmp_path / "docs" / "health_register.json").read_text()
     assert "1234567890" not in results and "9434765919" not in results + text
 

@@ -106,7 +106,10 @@ def test_a_night_with_a_key_leaves_no_plaintext_anywhere(tmp_path: Path) -> None
                              reports_dir=tmp_path / "reports", encryption_key=KEY)
     write_county(settings.landing_dir, households=12)
     run_night(NIGHTS[0], settings, trigger="test")
-    secrets = [*SURNAMES, "Norwich Primary", "Orchard Close", "Station Road"]
+    # Four-byte names are left out: any given four bytes turn up by chance about once in
+    # 4 GB of ciphertext, so a few MB of encrypted warehouse made the test fail now and then.
+    # A real leak shows every name, the five-letter ones as surely as the four.
+    secrets = [*(s for s in SURNAMES if len(s) >= 5), "Norwich Primary", "Orchard Close", "Station Road"]
     files = [p for p in (tmp_path / "wh").iterdir() if p.is_file()]
     assert files
     for path in files:

@@ -444,16 +444,16 @@ STAGES: dict[str, Callable[[NightContext], StageResult]] = {
 
 
 def run_stage(stage: str, run_date: date, settings: Settings, *, run_id: str | None = None,
-              trigger: str = "airflow") -> tuple[str, StageResult]:
+              trigger: str = "airflow", create: bool = True) -> tuple[str, StageResult]:
     """Run one stage in its own warehouse session (how the Airflow DAG calls the pipeline).
 
     ``ingest`` starts a run when no ``run_id`` is given; later stages need the run id
-    that ingest returned.
+    that ingest returned. Without ``create`` a missing warehouse is refused, not made.
     """
-    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
+    if run_id is None and stage != "ingest":
+        raise HearthError(f"stage {stage!r} needs the run id returned by the ingest stage")
+    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key, create=create) as wh:
         if run_id is None:
-            if stage != "ingest":
-                raise HearthError(f"stage {stage!r} needs the run id returned by the ingest stage")
             run_id = begin_run(wh, run_date, settings, trigger=trigger)
         ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)
         return run_id, STAGES[stage](ctx)

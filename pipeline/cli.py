@@ -70,16 +70,14 @@ def _settings(landing: Path | None = None, warehouse: Path | None = None, *, mus
     return settings
 
 
-def _who(as_: str | None) -> str:
-    from pipeline.access import os_user
-
-    return as_ or os_user()
-
-
 def _os_user() -> str:
     from pipeline.access import os_user
 
     return os_user()
+
+
+def _who(as_: str | None) -> str:
+    return as_ or _os_user()
 
 
 def _progress_enabled(settings: Settings) -> bool:

@@ -70,6 +70,7 @@ test: lint airflow-db browser
 
 airflow: airflow-db
 	$(UV) run --no-sync hearth synth --out data/demo --households 3000 --days 30 --start-date 2026-10-01 >/dev/null
+	test -e data/warehouse.duckdb || $(UV) run --no-sync hearth init
 	HEARTH_LANDING_DIR=$(CURDIR)/data/demo/landing $(UV) run --no-sync airflow standalone
 
 bench: bootstrap

@@ -58,7 +58,7 @@ def run_one(day: date, landing: Path, warehouse_file: Path) -> tuple[float, floa
     """One ``hearth run`` process: (wall seconds, peak RSS MB)."""
     env = {"HEARTH_REPORTS_DIR": str(warehouse_file.parent / "reports"), "HEARTH_PROGRESS": "false"}
     cmd = [str(Path(python()).with_name("hearth")), "run", "--date", day.isoformat(),
-           "--landing", str(landing), "--warehouse", str(warehouse_file)]
+           "--landing", str(landing), "--warehouse", str(warehouse_file), "--create"]
     wall, peak, _ = run_measured(cmd, env=env)
     # The night ends by handing its working file over as the published one; a detached
     # process then copies it back for the next writer. Nights are 24 hours apart, so that

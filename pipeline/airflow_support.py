@@ -235,7 +235,10 @@ def run_stage_task(stage: str, context: Mapping[str, Any], *, run_id: str | None
     settings = settings_from_params(context.get("params"))
     log.info("stage %s for night %s (run %s), warehouse %s", stage, day, run_id or "new", settings.warehouse)
     try:
-        run_id, result = run_stage(stage, day, settings, run_id=run_id, trigger="airflow")
+        # Never create the warehouse here: a mistyped path or an unmounted volume would
+        # otherwise start an empty warehouse and publish lists without any history.
+        # `hearth init` creates it once, on purpose (docs/airflow.md).
+        run_id, result = run_stage(stage, day, settings, run_id=run_id, trigger="airflow", create=False)
     except HearthError as exc:
         # The message is the summary a data engineer needs (every problem found, where the
         # details are); put it in the task log plainly before Airflow's traceback.

@@ -6,7 +6,8 @@ every command calls a stage module or the warehouse.
 
 from __future__ import annotations
 
-import getpass
+import csv as csv_mod
+import io
 import logging
 import os
 import sys
@@ -18,10 +19,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from pipeline.config import PROJECT_ROOT, Settings, load_settings
+from pipeline.config import PROJECT_ROOT, Settings, default_reports_dir, load_settings
 from pipeline.errors import HearthError, UsageError
 from pipeline.logs import configure_logging
+from pipeline.terminal import plain, safe
 
 app = typer.Typer(
     name="hearth",
@@ -34,11 +37,16 @@ app = typer.Typer(
 
 
 def _console(*, stderr: bool) -> Console:
+    # Much of what reaches the terminal is partner text (names, file headers quoted in errors):
+    # never interpreted as markup or emoji codes; styles are applied with Text objects only.
     # Output read by another program or saved to a file is not wrapped at rich's default 80
     # columns: a sentence broken mid-way is harder to read and cannot be searched for.
     stream = sys.stderr if stderr else sys.stdout
     interactive = stream.isatty()
-    return Console(stderr=stderr, soft_wrap=not interactive, width=None if interactive else 200)
+    return Console(
+        stderr=stderr, markup=False, emoji=False, highlight=False,
+        soft_wrap=not interactive, width=None if interactive else 200,
+    )
 
 
 console = _console(stderr=False)
@@ -48,7 +56,9 @@ log = logging.getLogger(__name__)
 DateOpt = Annotated[str, typer.Option("--date", help="logical date YYYY-MM-DD")]
 LandingOpt = Annotated[Path | None, typer.Option("--landing", help="landing folder (default from config)")]
 WarehouseOpt = Annotated[Path | None, typer.Option("--warehouse", help="published DuckDB file (default from config)")]
-AsOpt = Annotated[str | None, typer.Option("--as", help="who is acting (default: the OS user)")]
+AsOpt = Annotated[str | None, typer.Option(
+    "--as", help="who is acting (default: the OS user; the OS user is recorded beside it either way)")]
+CreateOpt = Annotated[bool, typer.Option("--create", help="create the warehouse if there is none at that path")]
 
 
 def _parse_date(value: str, what: str = "--date") -> date:
@@ -58,17 +68,29 @@ def _parse_date(value: str, what: str = "--date") -> date:
         raise UsageError(f"{what} must be a date as YYYY-MM-DD, got {value!r}") from None
 
 
-def _settings(landing: Path | None = None, warehouse: Path | None = None) -> Settings:
-    return load_settings(landing_dir=landing, warehouse=warehouse)
+def _settings(landing: Path | None = None, warehouse: Path | None = None, *, must_exist: bool = True) -> Settings:
+    """Settings for one command. A ``--warehouse`` given on the command line takes its
+    reports with it (beside it), so it never overwrites another warehouse's reports; and
+    unless ``must_exist`` is off (``init``, ``run --create``) the warehouse must exist."""
+    from pipeline import warehouse as wh_mod
+
+    settings = load_settings(
+        landing_dir=landing, warehouse=warehouse,
+        reports_dir=default_reports_dir(warehouse) if warehouse is not None else None,
+    )
+    if must_exist:
+        wh_mod.require_existing(settings.warehouse)
+    return settings
+
+
+def _os_user() -> str:
+    from pipeline.access import os_user
+
+    return os_user()
 
 
 def _who(as_: str | None) -> str:
-    if as_:
-        return as_
-    try:
-        return getpass.getuser()
-    except Exception:  # getuser raises various errors when no login name exists (containers)
-        return f"uid:{os.getuid()}"
+    return as_ or _os_user()
 
 
 def _progress_enabled(settings: Settings) -> bool:
@@ -78,16 +100,42 @@ def _progress_enabled(settings: Settings) -> bool:
 
 
 def _fail(exc: HearthError) -> typer.Exit:
-    err.print(f"[bold red]hearth:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    # The message may quote a partner's file (a header, a value): printed as text.
+    err.print(Text.assemble(("hearth: ", "bold red"), plain(str(exc))), soft_wrap=True)
     return typer.Exit(exc.exit_code)
+
+
+def _warn(text: str) -> None:
+    err.print(Text.assemble(("hearth: ", "bold yellow"), plain(text)), soft_wrap=True)
 
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False,
 ) -> None:
     """Set up logging once for every command."""
     configure_logging("DEBUG" if verbose else os.environ.get("HEARTH_LOG_LEVEL", "WARNING"))
+    # Everything a command creates (warehouse, WAL, reports, extracts) is owner-only,
+    # whatever umask the shell or service gave us; restored when the command ends.
+    previous = os.umask(0o077)
+    ctx.call_on_close(lambda: os.umask(previous))
+
+
+@app.command()
+def init(warehouse: WarehouseOpt = None) -> None:
+    """Create a new, empty warehouse (owner-only) where none exists."""
+    from pipeline import warehouse as wh_mod
+
+    try:
+        settings = _settings(warehouse=warehouse, must_exist=False)
+        if wh_mod.exists(settings.warehouse):
+            raise UsageError(f"a warehouse already exists at {settings.warehouse}; nothing was changed.")
+        with wh_mod.open_writer(settings.warehouse, key=settings.encryption_key, create=True) as wh:
+            wh_mod.refresh_published(wh)
+    except HearthError as exc:
+        raise _fail(exc) from exc
+    console.print(f"created an empty warehouse at {settings.warehouse}; reports go to {settings.reports_dir}")
 
 
 @app.command()
@@ -132,18 +180,28 @@ def run(
     date_: DateOpt,
     landing: LandingOpt = None,
     warehouse: WarehouseOpt = None,
+    create: CreateOpt = False,
+    allow_future: Annotated[bool, typer.Option(
+        "--allow-future", help="accept a date after today in Europe/London (tests only)")] = False,
 ) -> None:
     """Run one night for a logical date: ingest, validate, link, flag, publish, report."""
+    from pipeline import run_order
     from pipeline.night import run_night
 
     try:
         day = _parse_date(date_)
-        settings = _settings(landing, warehouse)
+        run_order.check_not_future(day, allow_future=allow_future)
+        settings = _settings(landing, warehouse, must_exist=not create)
+        history = run_order.read_history(settings)
+        if gap := run_order.gap_before(history, day):
+            _warn(gap)
         progress = _progress_enabled(settings)
         summary = run_night(day, settings, trigger="cli", on_stage=_print_stage if progress else None)
     except HearthError as exc:
         raise _fail(exc) from exc
     console.print(f"run {summary.run_id}: {summary.status}; warehouse {settings.warehouse}")
+    if stale := run_order.stale_after(history, day):
+        _warn(stale)
 
 
 @app.command()
@@ -187,8 +245,14 @@ def report(
         day = _parse_date(date_)
         settings = _settings(warehouse=warehouse)
         with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
-            files = night.write_report(wh, day, settings)
+            published = wh.query("published_list_dates")["list_date"].to_list()
+        if day not in published:
+            latest = f"the latest is {published[-1]}" if published else "no night has published a list yet"
+            raise UsageError(f"no night published a list for {day} ({latest}); no report was written.")
+        # Logged before anything is written: a report that cannot be logged is not made.
         access.record(settings, who=_who(as_), command="report", subject=str(day), detail="mash list report")
+        with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
+            files = night.write_report(wh, day, settings)
     except HearthError as exc:
         raise _fail(exc) from exc
     for f in files:
@@ -216,14 +280,14 @@ def explain(
         access.record(settings, who=_who(as_), command="explain", subject=child_id, detail=f"date={day}")
     except HearthError as exc:
         raise _fail(exc) from exc
-    console.print(text, highlight=False, markup=False)
+    console.print(plain(text))
 
 
 @app.command()
 def review(
     warehouse: WarehouseOpt = None,
     as_: AsOpt = None,
-    limit: Annotated[int, typer.Option(help="pairs to show")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="pairs to show (1 or more)")] = 20,
     accept: Annotated[list[str] | None, typer.Option(help="LEFT_ID=RIGHT_ID pair to record as the same person")] = None,
     reject: Annotated[list[str] | None, typer.Option(help="LEFT_ID=RIGHT_ID pair to record as different people")] = None,
     note: Annotated[str | None, typer.Option(help="reason recorded with the decision")] = None,
@@ -237,11 +301,11 @@ def review(
         who = _who(as_)
         decisions = [(p, "match") for p in accept or []] + [(p, "nonmatch") for p in reject or []]
         if decisions:
-            n = review_mod.record_decisions(settings, decisions, who=who, note=note)
+            n = review_mod.record_decisions(settings, decisions, who=who, note=note, os_user=_os_user())
             console.print(f"recorded {n} decision(s); they are honoured from the next run on")
             return
-        tables = review_mod.queue_tables(settings, limit=limit)
         access.record(settings, who=who, command="review", subject="review_queue", detail=f"limit={limit}")
+        tables = review_mod.queue_tables(settings, limit=limit)
     except HearthError as exc:
         raise _fail(exc) from exc
     if not tables:
@@ -273,7 +337,7 @@ def decide(
                 raise UsageError("give HOUSEHOLD_ID and --reason (or --csv FILE)")
             rows = [decisions_mod.Decision(household_id, priority, level, reason)]
         who, at = _who(as_), datetime.now(UTC)
-        n = decisions_mod.record(settings, rows, who=who, at=at)
+        n = decisions_mod.record(settings, rows, who=who, at=at, os_user=_os_user())
         published_at = load_rules(settings.rules_file).published_at
     except HearthError as exc:
         raise _fail(exc) from exc
@@ -298,7 +362,7 @@ def purge(
         day = _parse_date(date_) if date_ else date.today()
         policy = retention.RetentionPolicy.from_settings(settings.retention)
         lookback = load_rules(settings.rules_file).lookback_days
-        with wh_mod.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
+        with wh_mod.open_writer(settings.warehouse, key=settings.encryption_key, create=False) as wh:
             plan = retention.purge(wh, day, policy, dry_run=dry_run, lookback_days=lookback)
             if not dry_run:
                 wh_mod.refresh_published(wh)
@@ -314,25 +378,66 @@ def purge(
 
 @app.command("audit-extract")
 def audit_extract(
-    out: Annotated[Path, typer.Option("--out", help="folder for the pseudonymised Parquet extract")],
+    out: Annotated[Path, typer.Option("--out", help="a new (or empty) folder for the pseudonymised Parquet extract")],
     warehouse: WarehouseOpt = None,
     as_: AsOpt = None,
 ) -> None:
     """Write the pseudonymised auditor extract (keyed hashes, no names or addresses)."""
-    from pipeline import access, pseudonymise
+    from pipeline import access, outputs, pseudonymise
     from pipeline import warehouse as wh_mod
 
     try:
         settings = _settings(warehouse=warehouse)
         key = settings.pseudonym_key or pseudonymise.key_from_env()
         with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
-            files = pseudonymise.write_auditor_extract(pseudonymise.build_auditor_extract(wh, key), out)
+            frames = pseudonymise.build_auditor_extract(wh, key)
+        # Logged before anything is written; written to a temporary folder renamed into place.
         access.record(settings, who=_who(as_), command="audit-extract", subject=str(out),
                       detail="pseudonymised extract")
+        with outputs.new_folder(out, what="the auditor extract") as tmp:
+            written = pseudonymise.write_auditor_extract(frames, tmp)
+        files = [out / f.name for f in written]
     except HearthError as exc:
         raise _fail(exc) from exc
     for f in files:
         console.print(str(f))
+
+
+@app.command("sql")
+def sql_command(
+    query: Annotated[str, typer.Argument(help="one SQL query, e.g. \"SELECT * FROM audit.runs\"")],
+    csv: Annotated[bool, typer.Option("--csv", help="print CSV instead of a table")] = False,
+    warehouse: WarehouseOpt = None,
+    as_: AsOpt = None,
+) -> None:
+    """Query the published warehouse read-only (logged in audit.access_log)."""
+    from pipeline import access
+    from pipeline import warehouse as wh_mod
+
+    try:
+        settings = _settings(warehouse=warehouse)
+        # The query text is the subject: an auditor can see exactly what was looked at.
+        access.record(settings, who=_who(as_), command="sql", subject=query, detail="csv" if csv else "table")
+        with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
+            frame = wh_mod.run_readonly_sql(wh, query)
+    except HearthError as exc:
+        raise _fail(exc) from exc
+    if csv:
+        # The csv module, not polars: results may hold lists (child_ids), which polars'
+        # CSV writer refuses; unwrapped, whatever the terminal width.
+        buffer = io.StringIO()
+        writer = csv_mod.writer(buffer, lineterminator="\n")
+        writer.writerow(frame.columns)
+        writer.writerows(["" if v is None else v for v in row] for row in frame.iter_rows())
+        typer.echo(safe(buffer.getvalue()), nl=False)
+        return
+    table = Table(show_lines=False)
+    for col in frame.columns:
+        table.add_column(plain(col))
+    for row in frame.iter_rows():
+        table.add_row(*(plain("" if v is None else str(v)) for v in row))
+    console.print(table)
+    console.print(f"{frame.height:,} row(s)")
 
 
 def _main() -> None:  # pragma: no cover - console entry point used by `python -m pipeline`

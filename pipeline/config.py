@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,6 +24,15 @@ from pipeline.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "hearth.toml"
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
+
+
+def default_reports_dir(warehouse: Path) -> Path:
+    """``reports/`` beside ``warehouse.duckdb``; ``<name>-reports/`` beside any other name,
+    so two warehouses in one folder never share (and overwrite) each other's reports."""
+    warehouse = Path(warehouse)
+    name = "reports" if warehouse.stem == "warehouse" else f"{warehouse.stem}-reports"
+    return warehouse.parent / name
 
 
 class IngestSettings(BaseModel):
@@ -76,8 +85,8 @@ class Settings(BaseSettings):
     )
 
     landing_dir: Path = PROJECT_ROOT / "data" / "landing"
-    warehouse: Path = PROJECT_ROOT / "data" / "warehouse.duckdb"
-    reports_dir: Path = PROJECT_ROOT / "data" / "reports"
+    warehouse: Path = DEFAULT_WAREHOUSE
+    reports_dir: Path = PROJECT_ROOT / "data" / "reports"  # in fact set by _reports_beside_the_warehouse
     rules_file: Path = PROJECT_ROOT / "config" / "rules.toml"
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     ingest: IngestSettings = IngestSettings()  # type: ignore[call-arg]
@@ -86,6 +95,20 @@ class Settings(BaseSettings):
     encryption_key: str | None = Field(None, repr=False, exclude=True)
     pseudonym_key: str | None = Field(None, repr=False, exclude=True)
     progress: bool | None = Field(None, description="force progress output on/off (default: only on a TTY)")
+    access_log_wait_seconds: float = Field(
+        10.0, ge=0,
+        description="how long a viewing command waits for the writer (a running night) to log the access",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reports_beside_the_warehouse(cls, data: Any) -> Any:
+        # Reports belong to the warehouse they were made from: unless a reports folder is
+        # configured, they go beside the warehouse, so a test or a second warehouse can
+        # never overwrite the service's reports.
+        if isinstance(data, dict) and data.get("reports_dir") is None:
+            data = {**data, "reports_dir": default_reports_dir(Path(data.get("warehouse") or DEFAULT_WAREHOUSE))}
+        return data
 
     @classmethod
     def settings_customise_sources(

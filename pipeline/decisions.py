@@ -71,8 +71,14 @@ def read_decisions_csv(path: Path) -> list[Decision]:
     return rows
 
 
-def record(settings: Settings, decisions: list[Decision], *, who: str, at: datetime) -> int:
-    """Append decisions to the audit trail; return how many were recorded."""
+def record(settings: Settings, decisions: list[Decision], *, who: str, at: datetime, os_user: str | None = None) -> int:
+    """Append decisions to the audit trail; return how many were recorded.
+
+    Every household id must be one hearth has formed: a decision on a mistyped id would
+    sit in the audit trail as if it had been made on a household. Nothing is recorded
+    unless every decision is valid. ``os_user`` is the account the command ran under,
+    kept beside ``who`` (the name given with ``--as``).
+    """
     for d in decisions:
         if problems := check(d):
             raise UsageError(f"decision for {d.household_id!r} not recorded: " + "; ".join(problems))
@@ -87,8 +93,15 @@ def record(settings: Settings, decisions: list[Decision], *, who: str, at: datet
         },
         schema=schemas.COORDINATOR_DECISIONS,
     )
-    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
-        n = wh.insert("audit.coordinator_decisions", frame)
+    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key, create=False) as wh:
+        asked = sorted({d.household_id for d in decisions})
+        known = set(wh.query("known_household_ids", ids=asked)["household_id"].to_list())
+        if unknown := [h for h in asked if h not in known]:
+            raise UsageError(
+                f"no decision recorded: hearth has never formed household(s) {', '.join(map(repr, unknown))}. "
+                "Copy the household_id from the MASH list or `hearth explain`, and retry."
+            )
+        n = wh.insert("audit.coordinator_decisions", frame, os_user=os_user)
         warehouse.refresh_published(wh)
     return n
 

@@ -77,3 +77,15 @@ class WarehouseError(HearthError):
 
 class WarehouseBusyError(WarehouseError):
     """Another process holds the warehouse file; DuckDB admits one writer."""
+
+
+class WarehouseMissingError(UsageError):
+    """The warehouse named does not exist and nobody asked for a new one to be created."""
+
+
+class OutputError(HearthError):
+    """An output file or folder could not be written (full disk, read-only, wrong path)."""
+
+
+class QueryError(UsageError):
+    """An ad-hoc query (``hearth sql``) is not valid SQL or not allowed on the read-only copy."""

@@ -105,6 +105,15 @@ def read_delivery(landing_dir: Path, delivery_date: date) -> Delivery:
                 f"(neither was read)",
             ))
             continue
+        if not _inside(present[0], landing_dir):
+            # A link out of the landing folder could make hearth read (and echo into its
+            # logs and audit tables) any file the service account can read.
+            problems.append(Problem(
+                present[0].name, None, None,
+                "is a link to a file outside the landing folder; refused unread. Deliver the "
+                "file itself into the landing folder",
+            ))
+            continue
         try:
             landed = read_landed_file(present[0], source)
         except _FileRefused as refused:
@@ -117,6 +126,11 @@ def read_delivery(landing_dir: Path, delivery_date: date) -> Delivery:
             len(landed.row_problems), landed.extra_columns or "none",
         )
     return Delivery(delivery_date, files, problems)
+
+
+def _inside(path: Path, landing_dir: Path) -> bool:
+    """Whether ``path``, links followed, is a file under the landing folder."""
+    return path.resolve().is_relative_to(Path(landing_dir).resolve())
 
 
 def raise_for_problems(delivery: Delivery) -> None:

@@ -28,6 +28,7 @@ import polars as pl
 from pipeline import __version__, schemas, warehouse
 from pipeline.config import PROJECT_ROOT, Settings
 from pipeline.errors import DataQualityError, HearthError, StaleRegisterError
+from pipeline.outputs import write_files
 from pipeline.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -247,8 +248,11 @@ def stage_validate(ctx: NightContext) -> StageResult:
                     wh.replace_for_date(warehouse.STAGING_TABLE[source], day, frame, run_id=ctx.run_id)
         docs = build_data_docs(ctx.settings.reports_dir / day.isoformat() / "data-quality", outcome,
                                title=f"hearth data quality – night of {day:%A %d %B %Y}")
-        for message in outcome.messages:
-            log.info("%s", message)
+        # The reasons quote the rejected values (NHS numbers, dates of birth, postcodes):
+        # those stay in the warehouse; the log names only files and row numbers.
+        for file, rows in outcome.quarantine.group_by("_file", maintain_order=True).agg(pl.col("_row").sort()).iter_rows():
+            shown = ", ".join(str(r) for r in rows[:20]) + (f" and {len(rows) - 20} more" if len(rows) > 20 else "")
+            log.info("%s: row(s) %s quarantined; the reasons are in audit.quarantine", file, shown)
         if quarantined:
             log.info("%s: rows quarantined %s — see audit.quarantine and %s", day, quarantined, docs)
         if outcome.batch_failures:
@@ -418,11 +422,8 @@ def write_report(wh: Warehouse, list_date: date, settings: Settings) -> list[Pat
     html, csv = render_report(list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules,
                               unlocated=unlocated, notifications=notifications)
     out = settings.reports_dir / list_date.isoformat()
-    out.mkdir(parents=True, exist_ok=True)
-    files = [out / f"mash-list-{list_date}.html", out / f"mash-list-{list_date}.csv"]
-    files[0].write_text(html, encoding="utf-8")
-    files[1].write_text(csv, encoding="utf-8")
-    return files
+    return write_files({out / f"mash-list-{list_date}.html": html, out / f"mash-list-{list_date}.csv": csv},
+                       what="the MASH list report")
 
 
 def stage_report(ctx: NightContext) -> StageResult:
@@ -449,16 +450,16 @@ STAGES: dict[str, Callable[[NightContext], StageResult]] = {
 
 
 def run_stage(stage: str, run_date: date, settings: Settings, *, run_id: str | None = None,
-              trigger: str = "airflow") -> tuple[str, StageResult]:
+              trigger: str = "airflow", create: bool = True) -> tuple[str, StageResult]:
     """Run one stage in its own warehouse session (how the Airflow DAG calls the pipeline).
 
     ``ingest`` starts a run when no ``run_id`` is given; later stages need the run id
-    that ingest returned.
+    that ingest returned. Without ``create`` a missing warehouse is refused, not made.
     """
-    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
+    if run_id is None and stage != "ingest":
+        raise HearthError(f"stage {stage!r} needs the run id returned by the ingest stage")
+    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key, create=create) as wh:
         if run_id is None:
-            if stage != "ingest":
-                raise HearthError(f"stage {stage!r} needs the run id returned by the ingest stage")
             run_id = begin_run(wh, run_date, settings, trigger=trigger)
         ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)
         return run_id, STAGES[stage](ctx)

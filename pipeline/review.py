@@ -15,6 +15,7 @@ from rich.table import Table
 from pipeline import warehouse
 from pipeline.config import Settings
 from pipeline.errors import UsageError
+from pipeline.terminal import plain
 
 FIELDS = ("source", "forename", "surname", "dob", "address", "postcode", "detail", "_file", "_row")
 
@@ -32,16 +33,17 @@ def queue_tables(settings: Settings, *, limit: int = 20) -> list[Table]:
     tables = []
     for pair in queue.iter_rows(named=True):
         waited = (as_of - pair["waiting_since"]).days if pair["waiting_since"] else 0
-        t = Table(title=f"{pair['link_type']}: p(match) = {pair['probability']:.3f}", show_lines=False)
+        # Every cell is partner text: plain Text, control characters made visible, never markup.
+        t = Table(title=plain(f"{pair['link_type']}: p(match) = {pair['probability']:.3f}"), show_lines=False)
         t.add_column("field")
-        t.add_column(pair["left_id"])
-        t.add_column(pair["right_id"])
+        t.add_column(plain(pair["left_id"]))
+        t.add_column(plain(pair["right_id"]))
         left, right = by_id.get(pair["left_id"], {}), by_id.get(pair["right_id"], {})
         for f in FIELDS:
-            t.add_row(f, str(left.get(f, "")), str(right.get(f, "")))
+            t.add_row(f, plain(str(left.get(f, ""))), plain(str(right.get(f, ""))))
         scores = json.loads(pair["scores"]) if pair["scores"] else {}
-        t.add_row("scores", json.dumps(scores, default=str), "")
-        t.caption = (
+        t.add_row("scores", plain(json.dumps(scores, default=str)), "")
+        t.caption = plain(
             f"waits because: {why_waiting(pair['reason'])}; in the queue since {pair['waiting_since']} "
             f"({waited} night{'s' if waited != 1 else ''})\n"
             f"hearth review --accept '{pair['left_id']}={pair['right_id']}'  (or --reject)"
@@ -66,8 +68,14 @@ def parse_pair(text: str) -> tuple[str, str]:
     return left.strip(), right.strip()
 
 
-def record_decisions(settings: Settings, decisions: list[tuple[str, str]], *, who: str, note: str | None) -> int:
-    """Append reviewer decisions ("match"/"nonmatch") for pairs given as LEFT=RIGHT."""
+def record_decisions(
+    settings: Settings, decisions: list[tuple[str, str]], *, who: str, note: str | None, os_user: str | None = None
+) -> int:
+    """Append reviewer decisions ("match"/"nonmatch") for pairs given as LEFT=RIGHT.
+
+    Both ids of every pair must be records hearth has staged; otherwise nothing is
+    recorded (a typo would otherwise be honoured, silently, on no record at all).
+    """
     pairs = [(*parse_pair(p), d) for p, d in decisions]
     frame = pl.DataFrame(
         {
@@ -79,7 +87,14 @@ def record_decisions(settings: Settings, decisions: list[tuple[str, str]], *, wh
             "note": [note] * len(pairs),
         }
     )
-    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
-        n = wh.insert("audit.review_decisions", frame)
+    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key, create=False) as wh:
+        asked = sorted({i for p in pairs for i in p[:2]})
+        known = set(wh.query("known_record_ids", ids=asked)["record_id"].to_list())
+        if unknown := [i for i in asked if i not in known]:
+            raise UsageError(
+                f"no decision recorded: no record has the id(s) {', '.join(map(repr, unknown))}. "
+                "Copy the pair from `hearth review` (LEFT_ID=RIGHT_ID) and retry."
+            )
+        n = wh.insert("audit.review_decisions", frame, os_user=os_user)
         warehouse.refresh_published(wh)
     return n

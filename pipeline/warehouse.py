@@ -43,8 +43,20 @@ import duckdb
 import polars as pl
 
 from pipeline.config import PROJECT_ROOT
-from pipeline.errors import WarehouseBusyError, WarehouseError
-from pipeline.working_copy import copy_durably, fsync_dir, work_path, working_copy_lock
+from pipeline.errors import (
+    QueryError,
+    WarehouseBusyError,
+    WarehouseError,
+    WarehouseMissingError,
+)
+from pipeline.outputs import output_error, private_dirs
+from pipeline.working_copy import (
+    copy_durably,
+    fsync_dir,
+    make_private,
+    work_path,
+    working_copy_lock,
+)
 from pipeline.working_copy import (
     prepare_working_copy as prepare_working_copy,  # re-exported for callers
 )
@@ -314,20 +326,42 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     return applied
 
 
+def exists(published: Path) -> bool:
+    """Whether a warehouse (its published or its working file) is at ``published``."""
+    published = Path(published)
+    return published.exists() or work_path(published).exists()
+
+
+def require_existing(published: Path) -> None:
+    """Refuse a warehouse path that holds none: a mistyped ``--warehouse`` must not quietly
+    start an empty warehouse (and empty lists) beside the real one."""
+    if not exists(published):
+        raise WarehouseMissingError(
+            f"there is no warehouse at {published}. Check the path (--warehouse or HEARTH_WAREHOUSE); "
+            f"to start a new, empty warehouse there on purpose run `hearth init --warehouse {published}` "
+            "(or `hearth run --create …`)."
+        )
+
+
 @contextmanager
-def open_writer(published: Path, *, key: str | None = None) -> Iterator[Warehouse]:
-    """Open the working file for writing (creating and migrating it if needed)."""
+def open_writer(published: Path, *, key: str | None = None, create: bool = True) -> Iterator[Warehouse]:
+    """Open the working file for writing, migrating it; with ``create`` (the default for
+    the library, never for a command line without ``--create``) a missing warehouse and
+    its folder are made, owner-only."""
     published = Path(published)
     path = work_path(published)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not create:
+        require_existing(published)
+    private_dirs(path.parent)
     # Under the lock: a detached copy after the last handover may still be writing it.
     with working_copy_lock(published):
         if not path.exists() and published.exists():
             # The working file is a private detail; the published file holds everything
             # (it is the last handed-over or copied working file).
             log.info("working file %s missing; copying it from the published file %s", path, published)
-            copy_durably(published, path)
+            _copy(published, path)
         con = _open(path, read_only=False, key=key)
+        make_private(path)
     try:
         migrate(con)
         yield Warehouse(con=con, path=path, published=published, read_only=False)
@@ -360,7 +394,7 @@ def refresh_published(wh: Warehouse, *, handover: bool = False) -> Path:
     """
     wh.checkpoint()
     if not handover:
-        copy_durably(wh.path, wh.published)
+        _copy(wh.path, wh.published)
         log.info("published %s", wh.published)
         return wh.published
     with working_copy_lock(wh.published):
@@ -370,6 +404,33 @@ def refresh_published(wh: Warehouse, *, handover: bool = False) -> Path:
     log.info("published %s (handed over; the next working copy is made in the background)", wh.published)
     _spawn_working_copy(wh.published)
     return wh.published
+
+
+def _copy(source: Path, target: Path) -> None:
+    """``copy_durably`` with a failure (a full disk, a read-only folder) said plainly; the
+    partial temporary copy is already gone when this raises."""
+    try:
+        copy_durably(source, target)
+    except OSError as exc:
+        raise output_error(target, exc, what="the warehouse copy") from exc
+
+
+def run_readonly_sql(wh: Warehouse, text: str) -> pl.DataFrame:
+    """Run a person's ad-hoc query on a read-only warehouse connection.
+
+    The published file is attached read-only; on top of that the connection may not touch
+    the file system (no COPY … TO, no read_csv of other files, no ATTACH, no INSTALL) and
+    that setting is locked, so a query can only read the warehouse.
+    """
+    if not wh.read_only:
+        raise WarehouseError("ad-hoc SQL runs only on the published file, opened read-only")
+    wh.con.execute("SET enable_external_access = false")
+    wh.con.execute("SET lock_configuration = true")
+    try:
+        relation = wh.con.sql(text)
+        return pl.DataFrame() if relation is None else relation.pl()
+    except duckdb.Error as exc:
+        raise QueryError(f"the query failed: {exc}") from None
 
 
 def _spawn_working_copy(published: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["copy_durably", "fsync_dir", "prepare_working_copy", "work_path", "working_copy_lock"]
+__all__ = ["copy_durably", "fsync_dir", "make_private", "prepare_working_copy", "work_path", "working_copy_lock"]
 
 
 def work_path(published: Path) -> Path:
@@ -45,11 +45,25 @@ def copy_durably(source: Path, target: Path) -> None:
     for stale in target.parent.glob(f".{target.name}.*.tmp"):
         stale.unlink(missing_ok=True)  # left by a copy that was killed; never used
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.copyfile(source, tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
+    try:
+        # Created owner-only before a byte is copied: the warehouse holds children's data.
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        make_private(tmp)
+        shutil.copyfile(source, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        # A partial copy (a full disk, a killed copy) is worthless and as big as the
+        # warehouse: never leave it to fill the disk further.
+        tmp.unlink(missing_ok=True)
+        raise
     fsync_dir(target.parent)
+
+
+def make_private(path: Path) -> None:
+    """Owner-only access (0700 for a folder, 0600 for a file), whatever the umask."""
+    os.chmod(path, 0o700 if Path(path).is_dir() else 0o600)
 
 
 def fsync_dir(folder: Path) -> None:

@@ -182,6 +182,17 @@ def test_run_stage_task_needs_a_run_id_after_ingest(tmp_path: Path) -> None:
         support.run_stage_task("validate", context)
 
 
+def test_the_dag_never_creates_a_missing_warehouse(tmp_path: Path) -> None:
+    from pipeline.errors import WarehouseMissingError
+
+    missing = tmp_path / "unmounted" / "warehouse.duckdb"
+    context = {"logical_date": datetime(2026, 10, 5, 1, 0, tzinfo=UTC),
+               "params": {"warehouse": str(missing), "landing_dir": str(tmp_path)}}
+    with pytest.raises(WarehouseMissingError, match="hearth init"):
+        support.run_stage_task("ingest", context)
+    assert not missing.parent.exists()
+
+
 def test_publish_records_list_date_and_run_id_on_the_asset_event() -> None:
     class Event:
         extra: dict = {}

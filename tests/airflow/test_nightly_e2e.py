@@ -89,7 +89,15 @@ def dag_settings(county: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     with pytest.MonkeyPatch.context() as mp:
         for name, value in env.items():
             mp.setenv(name, str(value))
-        yield load_settings()
+        settings = load_settings()
+        _init(settings.warehouse)
+        yield settings
+
+
+def _init(path: Path) -> None:
+    """What `hearth init` does: the DAG never creates a warehouse itself."""
+    with warehouse.open_writer(path, create=True) as wh:
+        warehouse.refresh_published(wh)
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +176,7 @@ def test_data_quality_failure_fails_the_night_at_once(airflow_db: Path, tmp_path
     dag.get_task("validate").retries = 3
     (tmp_path / "landing").mkdir()
     wh = tmp_path / "wh" / "warehouse.duckdb"
+    _init(wh)
     night = FIRST_NIGHT + timedelta(days=30)  # after the DAG start date, or no task would run
     run = dag.test(logical_date=_logical_date(night),
                    run_conf={"landing_dir": str(tmp_path / "landing"), "warehouse": str(wh),

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 
 runner = CliRunner()
-COMMANDS = ["synth", "run", "demo", "report", "explain", "review", "decide"]
+COMMANDS = ["synth", "init", "run", "demo", "report", "explain", "review", "decide", "purge", "audit-extract", "sql"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -44,7 +44,7 @@ def test_a_night_with_no_register_ever_delivered_fails_with_exit_1(tmp_path: Pat
     monkeypatch.setenv("HEARTH_LANDING_DIR", str(tmp_path / "landing"))
     monkeypatch.setenv("HEARTH_REPORTS_DIR", str(tmp_path / "reports"))
     (tmp_path / "landing" / "2026-10-01").mkdir(parents=True)
-    result = runner.invoke(app, ["run", "--date", "2026-10-01"])
+    result = runner.invoke(app, ["run", "--date", "2026-10-01", "--create"])
     assert result.exit_code == 1, result.output
     assert "snapshot" in result.output
 
@@ -52,5 +52,6 @@ def test_a_night_with_no_register_ever_delivered_fails_with_exit_1(tmp_path: Pat
 def test_explain_before_any_run_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEARTH_WAREHOUSE", str(tmp_path / "wh.duckdb"))
     result = runner.invoke(app, ["explain", "C123"])
-    assert result.exit_code == 1
-    assert "run a night first" in result.output
+    assert result.exit_code == 2
+    assert f"no warehouse at {tmp_path / 'wh.duckdb'}" in result.output and "hearth init" in result.output
+    assert not (tmp_path / "wh.duckdb").exists()

@@ -14,6 +14,7 @@ from pipeline import warehouse
 from pipeline.cli import app
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
+from builders import nhs_number, upn_for
 from e2e.test_scenarios import NIGHT, _police, _registers
 
 runner = CliRunner()
@@ -26,7 +27,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HEARTH_REPORTS_DIR", str(tmp_path / "reports"))
     _registers(tmp_path / "landing")
     _police(tmp_path / "landing")
-    result = runner.invoke(app, ["run", "--date", NIGHT.isoformat()])
+    result = runner.invoke(app, ["run", "--date", NIGHT.isoformat(), "--create"])
     assert result.exit_code == 0, result.output
     return tmp_path
 
@@ -90,11 +91,12 @@ def test_decisions_from_csv_are_recorded_with_who_and_why_and_bad_rows_all_repor
 
 
 def test_review_accept_is_recorded_and_shown_no_more(env: Path) -> None:
-    result = runner.invoke(app, ["review", "--accept", "health_register:1=school_census:2", "--as", "rev"])
+    left, right = f"health_register:{nhs_number(3)}", f"school_census:{upn_for(3)}"
+    result = runner.invoke(app, ["review", "--accept", f"{left}={right}", "--as", "rev"])
     assert result.exit_code == 0, result.output
     with warehouse.open_reader(env / "wh" / "warehouse.duckdb") as wh:
         rows = wh.fetch("SELECT decided_by, left_id, right_id, decision FROM audit.review_decisions")
-    assert rows == [("rev", "health_register:1", "school_census:2", "match")]
+    assert rows == [("rev", left, right, "match")]
 
 
 def test_explain_names_the_rules_that_fired(env: Path) -> None:

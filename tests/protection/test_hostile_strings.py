@@ -71,13 +71,24 @@ def test_decide_stores_reason_and_who_verbatim(published: Path, text: str) -> No
 
 
 @pytest.mark.parametrize("text", HOSTILE[:6])
-def test_review_stores_pair_and_note_verbatim(published: Path, text: str) -> None:
-    pair = f"left {text}=right {text}"
+def test_review_stores_note_and_who_verbatim(published: Path, text: str) -> None:
+    pair = "health_register:N1=health_register:N2"
     result = runner.invoke(app, ["review", "--reject", pair, "--note", text, "--as", text])
     assert result.exit_code == 0, result.output
     with warehouse.open_reader(published) as wh:
         rows = wh.fetch("SELECT decided_by, left_id, right_id, decision, note FROM audit.review_decisions")
-    assert rows == [(text, f"left {text}".strip(), f"right {text}".strip(), "nonmatch", text)]
+    assert rows == [(text, "health_register:N1", "health_register:N2", "nonmatch", text)]
+
+
+@pytest.mark.parametrize("text", HOSTILE[:6])
+def test_review_of_a_hostile_pair_is_refused_and_nothing_stored(published: Path, text: str) -> None:
+    tables = _tables(published)
+    result = runner.invoke(app, ["review", "--reject", f"left {text}=health_register:N1", "--as", text])
+    assert result.exit_code == 2, result.output
+    assert "no decision recorded" in result.output
+    with warehouse.open_writer(published) as wh:
+        assert wh.fetch("SELECT count(*) FROM audit.review_decisions") == [(0,)]
+    assert _tables(published) == tables
 
 
 @pytest.mark.parametrize("text", HOSTILE)

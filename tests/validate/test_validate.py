@@ -118,6 +118,9 @@ RULES = [
     ("police_persons", "role", "bystander", "'bystander' is not one of victim, suspect, child, witness, other"),
     ("police_persons", "dob", "2027-01-01", "'2027-01-01' is in the future (run date 2026-11-20)"),
     ("police_persons", "incident_id", "I404", "'I404' is not an incident in this delivery or in the warehouse"),
+    ("health_register", "forename", "Ivy\x1b]0;x\x07", "'Ivy\x1b]0;x\x07' contains a control character (such as NUL or ESC), which no name has"),
+    ("school_census", "surname", "Finch\x1b[2J", "'Finch\x1b[2J' contains a control character (such as NUL or ESC), which no name has"),
+    ("police_persons", "surname", "Ma\x00rsh", "'Ma\x00rsh' contains a control character (such as NUL or ESC), which no name has"),
 ]
 
 

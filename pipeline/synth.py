@@ -375,8 +375,9 @@ def _multi_typo(frame: pl.DataFrame, rng: np.random.Generator, rate: float, colu
 
     The edits may undo each other (a letter replaced by itself), so where the drawn edits
     leave the name less than 2 edits (Damerau–Levenshtein distance, a swap counting one)
-    from what was written before, one more is made; a name still that close is left as it was. The first letter is kept (keyed names rarely go wrong there), and
-    names under 4 letters are left alone."""
+    from what was written before, one more is made; a name still that close is left as it
+    was. The first letter is kept (keyed names rarely go wrong there), and names under 4
+    letters are left alone."""
     n = frame.height
     written = f"{column}_w"
     edits = np.where(rng.random(n) < rate, rng.integers(2, 4, size=n), 0)
@@ -389,13 +390,7 @@ def _multi_typo(frame: pl.DataFrame, rng: np.random.Generator, rate: float, colu
             pl.Series("_mt_letter", _LETTERS[rng.integers(0, _LETTERS.size, size=n)]).cast(pl.String),
         )
         if step == 3:  # the drawn edits are done: keep editing only the names still too close
-            todo = out["_mt_on"].to_numpy()
-            close = np.zeros(n, dtype=bool)
-            if todo.any():
-                before = out["_mt_before"].str.to_lowercase().to_numpy()[todo].tolist()
-                after = out[written].str.to_lowercase().to_numpy()[todo].tolist()
-                close[np.flatnonzero(todo)] = cpdist(before, after, scorer=DamerauLevenshtein.distance) < 2
-            out = out.with_columns(pl.Series("_mt_close", close))
+            out = out.with_columns(pl.Series("_mt_close", out["_mt_on"].to_numpy() & ~_edited_apart(out, written)))
         p = (1 + pl.col("_mt_pos") * (name.str.len_chars() - 2).clip(lower_bound=1)).floor().cast(pl.Int64)
         left, here, nxt, rest = name.str.slice(0, p), name.str.slice(p, 1), name.str.slice(p + 1, 1), name.str.slice(p + 2)
         upper = name == name.str.to_uppercase()  # a name written in capitals gets a capital typo
@@ -409,15 +404,22 @@ def _multi_typo(frame: pl.DataFrame, rng: np.random.Generator, rate: float, colu
         )
         apply = pl.col("_mt_on") & ((pl.col("_mt_edits") > step) if step < 3 else pl.col("_mt_close"))
         out = out.with_columns(pl.when(apply).then(typoed).otherwise(name).alias(written))
-    todo = out["_mt_on"].to_numpy()
-    far = np.zeros(n, dtype=bool)
-    if todo.any():
-        far[np.flatnonzero(todo)] = cpdist(
-            out["_mt_before"].str.to_lowercase().to_numpy()[todo].tolist(), out[written].str.to_lowercase().to_numpy()[todo].tolist(),
-            scorer=DamerauLevenshtein.distance) >= 2
+    far = out["_mt_on"].to_numpy() & _edited_apart(out, written)
     return out.with_columns(pl.Series(f"{column}_multi_typo", far)).with_columns(
         pl.when(pl.col(f"{column}_multi_typo")).then(name).otherwise(pl.col("_mt_before")).alias(written),
     ).drop("_mt_edits", "_mt_before", "_mt_on", "_mt_pos", "_mt_kind", "_mt_letter", *(["_mt_close"] if "_mt_close" in out.columns else []))
+
+
+def _edited_apart(frame: pl.DataFrame, written: str) -> np.ndarray:
+    """Per row of a name being typed wrongly: is ``written`` now 2 or more edits (ignoring
+    case) from ``_mt_before``? Computed only for the rows being edited (``_mt_on``)."""
+    todo = frame["_mt_on"].to_numpy()
+    apart = np.zeros(frame.height, dtype=bool)
+    if todo.any():
+        before = frame["_mt_before"].str.to_lowercase().to_numpy()[todo].tolist()
+        after = frame[written].str.to_lowercase().to_numpy()[todo].tolist()
+        apart[np.flatnonzero(todo)] = cpdist(before, after, scorer=DamerauLevenshtein.distance) >= 2
+    return apart
 
 
 def _transpose_names(frame: pl.DataFrame, rng: np.random.Generator, rate: float) -> pl.DataFrame:

@@ -1,10 +1,13 @@
 """Generate the benchmark county with the project's generator (``pipeline/synth.py``).
 
-    uv run python bench/county.py [--households 350000] [--days 30] [--out bench/out/county]
+    uv run python bench/county.py [--households 350000] [--days 30] [--out bench/out/county] [--without-defects]
 
 350 000 households give about 175 000 children per register; the first delivery carries
 a year of police history and the registers, then 30 nightly deliveries follow. Prints the
-generation time, the rows written per source and the size on disk.
+generation time, the rows written per source and the size on disk. ``--without-defects``
+writes the kinder county earlier figures were measured on (``NoiseRates.without_defects()``:
+no transposed names, multi-typo names, dob typos, bad register fields, wrongly keyed or blank
+police home addresses, police postcode typos), to compare like with like.
 """
 
 from __future__ import annotations
@@ -26,16 +29,17 @@ from _common import (
 )
 
 
-def generate(out: Path, *, households: int, days: int, seed: int = COUNTY_SEED) -> dict[str, object]:
+def generate(out: Path, *, households: int, days: int, seed: int = COUNTY_SEED, defects: bool = True) -> dict[str, object]:
     """Write a county and return its figures (seconds, children, rows per source, MB)."""
-    from pipeline.synth import write_synthetic_county
+    from pipeline.synth import NoiseRates, write_synthetic_county
 
+    noise = NoiseRates() if defects else NoiseRates().without_defects()
     started = time.perf_counter()
-    summary = write_synthetic_county(out, households=households, days=days, seed=seed, start_date=COUNTY_START)
+    summary = write_synthetic_county(out, households=households, days=days, seed=seed, start_date=COUNTY_START, noise=noise)
     seconds = time.perf_counter() - started
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 1024**2
     return {
-        "households": summary.households, "children": summary.children, "days": days,
+        "households": summary.households, "children": summary.children, "days": days, "defects": defects,
         "deliveries": [d.isoformat() for d in (summary.deliveries[0], summary.deliveries[-1])],
         "rows_written": summary.rows_written, "seconds": round(seconds, 1), "disk_mb": round(size),
     }
@@ -46,8 +50,9 @@ def main() -> None:
     parser.add_argument("--households", type=int, default=COUNTY_HOUSEHOLDS)
     parser.add_argument("--days", type=int, default=COUNTY_DAYS)
     parser.add_argument("--out", type=Path, default=COUNTY)
+    parser.add_argument("--without-defects", action="store_true", help="the kinder county, without the defect classes")
     args = parser.parse_args()
-    figures = generate(args.out, households=args.households, days=args.days)
+    figures = generate(args.out, households=args.households, days=args.days, defects=not args.without_defects)
     figures["peak_rss_mb"] = round(peak_rss_mb_self())
     rows = ", ".join(f"{k} {v:,}" for k, v in figures["rows_written"].items())  # type: ignore[attr-defined]
     print(f"county: {figures['households']:,} households, {figures['children']:,} children, {args.days} deliveries "

@@ -78,37 +78,14 @@ def prepare_inputs(county: Path, out: Path) -> dict[str, object]:
             "true_pairs": truth.height}
 
 
-def record_people(truth_dir: Path) -> pl.DataFrame:
-    """``(record_id, person_uid)`` for every register record the generator wrote, using
-    hearth's record ids (``health_register:<nhs digits>``, ``school_census:<UPN>``)."""
-    rr = pl.read_parquet(truth_dir / "register_records.parquet")
-    key = "record_key" if "record_key" in rr.columns else "key"
-    ident = pl.col(key).cast(pl.String)
-    return rr.select(
-        record_id=pl.when(pl.col("source") == "health_register")
-        .then(pl.concat_str(pl.lit("health_register:"), ident.str.replace_all(r"\D", "")))
-        .otherwise(pl.concat_str(pl.lit("school_census:"), ident.str.to_uppercase().str.replace_all(r"\s", ""))),
-        person_uid=pl.col("person_uid"),
-    ).unique()
-
-
 def true_pairs(truth_dir: Path, health: pl.DataFrame, school: pl.DataFrame) -> pl.DataFrame:
     """Every (health record, school record) pair of one child, among the records staged."""
-    people = record_people(truth_dir)
+    from pipeline.synth_accuracy import record_people
+
+    people = record_people(pl.read_parquet(truth_dir / "register_records.parquet"))
     h = health.select("record_id").join(people, on="record_id")
     s = school.select("record_id").join(people, on="record_id")
     return h.join(s, on="person_uid", suffix="_s").select(left_id="record_id", right_id="record_id_s").unique()
-
-
-def pair_quality(found: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float | int]:
-    """Precision, recall and F1 of ``found`` (left_id = health, right_id = school) vs truth."""
-    found = found.select("left_id", "right_id").unique()
-    tp = found.join(truth, on=["left_id", "right_id"]).height
-    precision = tp / found.height if found.height else 1.0
-    recall = tp / truth.height if truth.height else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"pairs_found": found.height, "true_positives": tp, "precision": round(precision, 5),
-            "recall": round(recall, 5), "f1": round(f1, 5)}
 
 
 # ---- the engines (each runs in its own process) --------------------------------------------
@@ -238,6 +215,8 @@ def run_splink(inputs: Path) -> dict[str, object]:
 
 
 def compare(county: Path, out: Path) -> dict[str, object]:
+    from pipeline.synth_accuracy import pair_quality
+
     t0 = time.perf_counter()
     prepared = prepare_inputs(county, out)
     print(f"inputs: delivery {prepared['delivery']}: {prepared['health']:,} health × {prepared['school']:,} school "

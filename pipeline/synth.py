@@ -19,12 +19,14 @@ import hashlib
 import logging
 import math
 import shutil
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.process import cpdist
 
 from pipeline import schemas
 from pipeline import synth_names as words
@@ -94,11 +96,36 @@ class NoiseRates:
     duplicate_row: float = 0.003       # exact duplicate rows, per file row
     invalid_row: float = 0.002         # invalid rows on purpose, per file row
     parquet_file: float = 0.1          # a (night, source) delivered as .parquet instead of .csv
+    # Defects that real partner data shows and an earlier, kinder county left out
+    # (DEFECT_CLASSES; docs/synthetic-county.md gives the cause of each). Each draws from its
+    # own random stream, so with all of them at 0 the county is byte for byte the kinder one.
+    name_transposed_register: float = 0.003  # forename and surname exchanged on a register record
+    name_transposed_police: float = 0.01     # … on a police nominal (names taken down at a scene)
+    name_multi_typo: float = 0.005     # per name field: 2–3 typos in one name (FEBRL-like)
+    dob_digit: float = 0.01            # one digit of the date of birth wrong, still a real date
+    dob_invalid: float = 0.002         # an impossible date (2014-02-30, 2014-13-02) or, on registers, none
+    register_bad_field: float = 0.01   # of children held through one register record: that record breaks one field rule
+    home_address_wrong: float = 0.01   # of victims/suspects hurt/accused at their home: another real address keyed
+    home_address_blank: float = 0.02   # … their own address left blank (the incident address is their home)
+    police_postcode_typo: float = 0.02  # police addresses: one character of the postcode wrong, UPRN not found
 
     def __post_init__(self) -> None:
         bad = [f.name for f in fields(self) if not 0.0 <= float(getattr(self, f.name)) <= 1.0]
         if bad:
             raise UsageError(f"noise rates must be between 0 and 1; fix {', '.join(bad)}")
+
+    def without_defects(self) -> NoiseRates:
+        """These rates with every class of ``DEFECT_CLASSES`` off: the kinder county whose
+        figures earlier measurements (docs/performance.md) were taken on."""
+        return replace(self, **dict.fromkeys(DEFECT_CLASSES, 0.0))
+
+
+# The defect classes added to make the county as unkind as real partner data; off together
+# with ``NoiseRates.without_defects()``.
+DEFECT_CLASSES = (
+    "name_transposed_register", "name_transposed_police", "name_multi_typo", "dob_digit", "dob_invalid",
+    "register_bad_field", "home_address_wrong", "home_address_blank", "police_postcode_typo",
+)
 
 
 @dataclass(frozen=True)
@@ -336,6 +363,187 @@ def _dob_text(frame: pl.DataFrame, rng: np.random.Generator, noise: NoiseRates, 
         pl.when(pl.col("_dmy")).then(written.dt.strftime("%d/%m/%Y")).otherwise(written.dt.strftime("%Y-%m-%d")).alias("dob_w"),
         (pl.col("_dmy") & dob.is_not_null()).alias("dob_dmy"),
     ).drop("_swap", "_dmy")
+
+
+_LETTERS = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+_MULTI_TYPO_ROUNDS = 4  # up to 3 drawn edits, then one more where they undid each other
+
+
+def _multi_typo(frame: pl.DataFrame, rng: np.random.Generator, rate: float, column: str) -> pl.DataFrame:
+    """2–3 typos in one name (a letter dropped, replaced, inserted or swapped with the next),
+    as in FEBRL's corrupted records: ``<column>_w`` is rewritten, ``<column>_multi_typo`` set.
+
+    The edits may undo each other (a letter replaced by itself), so where the drawn edits
+    leave the name less than 2 edits (Damerau–Levenshtein distance, a swap counting one)
+    from what was written before, one more is made; a name still that close is left as it
+    was. The first letter is kept (keyed names rarely go wrong there), and names under 4
+    letters are left alone."""
+    n = frame.height
+    written = f"{column}_w"
+    edits = np.where(rng.random(n) < rate, rng.integers(2, 4, size=n), 0)
+    out = frame.with_columns(pl.Series("_mt_edits", edits), pl.col(written).alias("_mt_before")).with_columns(
+        ((pl.col("_mt_edits") > 0) & (pl.col(written).str.len_chars() >= 4)).alias("_mt_on"))
+    name = pl.col(written)
+    for step in range(_MULTI_TYPO_ROUNDS):
+        out = out.with_columns(
+            pl.Series("_mt_pos", rng.random(n)), pl.Series("_mt_kind", rng.integers(0, 4, size=n)),
+            pl.Series("_mt_letter", _LETTERS[rng.integers(0, _LETTERS.size, size=n)]).cast(pl.String),
+        )
+        if step == 3:  # the drawn edits are done: keep editing only the names still too close
+            out = out.with_columns(pl.Series("_mt_close", out["_mt_on"].to_numpy() & ~_edited_apart(out, written)))
+        p = (1 + pl.col("_mt_pos") * (name.str.len_chars() - 2).clip(lower_bound=1)).floor().cast(pl.Int64)
+        left, here, nxt, rest = name.str.slice(0, p), name.str.slice(p, 1), name.str.slice(p + 1, 1), name.str.slice(p + 2)
+        upper = name == name.str.to_uppercase()  # a name written in capitals gets a capital typo
+        letter = pl.when(upper).then(pl.col("_mt_letter").str.to_uppercase()).otherwise(pl.col("_mt_letter"))
+        kind = pl.col("_mt_kind")
+        typoed = (
+            pl.when(kind == 0).then(left + nxt + rest)                # dropped
+            .when(kind == 1).then(left + letter + nxt + rest)         # replaced
+            .when(kind == 2).then(left + letter + here + nxt + rest)  # inserted
+            .otherwise(left + nxt + here + rest)                       # swapped with the next
+        )
+        apply = pl.col("_mt_on") & ((pl.col("_mt_edits") > step) if step < 3 else pl.col("_mt_close"))
+        out = out.with_columns(pl.when(apply).then(typoed).otherwise(name).alias(written))
+    far = out["_mt_on"].to_numpy() & _edited_apart(out, written)
+    return out.with_columns(pl.Series(f"{column}_multi_typo", far)).with_columns(
+        pl.when(pl.col(f"{column}_multi_typo")).then(name).otherwise(pl.col("_mt_before")).alias(written),
+    ).drop("_mt_edits", "_mt_before", "_mt_on", "_mt_pos", "_mt_kind", "_mt_letter", *(["_mt_close"] if "_mt_close" in out.columns else []))
+
+
+def _edited_apart(frame: pl.DataFrame, written: str) -> np.ndarray:
+    """Per row of a name being typed wrongly: is ``written`` now 2 or more edits (ignoring
+    case) from ``_mt_before``? Computed only for the rows being edited (``_mt_on``)."""
+    todo = frame["_mt_on"].to_numpy()
+    apart = np.zeros(frame.height, dtype=bool)
+    if todo.any():
+        before = frame["_mt_before"].str.to_lowercase().to_numpy()[todo].tolist()
+        after = frame[written].str.to_lowercase().to_numpy()[todo].tolist()
+        apart[np.flatnonzero(todo)] = cpdist(before, after, scorer=DamerauLevenshtein.distance) >= 2
+    return apart
+
+
+def _transpose_names(frame: pl.DataFrame, rng: np.random.Generator, rate: float) -> pl.DataFrame:
+    """Forename and surname exchanged (``forename_w``/``surname_w``); ``name_transposed`` says where."""
+    swap = pl.Series("name_transposed", rng.random(frame.height) < rate)
+    return frame.with_columns(swap).with_columns(
+        pl.when(pl.col("name_transposed")).then(pl.col("surname_w")).otherwise(pl.col("forename_w")).alias("forename_w"),
+        pl.when(pl.col("name_transposed")).then(pl.col("forename_w")).otherwise(pl.col("surname_w")).alias("surname_w"),
+    )
+
+
+def _write_dob(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """``YYYY-MM-DD`` or, where ``dob_dmy``, ``DD/MM/YYYY``, from text parts (which may be impossible)."""
+    return pl.when(pl.col("dob_dmy")).then(day + pl.lit("/") + month + pl.lit("/") + year).otherwise(
+        year + pl.lit("-") + month + pl.lit("-") + day)
+
+
+def _dob_defects(frame: pl.DataFrame, rng: np.random.Generator, noise: NoiseRates, *, allow_empty: bool) -> pl.DataFrame:
+    """Typed dates of birth gone wrong: one digit (``2014`` → ``2015``, ``03`` → ``08``; still a
+    real date), or an impossible date (``2014-02-30``, ``2014-13-02``) or, where the field is
+    required (``allow_empty``), none at all. Rewrites ``dob_w``; ``dob_defect`` names the class."""
+    n = frame.height
+    u = rng.random(n)
+    part = rng.choice(3, size=n, p=[0.4, 0.3, 0.3])  # year, month, day
+    shift = rng.integers(1, 10, size=n)
+    invalid_kind = rng.integers(0, 3 if allow_empty else 2, size=n)  # 0 day past month end, 1 month 13–19, 2 empty
+    dob = pl.col("dob")
+    y, m, d = dob.dt.year(), dob.dt.month(), dob.dt.day()
+    yy, mm, dd = y.cast(pl.String), m.cast(pl.String).str.zfill(2), d.cast(pl.String).str.zfill(2)
+    frame = frame.with_columns(
+        pl.Series("_dd_u", u), pl.Series("_dd_part", part), pl.Series("_dd_shift", shift), pl.Series("_dd_inv", invalid_kind),
+    )
+    # one digit changed: the last digit of the year (one up or down), month or day; a month or
+    # day that would not exist falls back to the year (never 29 February, whose year must stay)
+    new_year = (y // 10 * 10 + (y % 10 + pl.when(pl.col("_dd_shift") % 2 == 0).then(1).otherwise(9)) % 10).cast(pl.String)
+    new_month = (m // 10 * 10 + (m % 10 + pl.col("_dd_shift")) % 10)
+    new_day = (d // 10 * 10 + (d % 10 + pl.col("_dd_shift")) % 10)
+    month_text = new_month.cast(pl.String).str.zfill(2)
+    day_text = new_day.cast(pl.String).str.zfill(2)
+    month_ok = (yy + pl.lit("-") + month_text + pl.lit("-") + dd).str.to_date("%Y-%m-%d", strict=False).is_not_null()
+    day_ok = (yy + pl.lit("-") + mm + pl.lit("-") + day_text).str.to_date("%Y-%m-%d", strict=False).is_not_null()
+    digit = (
+        pl.when((pl.col("_dd_part") == 1) & month_ok).then(_write_dob(yy, month_text, dd))
+        .when((pl.col("_dd_part") == 2) & day_ok).then(_write_dob(yy, mm, day_text))
+        .otherwise(_write_dob(new_year, mm, dd))
+    )
+    short_month = pl.when(m == 2).then(pl.lit("30")).otherwise(pl.lit("31"))
+    impossible = (
+        pl.when(pl.col("_dd_inv") == 0).then(_write_dob(yy, pl.when(m.is_in([2, 4, 6, 9, 11])).then(mm).otherwise(pl.lit("02")),
+                                                        pl.when(m.is_in([2, 4, 6, 9, 11])).then(short_month).otherwise(pl.lit("30"))))
+        .when(pl.col("_dd_inv") == 1).then(_write_dob(yy, pl.lit("1") + (3 + pl.col("_dd_shift") % 7).cast(pl.String), dd))
+        .otherwise(pl.lit(""))
+    )
+    has_dob = dob.is_not_null() & ~pl.col("dob_swapped")
+    invalid = has_dob & (pl.col("_dd_u") < noise.dob_invalid)
+    moved = has_dob & ~invalid & (pl.col("_dd_u") < noise.dob_invalid + noise.dob_digit) & ~((m == 2) & (d == 29))
+    return frame.with_columns(
+        pl.when(invalid).then(impossible).when(moved).then(digit).otherwise(pl.col("dob_w")).alias("dob_w"),
+        pl.when(invalid).then(pl.lit("dob_invalid")).when(moved).then(pl.lit("dob_digit")).otherwise(None).alias("dob_defect"),
+    ).drop("_dd_u", "_dd_part", "_dd_shift", "_dd_inv")
+
+
+def _police_postcode_typo(frame: pl.DataFrame, rng: np.random.Generator, rate: float) -> pl.DataFrame:
+    """One character of a police-keyed ``postcode`` wrong, still postcode-shaped: the district
+    digit, the inward digit or one inward letter. ``police_postcode_typo`` says where."""
+    n = frame.height
+    pc = pl.col("postcode")
+    outward = pc.str.split(" ").list.first()
+    inward = pc.str.split(" ").list.last()
+    frame = frame.with_columns(
+        pl.Series("police_postcode_typo", rng.random(n) < rate), pl.Series("_pt_part", rng.integers(0, 4, size=n)),
+        pl.Series("_pt_shift", rng.integers(1, 10, size=n)), pl.Series("_pt_letter", rng.integers(1, 20, size=n)),
+    ).with_columns(pl.col("police_postcode_typo") & pc.is_not_null() & ~pc.str.starts_with("ZZ99"))
+    last_out = outward.str.slice(-1)
+    out_digit = outward.str.slice(0, outward.str.len_chars() - 1) + ((last_out.cast(pl.Int32, strict=False) + pl.col("_pt_shift")) % 10).cast(pl.String)
+    in_digit = ((inward.str.slice(0, 1).cast(pl.Int32) + pl.col("_pt_shift")) % 10).cast(pl.String)
+    letters = list(_INWARD_LETTERS)
+
+    def other_letter(ch: pl.Expr) -> pl.Expr:
+        idx = ch.replace_strict(letters, list(range(len(letters))), default=None, return_dtype=pl.Int64)
+        return ((idx + pl.col("_pt_letter")) % len(letters)).replace_strict(
+            list(range(len(letters))), letters, default=None, return_dtype=pl.String)
+
+    typo = (
+        pl.when((pl.col("_pt_part") == 0) & last_out.str.contains(r"^\d$")).then(out_digit + pl.lit(" ") + inward)
+        .when(pl.col("_pt_part") == 2).then(outward + pl.lit(" ") + inward.str.slice(0, 1) + other_letter(inward.str.slice(1, 1)) + inward.str.slice(2))
+        .when(pl.col("_pt_part") == 3).then(outward + pl.lit(" ") + inward.str.slice(0, 2) + other_letter(inward.str.slice(2, 1)))
+        .otherwise(outward + pl.lit(" ") + in_digit + inward.str.slice(1))
+    )
+    return frame.with_columns(
+        pl.when(pl.col("police_postcode_typo")).then(typo).otherwise(pc).alias("postcode"),
+    ).drop("_pt_part", "_pt_shift", "_pt_letter")
+
+
+_BAD_FIELDS = {
+    "health_register": ("dob", "postcode", "gender", "gp_practice_code"),
+    "school_census": ("dob", "postcode", "gender", "school_urn"),
+}
+
+
+def _draw_bad_field(frame: pl.DataFrame, rng: np.random.Generator, rate: float, source: str, sole: pl.Expr) -> pl.DataFrame:
+    """Of the children this register alone holds (``sole``), the share ``rate`` get one field
+    that breaks the landing contract on their one record, in every snapshot (drawn per child;
+    :func:`_apply_bad_field` writes it). ``_bad_field`` names the field, null when clean."""
+    n = frame.height
+    kinds = _BAD_FIELDS[source]
+    return frame.with_columns(
+        pl.Series("_bf_u", rng.random(n)), pl.Series("_bf_kind", np.array(kinds)[rng.integers(0, len(kinds), size=n)]).cast(pl.String),
+    ).with_columns(
+        pl.when(sole & (pl.col("_bf_u") < rate)).then(pl.col("_bf_kind")).otherwise(None).alias("_bad_field"),
+    ).drop("_bf_u", "_bf_kind")
+
+
+def _apply_bad_field(frame: pl.DataFrame) -> pl.DataFrame:
+    """An impossible date of birth (month 13), a postcode cut to its outward code, ``female``
+    for the gender (``gender_w``); the practice or school code is blanked in the snapshot."""
+    dob = pl.col("dob")
+    impossible = _write_dob(dob.dt.year().cast(pl.String), pl.lit("13"), dob.dt.day().cast(pl.String).str.zfill(2))
+    return frame.with_columns(
+        pl.when(pl.col("_bad_field") == "dob").then(impossible).otherwise(pl.col("dob_w")).alias("dob_w"),
+        pl.when(pl.col("_bad_field") == "postcode").then(pl.col("postcode_w").str.extract(r"^\s*([A-Za-z]+[0-9]+)", 1))
+        .otherwise(pl.col("postcode_w")).alias("postcode_w"),
+        pl.when(pl.col("_bad_field") == "gender").then(pl.lit("female")).otherwise(pl.col("gender")).alias("gender_w"),
+    )
 
 
 # ---- the population --------------------------------------------------------------------------
@@ -609,6 +817,20 @@ def _pick_within(rng: np.random.Generator, town_idx: pl.Series, counts: np.ndarr
     return (rng.random(town_idx.len()) * counts[town_idx.to_numpy()]).astype(np.int64)
 
 
+def _school_year_group(day: date) -> pl.Expr:
+    """The year group (0 = Reception) of a child born ``dob`` on ``day`` (31 August rule)."""
+    academic = day.year if day.month >= 9 else day.year - 1
+    dob = pl.col("dob")
+    return pl.lit(academic) - dob.dt.year() - (dob.dt.month() >= 9).cast(pl.Int32) - 4
+
+
+def _on_school_roll(day: date) -> pl.Expr:
+    """Whether the school census holds the child on ``day`` (ignoring joins and leavers mid-window)."""
+    year_group = _school_year_group(day)
+    enrol_p = pl.when(year_group >= 12).then(0.65).otherwise(0.96)
+    return year_group.is_between(0, 13) & (pl.col("enrol_u") < enrol_p)
+
+
 def build_register_bases(county: County, seed: int, *, days: int, start_date: date, noise: NoiseRates) -> dict[str, pl.DataFrame]:
     """Every register record the window can hold, with its noise drawn once (it persists),
     its active days ``[_from, _to)`` and, for a family whose register catches up with its
@@ -646,13 +868,24 @@ def build_register_bases(county: County, seed: int, *, days: int, start_date: da
     )
     start_minus_1y = _years_before(start_date, 1)
     start_minus_17y = _years_before(start_date, 17)
+    school_ever = _on_school_roll(start_date) | _on_school_roll(start_date + timedelta(days=days - 1))
+    sole = {  # children whom this register alone holds during the window
+        "health_register": pl.col("on_health") & ~school_ever,
+        "school_census": ~pl.col("on_health") & school_ever,
+    }
     out: dict[str, pl.DataFrame] = {}
     for source in schemas.REGISTER_SOURCES:
         srng = _rng(seed, f"register-noise:{source}")
-        people = children.filter(pl.col("on_health")) if source == "health_register" else children
+        drng = _rng(seed, f"register-defects:{source}")
+        people = _draw_bad_field(children, drng, noise.register_bad_field, source, sole[source])
+        people = people.filter(pl.col("on_health")) if source == "health_register" else people
         people = _name_noise(people, srng, noise, "forename")
         people = _name_noise(people, srng, noise, "surname")
         people = _dob_text(people, srng, noise, swap_ok=(pl.col("dob") < start_minus_1y) & (pl.col("dob") > start_minus_17y))
+        people = _multi_typo(people, drng, noise.name_multi_typo, "forename")
+        people = _multi_typo(people, drng, noise.name_multi_typo, "surname")
+        people = _transpose_names(people, drng, noise.name_transposed_register)
+        people = _dob_defects(people, drng, noise, allow_empty=True)
         if source == "health_register":
             spaced = srng.random(people.height) < noise.nhs_number_spaces
             nhs = pl.col("nhs_all")
@@ -679,7 +912,7 @@ def build_register_bases(county: County, seed: int, *, days: int, start_date: da
             pl.Series("_sort", srng.random(rows.height)),
         ).join(county.addresses, left_on="_addr", right_on="addr", how="left", maintain_order="left")
         rows = render_address(rows, pl.col("_variant"))
-        rows = _postcode_noise(rows, srng, noise)
+        rows = _apply_bad_field(_postcode_noise(rows, srng, noise))
         rows = rows.with_columns(
             pl.when(pl.col("_uprn_missing")).then(None).otherwise(pl.col("uprn")).alias("uprn_w"),
         )
@@ -695,26 +928,25 @@ def register_snapshot(base: pl.DataFrame, source: str, *, day: date, day_index: 
     )
     common = [
         pl.col("forename_w").alias("forename"), pl.col("surname_w").alias("surname"), pl.col("dob_w").alias("dob"),
-        pl.col("gender"), pl.col("address_line1"), pl.col("address_line2"), pl.col("town"),
+        pl.col("gender_w").alias("gender"), pl.col("address_line1"), pl.col("address_line2"), pl.col("town"),
         pl.col("postcode_w").alias("postcode"), pl.col("uprn_w").alias("uprn"),
     ]
     if source == "health_register":
         under_five = pl.col("dob") > _years_before(day, 5)
         frame = active.select(
-            pl.col("nhs_w").alias("nhs_number"), *common, pl.col("gp_practice_code"),
+            pl.col("nhs_w").alias("nhs_number"), *common,
+            pl.when(pl.col("_bad_field") == "gp_practice_code").then(pl.lit("")).otherwise(pl.col("gp_practice_code")).alias("gp_practice_code"),
             pl.when(under_five).then(pl.col("health_visitor_team")).otherwise(None).alias("health_visitor_team"),
             pl.col("_key"), pl.col("uid").alias("_uid"), pl.col("_sort"),
         )
     else:
-        academic = day.year if day.month >= 9 else day.year - 1
-        dob = pl.col("dob")
-        year_group = pl.lit(academic) - dob.dt.year() - (dob.dt.month() >= 9).cast(pl.Int32) - 4
         enrol_p = pl.when(pl.col("_yg") >= 12).then(0.65).otherwise(0.96)
-        frame = active.with_columns(year_group.alias("_yg")).filter(
+        frame = active.with_columns(_school_year_group(day).alias("_yg")).filter(
             pl.col("_yg").is_between(0, 13) & (pl.col("enrol_u") < enrol_p)
         ).select(
             pl.col("upn_all").alias("upn"), *common,
-            pl.when(pl.col("_yg") <= 6).then(pl.col("primary_urn")).otherwise(pl.col("secondary_urn")).alias("school_urn"),
+            pl.when(pl.col("_bad_field") == "school_urn").then(pl.lit(""))
+            .when(pl.col("_yg") <= 6).then(pl.col("primary_urn")).otherwise(pl.col("secondary_urn")).alias("school_urn"),
             pl.when(pl.col("_yg") <= 6).then(pl.col("primary_name")).otherwise(pl.col("secondary_name")).alias("school_name"),
             pl.when(pl.col("_yg") == 0).then(pl.lit("R")).otherwise(pl.col("_yg").cast(pl.String)).alias("year_group"),
             pl.col("_key"), pl.col("uid").alias("_uid"), pl.col("_sort"),
@@ -851,15 +1083,17 @@ def build_police(county: County, seed: int, *, days: int, start_date: date, nois
     ).join(county.addresses, left_on="_laddr", right_on="addr", how="left", maintain_order="left")
     m = loc.height
     loc = render_address(loc, pl.Series((lrng.random(m) < noise.address_variant) * lrng.integers(1, 3, size=m)))
+    loc = _police_postcode_typo(loc, _rng(seed, "incident-address-defects"), noise.police_postcode_typo)
     loc = _postcode_noise(loc, lrng, noise)
     at_home = pl.col("location_hh").is_not_null()
     loc = loc.with_columns(
         pl.when(at_home).then(pl.col("address_line1")).otherwise(pl.col("street") + " " + pl.col("stype")).alias("address_line1"),
         pl.when(at_home).then(pl.col("address_line2")).otherwise(None).alias("address_line2"),
         pl.when(pl.Series(lrng.random(m) < 0.05)).then(None).otherwise(pl.col("postcode_w")).alias("postcode"),
-        pl.when(at_home & pl.Series(lrng.random(m) >= noise.uprn_missing_police)).then(pl.col("uprn")).otherwise(None).alias("uprn"),
+        pl.when(at_home & pl.Series(lrng.random(m) >= noise.uprn_missing_police) & ~pl.col("police_postcode_typo"))
+        .then(pl.col("uprn")).otherwise(None).alias("uprn"),
         pl.when(pl.col("_offence_missing")).then(None).otherwise(pl.col("offence")).alias("offence"),
-    )
+    ).with_columns((pl.col("police_postcode_typo") & pl.col("postcode").is_not_null()).alias("police_postcode_typo"))
     written = versions.join(loc, on="incident_id", how="left", maintain_order="left").with_columns(
         _timestamp_text("reported_at", pl.col("_local")).alias("reported_at_w"),
         _timestamp_text("updated_at", pl.col("_local")).alias("updated_at_w"),
@@ -872,13 +1106,37 @@ def build_police(county: County, seed: int, *, days: int, start_date: date, nois
     truth = inc.join(
         versions.filter(~pl.col("_late")).group_by("incident_id").agg(pl.col("_day").min().alias("_first"), pl.col("_day").max().alias("_last")),
         on="incident_id", how="left", maintain_order="left",
-    ).join(persons.group_by("incident_id").agg((pl.col("role") == "child").sum().alias("children_recorded")), on="incident_id", how="left", maintain_order="left")
+    ).join(persons.group_by("incident_id").agg((pl.col("role") == "child").sum().alias("children_recorded")), on="incident_id", how="left", maintain_order="left",
+    ).join(loc.select("incident_id", "police_postcode_typo"), on="incident_id", how="left", maintain_order="left")
     return Police(versions=written, persons=persons, incidents=truth)
+
+
+def _home_address_defects(rows: pl.DataFrame, inc: pl.DataFrame, n_households: int, rng: np.random.Generator, noise: NoiseRates) -> pl.DataFrame:
+    """Victims and suspects of an incident at their own home: the share ``home_address_wrong``
+    get another real household's address keyed as theirs (``addr`` replaced), the share
+    ``home_address_blank`` none at all. ``_home_defect`` is ``wrong``, ``blank`` or null."""
+    n = rows.height
+    at_home = inc.select("incident_id", pl.col("location_hh").alias("_loc_hh"))
+    other = (rng.integers(1, max(n_households, 2), size=n))
+    rows = rows.join(at_home, on="incident_id", how="left", maintain_order="left").with_columns(
+        pl.Series("_hd_u", rng.random(n)), pl.Series("_hd_other", other),
+    )
+    eligible = pl.col("role").is_in(["victim", "suspect"]) & (pl.col("hh") == pl.col("_loc_hh")).fill_null(False) & (n_households > 1)
+    defect = (
+        pl.when(eligible & (pl.col("_hd_u") < noise.home_address_wrong)).then(pl.lit("wrong"))
+        .when(eligible & (pl.col("_hd_u") < noise.home_address_wrong + noise.home_address_blank)).then(pl.lit("blank"))
+        .otherwise(None)
+    )
+    return rows.with_columns(defect.alias("_home_defect")).with_columns(
+        pl.when(pl.col("_home_defect") == "wrong").then((pl.col("addr") + pl.col("_hd_other")) % n_households)
+        .otherwise(pl.col("addr")).alias("addr"),
+    ).drop("_loc_hh", "_hd_u", "_hd_other")
 
 
 def _police_persons(county: County, inc: pl.DataFrame, seed: int, noise: NoiseRates) -> pl.DataFrame:
     """The nominals on each incident as the force writes them (nicknames, missing dobs, …)."""
     rng = _rng(seed, "police-persons")
+    drng = _rng(seed, "police-person-defects")
     people = county.people
     victim = inc.select("incident_id", pl.col("victim_uid").alias("uid"), pl.lit("victim").alias("role"), pl.lit("self").alias("relationship_to_victim"))
     suspect = inc.select("incident_id", pl.col("suspect_uid").alias("uid"), pl.lit("suspect").alias("role"), pl.col("suspect_rel").alias("relationship_to_victim"))
@@ -900,7 +1158,8 @@ def _police_persons(county: County, inc: pl.DataFrame, seed: int, noise: NoiseRa
     )
     rows = pl.concat([victim, suspect, child_rows, witness]).unique(["incident_id", "uid"], keep="first", maintain_order=True)
     rows = rows.join(people.select("uid", "hh", "is_child", "forename", "surname", "dob", "gender"), on="uid", how="left", maintain_order="left")
-    rows = rows.join(county.households.select("hh", "addr"), on="hh", how="left", maintain_order="left").join(
+    rows = rows.join(county.households.select("hh", "addr"), on="hh", how="left", maintain_order="left")
+    rows = _home_address_defects(rows, inc, county.households.height, drng, noise).join(
         county.addresses, on="addr", how="left", maintain_order="left")
     n = rows.height
     # person_ref: one per person, sometimes a second one for the same person
@@ -930,13 +1189,20 @@ def _police_persons(county: County, inc: pl.DataFrame, seed: int, noise: NoiseRa
     rows = _name_noise(rows.with_columns(pl.col("forename").alias("_true_forename"), pl.col("_fn").alias("forename")), rng, noise, "forename")
     rows = _name_noise(rows, rng, noise, "surname")
     rows = _dob_text(rows, rng, noise, swap_ok=pl.lit(True))
+    rows = _multi_typo(rows, drng, noise.name_multi_typo, "forename")
+    rows = _multi_typo(rows, drng, noise.name_multi_typo, "surname")
+    rows = _transpose_names(rows, drng, noise.name_transposed_police)
+    rows = _dob_defects(rows, drng, noise, allow_empty=False)
     dob_missing = pl.Series(rng.random(n))
     nfa = (rows["role"] == "suspect").to_numpy() & (rng.random(n) < noise.no_fixed_abode)
     addr_missing = (rows["is_child"].to_numpy() & (rng.random(n) < 0.4)) | (rng.random(n) < 0.03)
     rows = render_address(rows, pl.Series((rng.random(n) < noise.address_variant) * rng.integers(1, 3, size=n)))
+    rows = _police_postcode_typo(rows, drng, noise.police_postcode_typo)
     rows = _postcode_noise(rows, rng, noise)
     rows = rows.with_columns(
-        pl.Series("no_fixed_abode", nfa), pl.Series("_addr_missing", addr_missing & ~nfa),
+        pl.Series("no_fixed_abode", nfa), pl.Series("_addr_was_missing", addr_missing & ~nfa),
+    ).with_columns(
+        (pl.col("_addr_was_missing") | (pl.col("_home_defect") == "blank").fill_null(False) & ~pl.col("no_fixed_abode")).alias("_addr_missing"),
         pl.Series("_uprn_missing", rng.random(n) < noise.uprn_missing_police), pl.Series("_g_missing", rng.random(n) < 0.05),
     )
     missing_dob = pl.when(pl.col("is_child")).then(dob_missing < noise.police_child_dob_missing).otherwise(dob_missing < noise.police_adult_dob_missing)
@@ -950,10 +1216,20 @@ def _police_persons(county: County, inc: pl.DataFrame, seed: int, noise: NoiseRa
         pl.when(blank).then(None).otherwise(pl.col("address_line2")).alias("address_line2"),
         pl.when(blank).then(None).otherwise(pl.col("town")).alias("town"),
         pl.when(pl.col("no_fixed_abode")).then(pl.lit(_NFA_POSTCODE)).when(pl.col("_addr_missing")).then(None).otherwise(pl.col("postcode_w")).alias("postcode"),
-        pl.when(blank | pl.col("_uprn_missing")).then(None).otherwise(pl.col("uprn")).alias("uprn"),
+        pl.when(blank | pl.col("_uprn_missing") | pl.col("police_postcode_typo")).then(None).otherwise(pl.col("uprn")).alias("uprn"),
         pl.col("uid").alias("_uid"), pl.col("hh").alias("_hh"), "second_ref", "no_fixed_abode", "nickname",
         "forename_noise", "surname_noise", "dob_swapped", "dob_dmy", "postcode_typo",
-    ).with_columns(pl.col("dob_swapped") & pl.col("dob").is_not_null(), pl.col("dob_dmy") & pl.col("dob").is_not_null())
+        "name_transposed", "forename_multi_typo", "surname_multi_typo", "dob_defect",
+        (pl.col("police_postcode_typo") & ~blank).alias("police_postcode_typo"),
+        ((pl.col("_home_defect") == "wrong").fill_null(False) & ~blank).alias("home_address_wrong"),
+        ((pl.col("_home_defect") == "blank").fill_null(False) & ~pl.col("no_fixed_abode") & ~pl.col("_addr_was_missing")).alias("home_address_blank"),
+        pl.when(pl.col("no_fixed_abode")).then(pl.lit("no_fixed_abode")).when(pl.col("_addr_missing")).then(pl.lit("none"))
+        .when(pl.col("_home_defect") == "wrong").then(pl.lit("wrong")).otherwise(pl.lit("home")).alias("address_written"),
+        pl.when(blank).then(None).otherwise(pl.col("addr")).alias("_written_hh"),
+    ).with_columns(
+        pl.col("dob_swapped") & pl.col("dob").is_not_null(), pl.col("dob_dmy") & pl.col("dob").is_not_null(),
+        pl.when(pl.col("dob").is_not_null()).then(pl.col("dob_defect")).otherwise(None).alias("dob_defect"),
+    )
 
 
 # ---- files ------------------------------------------------------------------------------
@@ -1162,6 +1438,8 @@ def _write_truth(
     def day_date(col: str) -> pl.Expr:
         return pl.when(pl.col(col) >= 0).then(pl.lit(start_date) + pl.duration(days=pl.col(col))).otherwise(None).cast(pl.Date)
 
+    noise_log = _noise_log(bases, police, extra)
+    defects = _record_defects(noise_log)
     held = {s: register_records.filter(pl.col("source") == s) for s in schemas.REGISTER_SOURCES}
     people = county.people.join(county.households.select("hh", "leave_day"), on="hh", how="left", maintain_order="left").with_columns(
         pl.when(pl.col("nhs_all").is_in(held["health_register"]["record_key"].implode())).then(pl.col("nhs_all")).otherwise(None).alias("nhs_number"),
@@ -1186,27 +1464,60 @@ def _write_truth(
         pl.col("stale").alias("register_address_stale"), day_date("catch_up_day").alias("register_address_fixed_on"),
         day_date("leave_day").alias("left_area_on"),
     ).write_parquet(truth_dir / "households.parquet")
+    register_records = pl.concat([
+        _with_defects(register_records.filter(pl.col("source") == s), defects, s, pl.col("record_key"))
+        for s in schemas.REGISTER_SOURCES
+    ]).sort("source", "record_key", "person_uid")
     register_records.write_parquet(truth_dir / "register_records.parquet")
 
-    police.persons.select(
+    pkey = pl.col("incident_id") + pl.lit("/") + pl.col("person_ref")
+    _with_defects(police.persons, defects, "police_persons", pkey).select(
         "incident_id", "person_ref", _person_uid("_uid").alias("person_uid"), _household_uid("_hh").alias("household_uid"),
-        "role", "second_ref", "no_fixed_abode", "nickname",
+        "role", "second_ref", "no_fixed_abode", "nickname", "address_written",
+        _household_uid("_written_hh").alias("address_household_uid"), "defects",
     ).sort("incident_id", "person_ref").write_parquet(truth_dir / "police_persons.parquet")
-    police.incidents.select(
+    _with_defects(police.incidents, defects, "police_incidents", pl.col("incident_id")).select(
         "incident_id", "reported_at", day_date("_first").alias("first_delivery"), day_date("_last").alias("last_delivery"),
         _person_uid("victim_uid").alias("victim_uid"), _household_uid("hh").alias("victim_household_uid"),
         _person_uid("suspect_uid").alias("suspect_uid"), _household_uid("suspect_hh").alias("suspect_household_uid"),
         pl.col("suspect_rel").alias("suspect_relationship"), _household_uid("location_hh").alias("location_household_uid"),
         "children_present", pl.col("dash1").alias("dash_risk_first"), pl.col("dash_final").alias("dash_risk"),
         (pl.col("_d2") < days).fill_null(False).alias("updated_in_window"),
-        pl.col("children_recorded").fill_null(0).cast(pl.Int64),
+        pl.col("children_recorded").fill_null(0).cast(pl.Int64), "defects",
     ).sort("incident_id").write_parquet(truth_dir / "incidents.parquet")
 
     extra.filter(pl.col("_extra") == "invalid").select(
         "source", "delivery_date", "file", "_row", pl.col("_reason").alias("reason"), pl.col("_kind").alias("kind"),
         pl.col("_key").alias("record_key"), _person_uid("_uid").alias("person_uid"),
     ).sort("delivery_date", "source", "_row").write_parquet(truth_dir / "invalid_rows.parquet")
-    _noise_log(bases, police, extra).write_parquet(truth_dir / "noise.parquet")
+    noise_log.write_parquet(truth_dir / "noise.parquet")
+
+
+def _defect_checks() -> list[tuple[str, str, pl.Expr]]:
+    """Noise-log checks of the name defects, shared by register and police records."""
+    return [
+        ("name_transposed", "forename", pl.col("name_transposed")),
+        ("name_transposed", "surname", pl.col("name_transposed")),
+        ("name_multi_typo", "forename", pl.col("forename_multi_typo")),
+        ("name_multi_typo", "surname", pl.col("surname_multi_typo")),
+    ]
+
+
+def _record_defects(noise_log: pl.DataFrame) -> pl.DataFrame:
+    """``(source, record_key, defects)``: every record-level noise kind a delivered record
+    carries, sorted, so a miss can be traced to what was wrong with the record."""
+    return (
+        noise_log.filter(pl.col("delivery_date").is_null())
+        .group_by("source", "record_key").agg(pl.col("kind").unique().sort().alias("defects"))
+    )
+
+
+def _with_defects(frame: pl.DataFrame, defects: pl.DataFrame, source: str, key: pl.Expr) -> pl.DataFrame:
+    """``frame`` plus a ``defects`` list column (empty for a clean record)."""
+    of_source = defects.filter(pl.col("source") == source).select("record_key", "defects")
+    return frame.with_columns(key.alias("_defect_key")).join(
+        of_source, left_on="_defect_key", right_on="record_key", how="left", maintain_order="left",
+    ).with_columns(pl.col("defects").fill_null(pl.lit([], dtype=pl.List(pl.String)))).drop("_defect_key")
 
 
 def _noise_log(bases: dict[str, pl.DataFrame], police: Police, extra: pl.DataFrame) -> pl.DataFrame:
@@ -1222,6 +1533,9 @@ def _noise_log(bases: dict[str, pl.DataFrame], police: Police, extra: pl.DataFra
             pl.lit(kind).alias("kind"), pl.lit(column).alias("column"),
         )
 
+    def good(field: str) -> pl.Expr:  # the field is not overwritten by a register_bad_field
+        return (pl.col("_bad_field") != field).fill_null(True)
+
     for source, base in bases.items():
         key = pl.col("_key")
         checks = [
@@ -1229,12 +1543,16 @@ def _noise_log(bases: dict[str, pl.DataFrame], police: Police, extra: pl.DataFra
             ("name_typo", "forename", pl.col("forename_noise").str.contains("name_typo")),
             ("name_case", "surname", pl.col("surname_noise").str.contains("name_case")),
             ("name_typo", "surname", pl.col("surname_noise").str.contains("name_typo")),
-            ("dob_swap", "dob", pl.col("dob_swapped")), ("dob_dmy", "dob", pl.col("dob_dmy")),
+            ("dob_swap", "dob", pl.col("dob_swapped") & good("dob")), ("dob_dmy", "dob", pl.col("dob_dmy") & good("dob")),
             ("nhs_number_spaces", "nhs_number", pl.col("nhs_spaces")),
-            ("postcode_typo", "postcode", pl.col("postcode_typo")),
-            ("postcode_format", "postcode", ~pl.col("postcode_typo") & (pl.col("postcode_w") != pl.col("postcode"))),
+            ("postcode_typo", "postcode", pl.col("postcode_typo") & good("postcode")),
+            ("postcode_format", "postcode", ~pl.col("postcode_typo") & (pl.col("postcode_w") != pl.col("postcode")) & good("postcode")),
             ("address_variant", "address_line1", pl.col("_variant") > 0),
             ("uprn_missing", "uprn", pl.col("_uprn_missing")),
+            *_defect_checks(),
+            ("dob_digit", "dob", (pl.col("dob_defect") == "dob_digit") & good("dob")),
+            ("dob_invalid", "dob", (pl.col("dob_defect") == "dob_invalid") & good("dob")),
+            *(("register_bad_field", f, pl.col("_bad_field") == f) for f in _BAD_FIELDS[source]),
         ]
         parts += [flagged(base, source, key, k, c, cond) for k, c, cond in checks]
     persons = police.persons.rename({"_uid": "uid"})
@@ -1249,8 +1567,18 @@ def _noise_log(bases: dict[str, pl.DataFrame], police: Police, extra: pl.DataFra
         ("postcode_typo", "postcode", pl.col("postcode_typo") & ~pl.col("no_fixed_abode") & pl.col("postcode").is_not_null()),
         ("second_person_ref", "person_ref", pl.col("second_ref")),
         ("no_fixed_abode", "postcode", pl.col("no_fixed_abode")),
+        *_defect_checks(),
+        ("dob_digit", "dob", pl.col("dob_defect") == "dob_digit"),
+        ("dob_invalid", "dob", pl.col("dob_defect") == "dob_invalid"),
+        ("home_address_wrong", "address_line1", pl.col("home_address_wrong")),
+        ("home_address_blank", "address_line1", pl.col("home_address_blank")),
+        ("police_postcode_typo", "postcode", pl.col("police_postcode_typo")),
     ]
     parts += [flagged(persons, "police_persons", pkey, k, c, cond) for k, c, cond in checks]
+    parts.append(flagged(
+        police.incidents.with_columns(pl.lit(None, pl.Int64).alias("uid")), "police_incidents", pl.col("incident_id"),
+        "police_postcode_typo", "postcode", pl.col("police_postcode_typo").fill_null(False),
+    ))
     parts.append(extra.filter((pl.col("_extra") == "duplicate_row") | pl.col("_late")).select(
         "source", "delivery_date", "file", "_row", pl.col("_key").alias("record_key"), _person_uid("_uid").alias("person_uid"),
         pl.when(pl.col("_late")).then(pl.lit("late_redelivery")).otherwise(pl.lit("duplicate_row")).alias("kind"),

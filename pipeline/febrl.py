@@ -58,7 +58,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A Monday in term time: every recast date of birth is of school age (Year 1 to Year 13) on it.
+# A Monday in term time. Every original record's recast date of birth is of school age
+# (Year 1 to Year 13) on it; a copy whose year FEBRL corrupted may not be, as in life.
 DELIVERY_DATE = date(2026, 11, 30)
 SEED = 4
 FIRST_YEAR = 2009          # recast years of birth of the original records: 2009–2020
@@ -80,7 +81,8 @@ TRUTH: schemas.Schema = {
 
 @dataclass(frozen=True)
 class FebrlRecast:
-    """The two register snapshots (contract columns, as text, plus ``febrl_id``) and the truth."""
+    """The two register snapshots (contract columns as text, plus FEBRL's ``febrl_id`` and
+    ``entity``, which are never delivered) and the truth (:data:`TRUTH`)."""
 
     delivery_date: date
     health: pl.DataFrame
@@ -172,8 +174,10 @@ def _address_columns() -> list[pl.Expr]:
     ]
 
 
-def recast_febrl4(*, seed: int = SEED, delivery_date: date = DELIVERY_DATE) -> FebrlRecast:
-    """FEBRL4 as one night's health register (set A) and school census (set B); see module doc."""
+def recast_febrl4(*, seed: int = SEED) -> FebrlRecast:
+    """FEBRL4 as the health register (set A) and school census (set B) delivered on
+    :data:`DELIVERY_DATE`; see the module doc. The same seed gives the same frames."""
+    delivery_date = DELIVERY_DATE
     set_a, set_b = load_febrl4_frames()
     year = pl.col("date_of_birth").str.slice(0, 4).cast(pl.Int64, strict=False)
     base_years = (
@@ -185,6 +189,7 @@ def recast_febrl4(*, seed: int = SEED, delivery_date: date = DELIVERY_DATE) -> F
     )
     shifts = year_shifts(base_years["entity"], base_years["year"], seed)
     rng = np.random.default_rng([seed, 1])
+    # The synthetic county's generators: one definition of a valid made-up identifier.
     nhs = synth._nhs_numbers(rng, set_a.height).astype(str)
     upn = synth._upns(rng, set_b.height)
     practices = np.array([f"D8{n:04d}" for n in rng.choice(10_000, _PRACTICES, replace=False)])

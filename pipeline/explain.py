@@ -28,7 +28,7 @@ DECISION_WORDS = {
     "review": "waiting for a reviewer",
     "auto_nonmatch": "rejected automatically",
     "reviewed_nonmatch": "rejected by a reviewer",
-    "blocked_by_guard": "held back: it fits more than one record equally well",
+    "blocked_by_guard": "held back: it would give one child two NHS numbers or UPNs, or make two people of one incident one",
 }
 # Comparison levels (pipeline.link_compare) in words; -1 means a value is missing.
 _NAME = {4: "same {}", 3: "{} a known variant or sounding the same", 2: "{} nearly the same", 1: "{} similar",
@@ -36,7 +36,9 @@ _NAME = {4: "same {}", 3: "{} a known variant or sounding the same", 2: "{} near
 _LEVEL_WORDS: dict[str, dict[int, str]] = {
     "forename": {k: v.format("first name") for k, v in _NAME.items()},
     "surname": {k: v.format("surname") for k, v in _NAME.items()},
-    "dob": {3: "same date of birth", 2: "date of birth with day and month swapped", 1: "date of birth close",
+    "names_transposed": {1: "forename and surname written in each other's place"},
+    "dob": {4: "same date of birth", 3: "date of birth with day and month swapped",
+            2: "date of birth one digit apart", 1: "date of birth sharing two of day, month and year",
             0: "different date of birth", -1: "date of birth missing"},
     "location": {3: "same address", 2: "same postcode or nearly the same street", 1: "same postcode area",
                  0: "different address", -1: "address missing"},
@@ -49,6 +51,10 @@ _SOURCE_WORDS = {"health_register": "health register", "school_census": "school 
 def scores_in_words(scores: dict[str, Any]) -> str:
     """"same first name, same surname, same date of birth, same address" from a pair's levels."""
     words = []
+    if "names_transposed" not in scores and isinstance(scores.get("dob"), int | float) and scores["dob"] >= 1:
+        # Pairs scored before the one-digit level existed (their scores carry no
+        # names_transposed): dob 3 was exact, 2 swapped, 1 close.
+        scores = {**scores, "dob": {3: 4, 2: 3, 1: 1}[int(scores["dob"])]}
     for field, levels in _LEVEL_WORDS.items():
         level = scores.get(field)
         if isinstance(level, int | float) and int(level) in levels:

@@ -160,3 +160,10 @@ def test_link_scores_are_said_in_words() -> None:
     assert scores_in_words({"forename": 3, "surname": 0, "dob": 2, "location": -1}) == (
         "first name a known variant or sounding the same, different surname, "
         "date of birth with day and month swapped, address missing")
+    # Scores written since the one-digit date level and the crossed names (they carry
+    # names_transposed): dob 4 is exact, 2 one digit apart.
+    assert scores_in_words({"forename": 3, "surname": 3, "names_transposed": 1, "dob": 2, "location": 3}) == (
+        "first name a known variant or sounding the same, surname a known variant or sounding the same, "
+        "forename and surname written in each other's place, date of birth one digit apart, same address")
+    assert scores_in_words({"forename": 4, "surname": 4, "names_transposed": 0, "dob": 4, "location": 3}) == (
+        "same name, same date of birth, same address")

@@ -133,7 +133,11 @@ def run(
         summary = run_night(day, settings, trigger="cli", on_stage=_print_stage if progress else None)
     except HearthError as exc:
         raise _fail(exc) from exc
-    console.print(f"run {summary.run_id}: {summary.status}; warehouse {settings.warehouse}")
+    # Loud on purpose: a night that processed what arrived but lost or doubted something.
+    for warning in summary.warnings:
+        err.print(f"hearth: warning: {warning['message']}", highlight=False, markup=False, soft_wrap=True)
+    status = f"{summary.status} with {len(summary.warnings)} warning(s)" if summary.warnings else summary.status
+    console.print(f"run {summary.run_id}: {status}; warehouse {settings.warehouse}", highlight=False, markup=False)
 
 
 @app.command()

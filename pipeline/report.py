@@ -165,11 +165,14 @@ def render_report(
     rules_version: str | None = None,
     rules: Rules | None = None,
     unlocated: pl.DataFrame | None = None,
+    notices: list[str] | None = None,
 ) -> tuple[str, str]:
     """Render the day's MASH list as (html, csv). ``rules`` supplies the plain-English reason
     sentences (default: the project's ``config/rules.toml``); ``rules_version`` defaults to the
     version the list rows record, else the rules'. ``unlocated`` (``marts.unlocated_suspects``
-    rows) adds the suspects new since the previous list whose home is unknown."""
+    rows) adds the suspects new since the previous list whose home is unknown. ``notices`` go
+    at the top of the page: what the night processed but the coordinator must know (a
+    delivery cut short to be resent)."""
     rules = rules or load_rules()
     if rules_version is None:
         recorded = mash_list["rules_version"].drop_nulls().unique().to_list() if "rules_version" in mash_list.columns else []
@@ -190,6 +193,7 @@ def render_report(
     html = _environment().get_template("report.html.j2").render(
         households=rows,
         unlocated_suspects=suspects,
+        notices=notices or [],
         list_date_long=list_date.strftime("%A %d %B %Y"),
         list_date_short=list_date.strftime("%d %b %Y"),
         generated_at=_when(generated_at),

@@ -31,7 +31,8 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -43,7 +44,7 @@ import duckdb
 import polars as pl
 
 from pipeline.config import PROJECT_ROOT
-from pipeline.errors import WarehouseBusyError, WarehouseError
+from pipeline.errors import WarehouseBusyError, WarehouseError, WorkingFileCorruptError
 from pipeline.working_copy import copy_durably, fsync_dir, work_path, working_copy_lock
 from pipeline.working_copy import (
     prepare_working_copy as prepare_working_copy,  # re-exported for callers
@@ -70,7 +71,7 @@ TABLES = frozenset(
         "marts.child_index", "marts.child_flags", "marts.mash_list", "marts.school_notifications",
         "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.dq_results",
         "audit.link_decisions", "audit.link_models", "audit.review_decisions", "audit.coordinator_decisions",
-        "audit.flag_evidence", "audit.publications", "audit.access_log",
+        "audit.flag_evidence", "audit.publications", "audit.access_log", "audit.purges",
     }
 )
 STAGING_TABLE = {
@@ -103,6 +104,23 @@ AUDIT_DATE_KEY = {
 }
 # The marts published per list date from their linked.pending_* tables (publish_<mart>.sql).
 PUBLISHED_MARTS = ("marts.child_flags", "marts.mash_list", "marts.school_notifications", "marts.unlocated_suspects")
+# What readers open the published file for: every row of these is read (and so its blocks'
+# checksums checked) before a file replaces the published one.
+VERIFIED_TABLES = (*PUBLISHED_MARTS, "marts.child_index", "audit.run_log", "audit.publications")
+# How DuckDB reports a damaged file: a block whose checksum does not match, or a header
+# that is not a database.
+_CORRUPTION_MARKERS = ("checksum", "corrupt database", "not a valid duckdb database")
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) says the database file itself is damaged."""
+    while exc is not None:
+        if isinstance(exc, duckdb.Error | WarehouseError) and any(
+            m in str(exc).lower() for m in _CORRUPTION_MARKERS
+        ):
+            return True
+        exc = exc.__cause__  # type: ignore[assignment]
+    return False
 
 
 def _table(name: str) -> str:
@@ -128,6 +146,7 @@ class Warehouse:
     path: Path
     published: Path
     read_only: bool
+    key: str | None = None
 
     # ---- basic helpers -----------------------------------------------------------------
     def query(self, name: str, **params: Any) -> pl.DataFrame:
@@ -234,6 +253,16 @@ class Warehouse:
     def checkpoint(self) -> None:
         self.con.execute(f"CHECKPOINT {CATALOG}")
 
+    def verify(self) -> None:
+        """Read every row of the tables readers rely on; a damaged block raises."""
+        verify_connection(self.con)
+
+
+def verify_connection(con: duckdb.DuckDBPyConnection) -> None:
+    for table in VERIFIED_TABLES:
+        # hash() of the whole row makes DuckDB read every column, not only row counts.
+        con.execute(f"SELECT count(*), sum(hash(t)) FROM {_table(table)} AS t").fetchall()  # noqa: S608
+
 
 def _attach(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool, key: str | None) -> None:
     options = []
@@ -327,12 +356,44 @@ def open_writer(published: Path, *, key: str | None = None) -> Iterator[Warehous
             # (it is the last handed-over or copied working file).
             log.info("working file %s missing; copying it from the published file %s", path, published)
             copy_durably(published, path)
-        con = _open(path, read_only=False, key=key)
+        try:
+            con = _open(path, read_only=False, key=key)
+        except WarehouseError as exc:
+            if not is_corruption(exc):
+                raise
+            raise _set_aside(path, published, exc) from exc
     try:
         migrate(con)
-        yield Warehouse(con=con, path=path, published=published, read_only=False)
+        yield Warehouse(con=con, path=path, published=published, read_only=False, key=key)
+    except (duckdb.Error, WarehouseError) as exc:
+        if isinstance(exc, WorkingFileCorruptError) or not is_corruption(exc):
+            raise
+        con.close()
+        with working_copy_lock(published):
+            raise _set_aside(path, published, exc) from exc
     finally:
         con.close()
+
+
+def _set_aside(path: Path, published: Path, exc: BaseException) -> WorkingFileCorruptError:
+    """Rename a damaged working file out of the way (kept for investigation) and copy a
+    fresh one from the published file. Called under the working-copy lock."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    aside = path.with_name(f"{path.stem}.corrupt-{stamp}{path.suffix}")
+    os.replace(path, aside)
+    fsync_dir(path.parent)
+    log.error("working file %s is damaged (%s); set aside as %s", path, exc, aside)
+    if published.exists():
+        copy_durably(published, path)
+        recopied = f"a fresh working file was copied from the published file {published}, whose lists are unchanged"
+    else:
+        recopied = "there is no published file to copy from; the next run starts an empty warehouse"
+    return WorkingFileCorruptError(
+        f"the working file {path} is damaged ({exc}). It was set aside as {aside} for "
+        f"investigation and {recopied}. Nothing was published: yesterday's lists stand. Rerun "
+        "the night; if this happens again, check the disk.",
+        set_aside=aside,
+    )
 
 
 @contextmanager
@@ -345,7 +406,7 @@ def open_reader(published: Path, *, key: str | None = None) -> Iterator[Warehous
         )
     con = _open(published, read_only=True, key=key)
     try:
-        yield Warehouse(con=con, path=published, published=published, read_only=True)
+        yield Warehouse(con=con, path=published, published=published, read_only=True, key=key)
     finally:
         con.close()
 
@@ -360,9 +421,12 @@ def refresh_published(wh: Warehouse, *, handover: bool = False) -> Path:
     """
     wh.checkpoint()
     if not handover:
-        copy_durably(wh.path, wh.published)
+        copy_durably(wh.path, wh.published, verify=_verify_file(wh))
         log.info("published %s", wh.published)
         return wh.published
+    # Read back what readers will read before it replaces their file: a damaged working
+    # file raises here and is set aside (open_writer), and the published file stays.
+    wh.verify()
     with working_copy_lock(wh.published):
         wh.con.close()
         os.replace(wh.path, wh.published)
@@ -370,6 +434,18 @@ def refresh_published(wh: Warehouse, *, handover: bool = False) -> Path:
     log.info("published %s (handed over; the next working copy is made in the background)", wh.published)
     _spawn_working_copy(wh.published)
     return wh.published
+
+
+def _verify_file(wh: Warehouse) -> Callable[[Path], None]:
+    """A check of a copied file before it replaces the published one (same key as ``wh``)."""
+    def check(path: Path) -> None:
+        con = _open(path, read_only=True, key=wh.key)
+        try:
+            verify_connection(con)
+        finally:
+            con.close()
+
+    return check
 
 
 def _spawn_working_copy(published: Path) -> None:

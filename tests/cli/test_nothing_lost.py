@@ -45,7 +45,7 @@ def marts_digest(env: Path) -> str:
     with warehouse.open_reader(published(env)) as wh:
         for mart in MARTS:
             digest.update(mart.encode())
-            for row in wh.fetch(f"SELECT * FROM marts.{mart} ORDER BY ALL"):  # noqa: S608 - fixed names
+            for row in wh.fetch(f"SELECT * FROM marts.{mart} ORDER BY ALL"):
                 digest.update(repr(row).encode())
     return digest.hexdigest()
 
@@ -82,3 +82,125 @@ def test_a_child_added_to_a_known_incident_by_a_later_delivery_is_flagged(env: P
         people = wh.query("current_persons", as_of=nxt).filter(incident_id="INC-R")
     assert sorted(people["person_ref"].to_list()) == ["P1", "P2", "P9"]
     assert len(flagged(env, "Ivy", nxt)) == 1
+
+
+# ---- 2. a damaged working file ------------------------------------------------------------
+def _damage(path: Path, *, first: int) -> None:
+    """Overwrite bytes inside every 256 KiB block from the ``first``-th after the file
+    header, so DuckDB's block checksums fail."""
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        for offset in range(3 * 4096 + first * 262144, size, 262144):
+            fh.seek(offset + 64)
+            fh.write(b"\xa5" * 32)
+
+
+def _damage_table(path: Path, table: str) -> None:
+    """Damage the blocks holding ``table`` and no other table's data, so the file opens and
+    the night fails where it first reads that table."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        def blocks(name: str) -> set[int]:
+            rows = con.execute("SELECT DISTINCT block_id FROM pragma_storage_info(?) WHERE block_id >= 0", [name])
+            return {b for (b,) in rows.fetchall()}
+
+        tables = [f"{s}.{t}" for s, t in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables()").fetchall()]
+        own = blocks(table) - set().union(*(blocks(t) for t in tables if t != table))
+    finally:
+        con.close()
+    assert own, f"{table} shares every block with other tables"
+    with path.open("r+b") as fh:
+        for block in own:
+            fh.seek(3 * 4096 + block * 262144 + 64)
+            fh.write(b"\xa5" * 32)
+
+
+@pytest.mark.parametrize("damage", ["unopenable", "after-open", "in-a-stage"])
+def test_a_damaged_working_file_is_set_aside_and_never_published(env: Path, damage: str) -> None:
+    work = warehouse.work_path(published(env))
+    warehouse.prepare_working_copy(published(env))  # the detached copy after the handover
+    before = marts_digest(env)
+    if damage == "in-a-stage":
+        # Yesterday's flags, first read by the flag stage (levels only go up).
+        _damage_table(work, "marts.child_flags")
+    else:
+        _damage(work, first=0 if damage == "unopenable" else 1)
+    nxt = NIGHT + timedelta(days=1)
+    (env / "landing" / nxt.isoformat()).mkdir()
+    result = runner.invoke(app, ["run", "--date", nxt.isoformat()])
+    assert result.exit_code == 1, result.output
+    assert "is damaged" in result.output and "set aside" in result.output
+    assert "yesterday's lists stand" in result.output
+    assert marts_digest(env) == before  # yesterday's lists readable and unchanged
+    aside = list(work.parent.glob("warehouse.work.corrupt-*.duckdb"))
+    assert len(aside) == 1 and aside[0].stat().st_size > 0
+    # The night's failure is recorded in the fresh working copy; the rerun publishes it.
+    result = runner.invoke(app, ["run", "--date", nxt.isoformat()])
+    assert result.exit_code == 0, result.output
+    recorded = runs(env)
+    assert [(r["logical_date"], r["status"]) for r in recorded] == [
+        (NIGHT, "succeeded"), (nxt, "failed"), (nxt, "succeeded")]
+    assert "is damaged" in recorded[1]["message"]
+    if damage == "in-a-stage":
+        assert recorded[1]["message"].startswith("flag: ")
+
+
+# ---- 4. a missing, mistyped or vanished delivery folder -----------------------------------
+def test_a_missing_delivery_folder_exits_2_naming_it_and_the_misnamed_one(env: Path) -> None:
+    before = marts_digest(env)
+    nxt = NIGHT + timedelta(days=1)
+    misnamed = env / "landing" / "2026-10-6"
+    misnamed.mkdir()
+    (misnamed / "police_incidents.csv").write_text("incident_id\n")
+    result = runner.invoke(app, ["run", "--date", nxt.isoformat()])
+    assert result.exit_code == 2, result.output
+    assert str(env / "landing" / nxt.isoformat()) in result.output.replace("\n", "")
+    assert "'2026-10-6'" in result.output
+    assert marts_digest(env) == before
+    assert [r["status"] for r in runs(env)] == ["succeeded", "failed"]
+
+
+def test_a_folder_that_is_not_a_date_is_reported_on_a_good_night(env: Path) -> None:
+    nxt = NIGHT + timedelta(days=1)
+    (env / "landing" / nxt.isoformat()).mkdir()  # a quiet night: the folder, empty
+    (env / "landing" / "latest").mkdir()
+    result = runner.invoke(app, ["run", "--date", nxt.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "warning" in result.output and "'latest'" in result.output
+    assert "succeeded with 1 warning(s)" in result.output
+    last = runs(env)[-1]
+    assert last["status"] == "succeeded" and last["warning_count"] == 1
+    assert "landing_not_a_date" in last["warnings"]
+
+
+# ---- 5. a police file cut in transit ---------------------------------------------------------
+def test_a_police_file_cut_in_transit_is_processed_and_said_loudly(env: Path) -> None:
+    nxt = NIGHT + timedelta(days=1)
+    path = write_delivery(env / "landing", nxt, "police_incidents", [
+        {"incident_id": "INC-T", "reported_at": "2026-10-05T20:00:00+01:00", "updated_at": "2026-10-05T21:00:00+01:00",
+         "dash_risk": "medium", "children_present": "yes", "offence": "assault", **HOME_S},
+        {"incident_id": "INC-U", "reported_at": "2026-10-05T22:00:00+01:00", "updated_at": "2026-10-05T22:30:00+01:00",
+         "dash_risk": "high", "children_present": "no", "offence": "assault", **OTHER},
+    ])
+    text = path.read_text()
+    path.write_text(text[: text.index("2026-10-05T22:30")])  # cut mid-record: no final newline
+    result = runner.invoke(app, ["run", "--date", nxt.isoformat()])
+    assert result.exit_code == 0, result.output
+    out = result.output.replace("\n", " ")
+    assert "police_incidents.csv looks cut in transit" in out and "ask police to resend" in out
+    assert "succeeded with 1 warning(s)" in out
+    last = runs(env)[-1]
+    assert last["status"] == "succeeded" and last["warning_count"] == 1 and "truncated_file" in last["warnings"]
+    with warehouse.open_reader(published(env)) as wh:
+        staged = wh.fetch("SELECT incident_id FROM staging.police_incident_versions WHERE delivery_date = ?", [nxt])
+        quarantined = wh.fetch("SELECT _row FROM audit.quarantine WHERE delivery_date = ?", [nxt])
+    assert staged == [("INC-T",)] and quarantined == [(2,)]
+    html = (env / "reports" / nxt.isoformat() / f"mash-list-{nxt}.html").read_text()
+    assert html.index("looks cut in transit") < html.index("<table")
+    # The report written again later from the published file says the same.
+    result = runner.invoke(app, ["report", "--date", nxt.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "ask police to resend" in (env / "reports" / nxt.isoformat() / f"mash-list-{nxt}.html").read_text()

@@ -204,3 +204,57 @@ def test_a_police_file_cut_in_transit_is_processed_and_said_loudly(env: Path) ->
     result = runner.invoke(app, ["report", "--date", nxt.isoformat()])
     assert result.exit_code == 0, result.output
     assert "ask police to resend" in (env / "reports" / nxt.isoformat() / f"mash-list-{nxt}.html").read_text()
+
+
+# ---- 3. purge ------------------------------------------------------------------------------
+def _police_rows(env: Path) -> tuple[int, int, int]:
+    with warehouse.open_reader(published(env)) as wh:
+        return tuple(wh.fetch(  # type: ignore[return-value]
+            "SELECT (SELECT count(*) FROM staging.police_incident_versions), "
+            "(SELECT count(*) FROM staging.police_person_versions), (SELECT count(*) FROM raw.police_incidents)"
+        )[0])
+
+
+def _purges(env: Path) -> list[dict]:
+    with warehouse.open_writer(published(env)) as wh:  # dry runs are recorded in the working file
+        return wh.frame("SELECT * FROM audit.purges ORDER BY purged_at").to_dicts()
+
+
+@pytest.mark.parametrize("day", ["2099-01-01", (NIGHT + timedelta(days=1)).isoformat()], ids=["future", "after-latest-night"])
+def test_a_purge_after_today_or_the_latest_night_is_refused_and_deletes_nothing(env: Path, day: str) -> None:
+    before, rows = marts_digest(env), _police_rows(env)
+    result = runner.invoke(app, ["purge", "--date", day, "--apply"])
+    assert result.exit_code == 2, result.output
+    assert ("after today" if day.startswith("2099") else "after the latest night") in result.output
+    assert "Nothing was deleted" in result.output
+    assert _police_rows(env) == rows and marts_digest(env) == before
+    assert _purges(env) == []
+
+
+def test_every_purge_is_recorded_and_in_window_incidents_need_force_and_reason(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    later = NIGHT + timedelta(days=2)
+    (env / "landing" / later.isoformat()).mkdir()
+    assert runner.invoke(app, ["run", "--date", later.isoformat()]).exit_code == 0
+    # A police retention shorter than the flag window: NIGHT's incidents (reported the day
+    # before it) are still inside the window and would go.
+    monkeypatch.setenv("HEARTH_RETENTION__POLICE_DAYS", "1")
+    rows, before = _police_rows(env), marts_digest(env)
+    result = runner.invoke(app, ["purge", "--date", later.isoformat(), "--as", "dpo-clerk"])
+    assert result.exit_code == 0, result.output  # a dry run shows the plan
+    result = runner.invoke(app, ["purge", "--date", later.isoformat(), "--apply"])
+    assert result.exit_code == 2, result.output
+    assert "2 incident(s) still inside the flag window" in result.output and "--force --reason" in result.output
+    result = runner.invoke(app, ["purge", "--date", later.isoformat(), "--apply", "--force"])
+    assert result.exit_code == 2 and "--force needs --reason" in result.output
+    assert _police_rows(env) == rows and marts_digest(env) == before
+    result = runner.invoke(app, ["purge", "--date", later.isoformat(), "--apply", "--force",
+                                 "--reason", "court order 17: erase", "--as", "dpo"])
+    assert result.exit_code == 0, result.output
+    assert _police_rows(env) == (0, 0, rows[2])  # raw keeps 92 days
+    recorded = _purges(env)
+    assert [(p["purged_by"], p["applied"], p["forced"], p["reason"], p["in_window"]) for p in recorded] == [
+        ("dpo-clerk", False, False, None, 2), ("dpo", True, True, "court order 17: erase", 2)]
+    assert recorded[1]["as_of"] == later
+    assert '"staging.police_incident_versions"' in recorded[1]["rows"]

@@ -33,6 +33,7 @@ from pipeline.config import PROJECT_ROOT, Settings
 from pipeline.errors import (
     DataQualityError,
     HearthError,
+    RunWarning,
     StaleRegisterError,
     WorkingFileCorruptError,
 )
@@ -371,7 +372,7 @@ def stage_link(ctx: NightContext) -> StageResult:
             health=wh.query("health_register_snapshot", as_of=day),
             school=wh.query("school_census_snapshot", as_of=day),
             persons=wh.query("current_persons", as_of=day),
-            incidents=wh.query("current_incidents", as_of=day),
+            incidents=current_incidents(wh, day)[0],
             child_xref=wh.query("child_xref_before", before=day),
             reviews=wh.query("review_decisions_latest"),
             as_of=day,
@@ -409,6 +410,26 @@ def stage_link(ctx: NightContext) -> StageResult:
     return result
 
 
+def current_incidents(wh: Warehouse, day: date) -> tuple[pl.DataFrame, list[RunWarning]]:
+    """The incidents as of ``day`` (``schemas.CURRENT_INCIDENTS``), and a warning for each
+    whose latest version cannot be told apart because of the clock change."""
+    frame = wh.query("current_incidents", as_of=day)
+    undecided = [
+        RunWarning(
+            "ambiguous_update_order",
+            f"incident {row['incident_id']}: versions updated in the hour repeated when the clocks "
+            f"went back cannot be put in order (delivered {', '.join(row['versions'])}); the higher "
+            f"DASH risk, {row['dash_risk'].replace('_', ' ')}, is used. Ask police which version is "
+            "the latest.",
+            "police_incidents",
+        )
+        for row in frame.filter(pl.col("order_ambiguous")).iter_rows(named=True)
+        # Said on the night a version that makes it undecidable arrives (and on its reruns).
+        if any(v.startswith(day.isoformat()) for v in row["versions"])
+    ]
+    return frame.drop("order_ambiguous", "versions"), undecided
+
+
 def stage_flag(ctx: NightContext) -> StageResult:
     """Apply the rules; stage the day's flags, MASH list and notifications (unpublished)."""
     from pipeline.flag import FlagInputs, build_flags
@@ -418,9 +439,10 @@ def stage_flag(ctx: NightContext) -> StageResult:
         wh, day = ctx.wh, ctx.run_date
         rules = load_rules(ctx.settings.rules_file)
         previous = wh.query("previous_list_date", before=day)["list_date"][0]
+        incidents, undecided = current_incidents(wh, day)
         inputs = FlagInputs(
             list_date=day,
-            incidents=wh.query("current_incidents", as_of=day),
+            incidents=incidents,
             incident_households=wh.query("linked_incident_households", as_of=day),
             person_links=wh.query("linked_person_links", as_of=day),
             children=wh.query("linked_children", as_of=day),
@@ -450,6 +472,7 @@ def stage_flag(ctx: NightContext) -> StageResult:
             "children_flagged": flags.child_flags.height,
             "households_listed": flags.mash_list.height,
             "school_notifications": flags.school_notifications.height,
+            "warnings": [w.as_dict() for w in undecided],
         }
     return result
 

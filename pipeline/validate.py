@@ -264,6 +264,8 @@ def staged_frame(prepared: pl.DataFrame, source: str, file: str) -> pl.DataFrame
     typed = prepared.with_columns(
         *[lv.landing_date(pl.col(c)).alias(c) for c in _DATE_COLUMNS if c in prepared.columns],
         *[lv.landing_datetime_utc(pl.col(c)).alias(c) for c in _DATETIME_COLUMNS if c in prepared.columns],
+        *([lv.ambiguous_local_time(pl.col("updated_at")).alias("updated_at_ambiguous")]
+          if "updated_at" in prepared.columns else []),
         pl.lit(file, pl.String).alias("_file"),
     )
     return schemas.conform(typed, schemas.STAGED[source])

@@ -258,3 +258,45 @@ def test_every_purge_is_recorded_and_in_window_incidents_need_force_and_reason(
         ("dpo-clerk", False, False, None, 2), ("dpo", True, True, "court order 17: erase", 2)]
     assert recorded[1]["as_of"] == later
     assert '"staging.police_incident_versions"' in recorded[1]["rows"]
+
+
+# ---- 6. two versions in the hour repeated when the clocks go back ---------------------------
+def test_an_escalation_in_the_repeated_october_hour_is_not_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    monkeypatch.setenv("HEARTH_WAREHOUSE", str(tmp_path / "wh" / "warehouse.duckdb"))
+    monkeypatch.setenv("HEARTH_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("HEARTH_REPORTS_DIR", str(tmp_path / "reports"))
+    fall_back, after = date(2026, 10, 25), date(2026, 10, 26)  # clocks go back at 02:00 BST on the 25th
+    _registers(tmp_path / "seed")
+    _police(tmp_path / "seed")
+    (tmp_path / "landing" / fall_back.isoformat()).mkdir(parents=True)
+    for source in ("health_register", "school_census", "police_persons"):
+        shutil.copy(tmp_path / "seed" / NIGHT.isoformat() / f"{source}.csv",
+                    tmp_path / "landing" / fall_back.isoformat() / f"{source}.csv")
+    incident = {"incident_id": "INC-S", "reported_at": "2026-10-24T23:00:00+01:00", "children_present": "unknown",
+                "offence": "harassment", **HOME_S}
+    # 01:40 the first time round (BST), then the escalation at 01:10 the second time (GMT,
+    # really 30 minutes later); neither carries an offset.
+    write_delivery(tmp_path / "landing", fall_back, "police_incidents", [
+        {**incident, "updated_at": "2026-10-25T01:40:00", "dash_risk": "standard"}])
+    write_delivery(tmp_path / "landing", after, "police_incidents", [
+        {**incident, "updated_at": "2026-10-25 01:10", "dash_risk": "high"}])
+    assert runner.invoke(app, ["run", "--date", fall_back.isoformat()]).exit_code == 0
+    result = runner.invoke(app, ["run", "--date", after.isoformat()])
+    assert result.exit_code == 0, result.output
+    out = result.output.replace("\n", " ")
+    assert "incident INC-S" in out and "cannot be put in order" in out and "succeeded with 1 warning(s)" in out
+    with warehouse.open_reader(tmp_path / "wh" / "warehouse.duckdb") as wh:
+        milo = wh.frame("SELECT risk_level, reasons FROM marts.child_flags WHERE forename = 'Milo' "
+                        "AND list_date = $d", {"d": after}).to_dicts()
+        last = wh.frame("SELECT warnings FROM audit.runs ORDER BY started_at DESC LIMIT 1")["warnings"][0]
+        staged = wh.fetch("SELECT delivery_date, updated_at_ambiguous FROM staging.police_incident_versions "
+                          "ORDER BY delivery_date")
+    assert milo == [{"risk_level": "high", "reasons": milo[0]["reasons"]}] and "DASH_HIGH" in milo[0]["reasons"]
+    assert "ambiguous_update_order" in last
+    assert [a for _, a in staged] == [True, True]
+    html = (tmp_path / "reports" / after.isoformat() / f"mash-list-{after}.html").read_text()
+    assert "cannot be put in order" in html

@@ -365,7 +365,7 @@ def open_writer(published: Path, *, key: str | None = None) -> Iterator[Warehous
     try:
         migrate(con)
         yield Warehouse(con=con, path=path, published=published, read_only=False, key=key)
-    except (duckdb.Error, WarehouseError) as exc:
+    except Exception as exc:
         if isinstance(exc, WorkingFileCorruptError) or not is_corruption(exc):
             raise
         con.close()

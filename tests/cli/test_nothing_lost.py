@@ -15,24 +15,15 @@ from pipeline import warehouse
 from pipeline.cli import app
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
+import test_night_commands
 from builders import write_delivery
 from e2e.test_scenarios import HOME_S, NIGHT, OTHER, _police, _registers
 
+# The fixture: one good night published from the two seed scenarios.
+env = test_night_commands.env
+
 runner = CliRunner()
 MARTS = ("child_flags", "mash_list", "school_notifications", "child_index", "unlocated_suspects")
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """One good night published from the two seed scenarios."""
-    monkeypatch.setenv("HEARTH_WAREHOUSE", str(tmp_path / "wh" / "warehouse.duckdb"))
-    monkeypatch.setenv("HEARTH_LANDING_DIR", str(tmp_path / "landing"))
-    monkeypatch.setenv("HEARTH_REPORTS_DIR", str(tmp_path / "reports"))
-    _registers(tmp_path / "landing")
-    _police(tmp_path / "landing")
-    result = runner.invoke(app, ["run", "--date", NIGHT.isoformat()])
-    assert result.exit_code == 0, result.output
-    return tmp_path
 
 
 def published(env: Path) -> Path:
@@ -261,8 +252,9 @@ def test_every_purge_is_recorded_and_in_window_incidents_need_force_and_reason(
 
 
 # ---- 6. two versions in the hour repeated when the clocks go back ---------------------------
+@pytest.mark.parametrize("where", ["next-night", "same-file"])
 def test_an_escalation_in_the_repeated_october_hour_is_not_lost(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     import shutil
 
@@ -280,23 +272,28 @@ def test_an_escalation_in_the_repeated_october_hour_is_not_lost(
                 "offence": "harassment", **HOME_S}
     # 01:40 the first time round (BST), then the escalation at 01:10 the second time (GMT,
     # really 30 minutes later); neither carries an offset.
-    write_delivery(tmp_path / "landing", fall_back, "police_incidents", [
-        {**incident, "updated_at": "2026-10-25T01:40:00", "dash_risk": "standard"}])
-    write_delivery(tmp_path / "landing", after, "police_incidents", [
-        {**incident, "updated_at": "2026-10-25 01:10", "dash_risk": "high"}])
-    assert runner.invoke(app, ["run", "--date", fall_back.isoformat()]).exit_code == 0
-    result = runner.invoke(app, ["run", "--date", after.isoformat()])
+    first = {**incident, "updated_at": "2026-10-25T01:40:00", "dash_risk": "standard"}
+    escalation = {**incident, "updated_at": "2026-10-25 01:10", "dash_risk": "high"}
+    if where == "next-night":
+        write_delivery(tmp_path / "landing", fall_back, "police_incidents", [first])
+        write_delivery(tmp_path / "landing", after, "police_incidents", [escalation])
+        assert runner.invoke(app, ["run", "--date", fall_back.isoformat()]).exit_code == 0
+        night = after
+    else:  # both versions in one extract: neither may be quarantined as the older duplicate
+        write_delivery(tmp_path / "landing", fall_back, "police_incidents", [first, escalation])
+        night = fall_back
+    result = runner.invoke(app, ["run", "--date", night.isoformat()])
     assert result.exit_code == 0, result.output
     out = result.output.replace("\n", " ")
     assert "incident INC-S" in out and "cannot be put in order" in out and "succeeded with 1 warning(s)" in out
     with warehouse.open_reader(tmp_path / "wh" / "warehouse.duckdb") as wh:
         milo = wh.frame("SELECT risk_level, reasons FROM marts.child_flags WHERE forename = 'Milo' "
-                        "AND list_date = $d", {"d": after}).to_dicts()
+                        "AND list_date = $d", {"d": night}).to_dicts()
         last = wh.frame("SELECT warnings FROM audit.runs ORDER BY started_at DESC LIMIT 1")["warnings"][0]
-        staged = wh.fetch("SELECT delivery_date, updated_at_ambiguous FROM staging.police_incident_versions "
-                          "ORDER BY delivery_date")
-    assert milo == [{"risk_level": "high", "reasons": milo[0]["reasons"]}] and "DASH_HIGH" in milo[0]["reasons"]
+        staged = wh.fetch("SELECT updated_at_ambiguous FROM staging.police_incident_versions")
+        quarantined = wh.fetch("SELECT count(*) FROM audit.quarantine WHERE source = 'police_incidents'")[0][0]
+    assert [m["risk_level"] for m in milo] == ["high"] and "DASH_HIGH" in milo[0]["reasons"]
     assert "ambiguous_update_order" in last
-    assert [a for _, a in staged] == [True, True]
-    html = (tmp_path / "reports" / after.isoformat() / f"mash-list-{after}.html").read_text()
+    assert staged == [(True,), (True,)] and quarantined == 0
+    html = (tmp_path / "reports" / night.isoformat() / f"mash-list-{night}.html").read_text()
     assert "cannot be put in order" in html

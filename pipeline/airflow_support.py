@@ -68,6 +68,10 @@ NOT_RETRYABLE = (
     "pipeline.errors.DataQualityError",  # includes StaleRegisterError
     "pipeline.errors.InputError",
     "pipeline.errors.UsageError",  # includes ConfigError
+    # The damaged working file was replaced by a copy of the published one, which lacks
+    # tonight's earlier stages: a retried later task would build on yesterday's data. The
+    # night must be rerun from ingest.
+    "pipeline.errors.WorkingFileCorruptError",
 )
 
 

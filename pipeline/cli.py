@@ -199,7 +199,11 @@ def run(
         summary = run_night(day, settings, trigger="cli", on_stage=_print_stage if progress else None)
     except HearthError as exc:
         raise _fail(exc) from exc
-    console.print(f"run {summary.run_id}: {summary.status}; warehouse {settings.warehouse}")
+    # Loud on purpose: a night that processed what arrived but lost or doubted something.
+    for warning in summary.warnings:
+        err.print(f"hearth: warning: {warning['message']}", soft_wrap=True)
+    status = f"{summary.status} with {len(summary.warnings)} warning(s)" if summary.warnings else summary.status
+    console.print(f"run {summary.run_id}: {status}; warehouse {settings.warehouse}")
     if stale := run_order.stale_after(history, day):
         _warn(stale)
 
@@ -348,22 +352,31 @@ def decide(
 
 @app.command()
 def purge(
-    date_: Annotated[str | None, typer.Option("--date", help="purge as of this date (default today)")] = None,
+    date_: Annotated[str | None, typer.Option("--date", help="purge as of this date (default: today, or the latest night if earlier)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run/--apply", help="show what would go (default) or delete it")] = True,
+    force: Annotated[bool, typer.Option("--force", help="purge incidents still inside the flag window (needs --reason)")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="why a forced purge is needed (recorded)")] = None,
     warehouse: WarehouseOpt = None,
+    as_: AsOpt = None,
 ) -> None:
-    """Show (or, with --apply, delete) raw and staging rows past their retention period."""
+    """Show (or, with --apply, delete) raw and staging rows past their retention period.
+
+    Every purge, dry run or applied, is recorded in audit.purges."""
     from pipeline import retention
     from pipeline import warehouse as wh_mod
+    from pipeline.calendar import LONDON
     from pipeline.rules import load_rules
 
     try:
         settings = _settings(warehouse=warehouse)
-        day = _parse_date(date_) if date_ else date.today()
+        today = datetime.now(LONDON).date()
         policy = retention.RetentionPolicy.from_settings(settings.retention)
-        lookback = load_rules(settings.rules_file).lookback_days
+        request = retention.PurgeRequest(who=_who(as_), today=today, force=force, reason=reason,
+                                         lookback_days=load_rules(settings.rules_file).lookback_days)
         with wh_mod.open_writer(settings.warehouse, key=settings.encryption_key, create=False) as wh:
-            plan = retention.purge(wh, day, policy, dry_run=dry_run, lookback_days=lookback)
+            latest = wh.query("latest_night")["logical_date"][0]
+            day = _parse_date(date_) if date_ else min(today, latest or today)
+            plan = retention.purge(wh, day, policy, dry_run=dry_run, request=request)
             if not dry_run:
                 wh_mod.refresh_published(wh)
     except HearthError as exc:

@@ -43,6 +43,22 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+@dataclass(frozen=True)
+class RunWarning:
+    """Something a night processed but must say out loud (it does not stop the night).
+
+    ``kind`` is a fixed word (``truncated_file``, ``landing_not_a_date``,
+    ``ambiguous_update_order``) so the report and auditors can pick what concerns them;
+    ``message`` says what happened and what to do."""
+
+    kind: str
+    message: str
+    source: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"kind": self.kind, "source": self.source, "message": self.message}
+
+
 class InputError(HearthError):
     """A delivery cannot be read as the landing contract says. Carries every problem found."""
 
@@ -73,6 +89,15 @@ class LinkageError(HearthError):
 
 class WarehouseError(HearthError):
     """The DuckDB warehouse could not be opened, migrated or published."""
+
+
+class WorkingFileCorruptError(WarehouseError):
+    """The writer's working file failed to open or to verify (a checksum error); it was set
+    aside and a fresh one copied from the published file. Nothing was published."""
+
+    def __init__(self, message: str, set_aside: object = None) -> None:
+        super().__init__(message)
+        self.set_aside = set_aside
 
 
 class WarehouseBusyError(WarehouseError):

@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from pipeline import schemas
-from pipeline.errors import InputError, Problem
+from pipeline.errors import InputError, Problem, RunWarning
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +62,20 @@ class LandedFile:
     frame: pl.DataFrame
     extra_columns: list[str] = field(default_factory=list)
     row_problems: list[Problem] = field(default_factory=list)
+    # The record number of an incomplete last record in a file with no final line ending:
+    # the file was cut in transit (None when it ends as a whole file does).
+    cut_at_row: int | None = None
 
 
 @dataclass(frozen=True)
 class Delivery:
-    """Every readable file of one delivery date, and every file-level problem found."""
+    """Every readable file of one delivery date, every file-level problem found, and what
+    was read but must be reported (a file cut short, a landing folder that is not a date)."""
 
     delivery_date: date
     files: dict[str, LandedFile]
     problems: list[Problem]
+    warnings: list[RunWarning] = field(default_factory=list)
 
 
 class _FileRefused(Exception):
@@ -86,9 +91,18 @@ def read_delivery(landing_dir: Path, delivery_date: date) -> Delivery:
     day_dir = Path(landing_dir) / delivery_date.isoformat()
     files: dict[str, LandedFile] = {}
     problems: list[Problem] = []
+    warnings = landing_misfits(Path(landing_dir))
     if not day_dir.is_dir():
-        log.info("no landing folder %s: nothing delivered on %s", day_dir, delivery_date)
-        return Delivery(delivery_date, files, problems)
+        # A night with nothing to send still has its (empty) folder; no folder at all is a
+        # mistyped landing path, a misnamed or vanished folder, and an empty list built
+        # from it would look like a quiet night.
+        misfits = "".join(f"\n  - {w.message}" for w in warnings)
+        raise InputError(
+            f"no delivery folder {day_dir} for {delivery_date.isoformat()}: check the landing "
+            "directory (--landing / HEARTH_LANDING_DIR) and that the partners' files for that date "
+            "are in a folder named YYYY-MM-DD; a night with nothing delivered needs its folder, "
+            "empty. Nothing was staged or published; yesterday's lists stand." + misfits
+        )
 
     expected = {f"{s}.{fmt}" for s in schemas.SOURCES for fmt in FORMATS}
     for unexpected in sorted(p.name for p in day_dir.iterdir() if p.name not in expected):
@@ -125,7 +139,53 @@ def read_delivery(landing_dir: Path, delivery_date: date) -> Delivery:
             landed.path.name, landed.frame.height, landed.format, landed.encoding,
             len(landed.row_problems), landed.extra_columns or "none",
         )
-    return Delivery(delivery_date, files, problems)
+        if landed.cut_at_row is not None:
+            warnings.append(_cut_short_warning(landed))
+    for warning in warnings:
+        log.warning("%s", warning.message)
+    return Delivery(delivery_date, files, problems, warnings)
+
+
+def landing_misfits(landing_dir: Path) -> list[RunWarning]:
+    """Entries of the landing directory no night will read: folders whose names are not
+    delivery dates (``2026-10-5``, ``20261005``, ``latest``) and loose files."""
+    if not landing_dir.is_dir():
+        return []
+    found = []
+    for entry in sorted(landing_dir.iterdir()):
+        if entry.is_dir() and _is_delivery_date(entry.name):
+            continue
+        what = "folder" if entry.is_dir() else "file"
+        found.append(RunWarning(
+            "landing_not_a_date",
+            f"the landing {what} {entry.name!r} in {landing_dir} is not a delivery folder named "
+            "YYYY-MM-DD, so no night reads it; if it holds a delivery, move the files into "
+            "their date's folder and rerun that night",
+        ))
+    return found
+
+
+def _is_delivery_date(name: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", name):
+        return False
+    try:
+        date.fromisoformat(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _cut_short_warning(landed: LandedFile) -> RunWarning:
+    sender = "police" if landed.source in schemas.POLICE_SOURCES else "the register owner"
+    row = landed.cut_at_row or 0
+    return RunWarning(
+        "truncated_file",
+        f"{landed.path.name} looks cut in transit: it has no final line ending and its last "
+        f"record (row {row}) is incomplete. The {row - 1} rows before it were processed and "
+        f"row {row} was quarantined; ask {sender} to resend "
+        f"{landed.path.name} for {landed.path.parent.name}",
+        landed.source,
+    )
 
 
 def _inside(path: Path, landing_dir: Path) -> bool:
@@ -147,10 +207,11 @@ def raise_for_problems(delivery: Delivery) -> None:
 def read_landed_file(path: Path, source: str) -> LandedFile:
     """Read one landed file as text; raises ``_FileRefused`` with every problem found."""
     row_problems: list[Problem] = []
+    cut_at_row = None
     if path.suffix == ".parquet":
         frame, encoding = _read_parquet(path), "utf-8"
     else:
-        frame, encoding, row_problems = _read_csv(path)
+        frame, encoding, row_problems, cut_at_row = _read_csv(path)
     frame, extra = _conform_columns(frame, path.name, source)
     frame = frame.with_columns(pl.lit(path.name, pl.String).alias("_file"))
     if "_row" not in frame.columns:
@@ -162,6 +223,7 @@ def read_landed_file(path: Path, source: str) -> LandedFile:
     return LandedFile(
         source=source, path=path, format=path.suffix.lstrip("."), encoding=encoding,
         frame=frame.select(ordered), extra_columns=extra, row_problems=row_problems,
+        cut_at_row=cut_at_row,
     )
 
 
@@ -215,7 +277,7 @@ def _read_parquet(path: Path) -> pl.DataFrame:
 # ---- CSV -------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path) -> tuple[pl.DataFrame, str, list[Problem]]:
+def _read_csv(path: Path) -> tuple[pl.DataFrame, str, list[Problem], int | None]:
     data = path.read_bytes()
     if not data:
         raise _FileRefused([Problem(
@@ -235,11 +297,16 @@ def _read_csv(path: Path) -> tuple[pl.DataFrame, str, list[Problem]]:
         try:
             frame = _polars_read(data, header)
             if frame.height == len(starts):
-                return frame, encoding, []
+                return frame, encoding, [], None
         except pl.exceptions.PolarsError:
             log.info("polars could not read %s; reading it record by record", path.name)
     frame, problems = _read_records_one_by_one(data, header, starts, ends, path.name)
-    return frame, encoding, problems
+    last = len(starts)
+    # Cut in transit: the last record is unreadable and the file stops mid-record (no final
+    # line ending, or inside a quoted field). A file cut exactly at a line end is whole-looking.
+    ends_mid_record = not data.endswith(b"\n") or (last > 0 and int(n_fields[-1]) == -1)
+    cut = last > 0 and ends_mid_record and any(p.row == last for p in problems)
+    return frame, encoding, problems, last if cut else None
 
 
 def _decode_to_utf8(data: bytes, file: str) -> tuple[bytes, str]:

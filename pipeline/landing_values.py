@@ -72,6 +72,17 @@ def landing_datetime_utc(text: pl.Expr) -> pl.Expr:
     return pl.when(norm.str.contains(_OFFSET)).then(aware).otherwise(naive)
 
 
+def ambiguous_local_time(text: pl.Expr) -> pl.Expr:
+    """True where text without an offset names a Europe/London wall-clock time that happened
+    twice (the hour repeated when the clocks go back): its instant cannot be known."""
+    norm = text.str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})[ T]", "${1}T")
+    naive = pl.coalesce([norm.str.to_datetime(f, time_unit="us", strict=False) for f in _NAIVE_FORMATS])
+    earliest = naive.dt.replace_time_zone(LONDON, ambiguous="earliest", non_existent="null")
+    latest = naive.dt.replace_time_zone(LONDON, ambiguous="latest", non_existent="null")
+    has_offset = norm.str.contains(_OFFSET) | norm.str.contains(r"[Zz]$")
+    return (~has_offset & (earliest != latest)).fill_null(False)
+
+
 def london_date(utc: pl.Expr) -> pl.Expr:
     """The Europe/London calendar date of a UTC datetime."""
     return utc.dt.convert_time_zone(LONDON).dt.date()

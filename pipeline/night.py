@@ -6,7 +6,10 @@ date. The CLI runs them in one process (:func:`run_night`); the Airflow DAG runs
 its own task with the same ``run_id``. Both paths therefore produce identical marts.
 
 A stage that fails records the run as failed in ``audit.runs`` (with the reason) and
-re-raises; nothing after it runs, and the published marts stay as they were.
+re-raises; nothing after it runs, and the published marts stay as they were. A night that
+processed what arrived but has something to say (a file cut short, a landing folder that
+is not a date, versions whose order the clock change hides) ends ``succeeded`` with its
+warnings in ``audit.runs.warnings``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ import polars as pl
 
 from pipeline import __version__, schemas, warehouse
 from pipeline.config import PROJECT_ROOT, Settings
-from pipeline.errors import DataQualityError, HearthError, StaleRegisterError
+from pipeline.errors import (
+    DataQualityError,
+    HearthError,
+    RunWarning,
+    StaleRegisterError,
+    WorkingFileCorruptError,
+)
 from pipeline.outputs import write_files
 from pipeline.warehouse import Warehouse
 
@@ -54,6 +63,7 @@ class RunSummary:
     stages: list[StageResult]
     published: Path | None = None
     report_files: list[Path] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def stage(self, name: str) -> StageResult | None:
         return next((s for s in self.stages if s.stage == name), None)
@@ -114,18 +124,24 @@ def _stage_details(wh: Warehouse, run_id: str) -> dict[str, dict[str, Any]]:
     return {stage: json.loads(detail) if detail else {} for stage, detail in rows}
 
 
+def run_warnings(wh: Warehouse, run_id: str) -> list[dict[str, Any]]:
+    """Every warning the run's stages recorded so far, in stage order."""
+    return [w for detail in _stage_details(wh, run_id).values() for w in detail.get("warnings", [])]
+
+
 def end_run(wh: Warehouse, run_id: str, run_date: date, *, status: str, message: str | None = None) -> None:
     details = _stage_details(wh, run_id)
     ingest = details.get("ingest", {})
     validate = details.get("validate", {})
+    warnings = [w for detail in details.values() for w in detail.get("warnings", [])]
     wh.fetch(
         "INSERT INTO audit.run_log (run_id, logical_date, event, event_at, rules_version, input_snapshots, "
-        "rows_read, rows_quarantined, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "rows_read, rows_quarantined, message, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [run_id, run_date, status, datetime.now(UTC), details.get("flag", {}).get("rules_version"),
          json.dumps(validate.get("snapshots", {})), json.dumps(ingest.get("rows_read", {})),
-         json.dumps(validate.get("quarantined", {})), message],
+         json.dumps(validate.get("quarantined", {})), message, json.dumps(warnings)],
     )
-    log.info("run %s %s", run_id, status)
+    log.info("run %s %s%s", run_id, status, f" with {len(warnings)} warning(s)" if warnings else "")
 
 
 @contextmanager
@@ -136,11 +152,19 @@ def _recorded(ctx: NightContext, stage: str) -> Iterator[StageResult]:
     try:
         yield result
     except Exception as exc:
+        if warehouse.is_corruption(exc):
+            # Nothing more is written to a damaged file: open_writer sets it aside.
+            raise
         reason = str(exc) if isinstance(exc, HearthError) else f"unexpected {exc!r}"
         end_run(ctx.wh, ctx.run_id, ctx.run_date, status="failed", message=f"{stage}: {reason}")
-        # Marts are only ever replaced whole per date, so the copy is safe to refresh here:
-        # it carries the failed run's audit rows to auditors and yesterday's lists unchanged.
-        warehouse.refresh_published(ctx.wh)
+        # A failed night never publishes. Before tonight's publish transaction the marts are
+        # yesterday's, so the (verified) copy carries only the failed run's audit rows to
+        # auditors; after it, the copy would publish the failed night's lists, so it waits.
+        if _lists_published_by(ctx.wh, ctx.run_id):
+            log.error("run %s failed after publishing %s into the working file; the readers' file "
+                      "keeps yesterday's lists until the night is rerun", ctx.run_id, ctx.run_date)
+        else:
+            warehouse.refresh_published(ctx.wh)
         raise
     result.seconds = time.perf_counter() - t0
     ctx.wh.fetch(
@@ -149,6 +173,10 @@ def _recorded(ctx: NightContext, stage: str) -> Iterator[StageResult]:
          json.dumps(result.detail, default=str)],
     )
     log.info("%s: %s rows in, %s out, %.1f s", stage, result.rows_in, result.rows_out, result.seconds)
+
+
+def _lists_published_by(wh: Warehouse, run_id: str) -> bool:
+    return bool(wh.fetch("SELECT count(*) FROM audit.publications WHERE run_id = ?", [run_id])[0][0])
 
 
 # ---- the stages ------------------------------------------------------------------------
@@ -170,6 +198,7 @@ def stage_ingest(ctx: NightContext) -> StageResult:
             "rows_read": {s: n for s, n in rows_read.items() if s in delivery.files},
             "files": {s: {"file": f.path.name, "format": f.format, "encoding": f.encoding}
                       for s, f in delivery.files.items()},
+            "warnings": [w.as_dict() for w in delivery.warnings],
         }
         raise_for_problems(delivery)
     return result
@@ -246,6 +275,8 @@ def stage_validate(ctx: NightContext) -> StageResult:
             if not outcome.batch_failures:
                 for source, frame in outcome.staged.items():
                     wh.replace_for_date(warehouse.STAGING_TABLE[source], day, frame, run_id=ctx.run_id)
+                # Inside the transaction: rows that do not add up are never staged.
+                _check_bookkeeping(wh, day, delivery)
         docs = build_data_docs(ctx.settings.reports_dir / day.isoformat() / "data-quality", outcome,
                                title=f"hearth data quality – night of {day:%A %d %B %Y}")
         # The reasons quote the rejected values (NHS numbers, dates of birth, postcodes):
@@ -271,6 +302,42 @@ def stage_validate(ctx: NightContext) -> StageResult:
             "rules_fingerprint": fingerprint,
         }
     return result
+
+
+def _check_bookkeeping(wh: Warehouse, day: date, delivery: Delivery) -> None:
+    """Delivered = staged + quarantined, checked against what ingest landed in ``raw``.
+
+    Ingest and validate may run in different processes (Airflow tasks) and validate reads
+    the landing folder again: a file that vanished or changed in between, or a row lost
+    on the way, would otherwise leave a night that looks complete.
+    """
+    problems = []
+    for source in schemas.SOURCES:
+        raw, staged = warehouse.RAW_TABLE[source], warehouse.STAGING_TABLE[source]
+        landed = wh.fetch(f"SELECT count(*) FROM {raw} WHERE delivery_date = ?", [day])[0][0]  # noqa: S608 - fixed table list
+        read = delivery.files[source].frame.height if source in delivery.files else 0
+        if landed != read:
+            problems.append(
+                f"{source}: ingest landed {landed} rows but validate read {read} from the landing folder"
+            )
+            continue
+        lost = wh.fetch(
+            f"SELECT count(*) FROM {raw} AS r WHERE r.delivery_date = $day "  # noqa: S608 - fixed table list
+            f"AND NOT EXISTS (SELECT 1 FROM {staged} AS s WHERE s.{warehouse.DATE_KEY[staged]} = $day "
+            "AND s._file = r._file AND s._row = r._row) "
+            "AND NOT EXISTS (SELECT 1 FROM audit.quarantine AS q WHERE q.delivery_date = $day "
+            "AND q.source = $source AND q._file = r._file AND q._row = r._row)",
+            {"day": day, "source": source},
+        )[0][0]
+        if lost:
+            problems.append(f"{source}: {lost} of {landed} delivered rows were neither staged nor quarantined")
+    if problems:
+        raise DataQualityError(
+            f"The delivery of {day} does not add up (delivered = staged + quarantined): "
+            + "; ".join(problems) + ". The landing folder may have changed while the night ran, "
+            "or rows were lost on the way; nothing was staged or published and yesterday's lists "
+            "stand. Check the folder is complete and unchanged, then rerun the night."
+        )
 
 
 def _check_freshness(wh: Warehouse, day: date, max_age: int) -> dict[str, Any]:
@@ -310,7 +377,7 @@ def stage_link(ctx: NightContext) -> StageResult:
             health=wh.query("health_register_snapshot", as_of=day),
             school=wh.query("school_census_snapshot", as_of=day),
             persons=wh.query("current_persons", as_of=day),
-            incidents=wh.query("current_incidents", as_of=day),
+            incidents=current_incidents(wh, day)[0],
             child_xref=wh.query("child_xref_before", before=day),
             reviews=wh.query("review_decisions_latest"),
             as_of=day,
@@ -348,6 +415,26 @@ def stage_link(ctx: NightContext) -> StageResult:
     return result
 
 
+def current_incidents(wh: Warehouse, day: date) -> tuple[pl.DataFrame, list[RunWarning]]:
+    """The incidents as of ``day`` (``schemas.CURRENT_INCIDENTS``), and a warning for each
+    whose latest version cannot be told apart because of the clock change."""
+    frame = wh.query("current_incidents", as_of=day)
+    undecided = [
+        RunWarning(
+            "ambiguous_update_order",
+            f"incident {row['incident_id']}: versions updated in the hour repeated when the clocks "
+            f"went back cannot be put in order (delivered {', '.join(row['versions'])}); the higher "
+            f"DASH risk, {row['dash_risk'].replace('_', ' ')}, is used. Ask police which version is "
+            "the latest.",
+            "police_incidents",
+        )
+        for row in frame.filter(pl.col("order_ambiguous")).iter_rows(named=True)
+        # Said on the night a version that makes it undecidable arrives (and on its reruns).
+        if any(v.startswith(day.isoformat()) for v in row["versions"])
+    ]
+    return frame.drop("order_ambiguous", "versions"), undecided
+
+
 def stage_flag(ctx: NightContext) -> StageResult:
     """Apply the rules; stage the day's flags, MASH list and notifications (unpublished)."""
     from pipeline.flag import PERSON_RELATIONSHIPS, FlagInputs, build_flags
@@ -357,9 +444,10 @@ def stage_flag(ctx: NightContext) -> StageResult:
         wh, day = ctx.wh, ctx.run_date
         rules = load_rules(ctx.settings.rules_file)
         previous = wh.query("previous_list_date", before=day)["list_date"][0]
+        incidents, undecided = current_incidents(wh, day)
         inputs = FlagInputs(
             list_date=day,
-            incidents=wh.query("current_incidents", as_of=day),
+            incidents=incidents,
             incident_households=wh.query("linked_incident_households", as_of=day),
             person_links=wh.query("linked_person_links", as_of=day),
             children=wh.query("linked_children", as_of=day),
@@ -392,6 +480,7 @@ def stage_flag(ctx: NightContext) -> StageResult:
             "children_flagged": flags.child_flags.height,
             "households_listed": flags.mash_list.height,
             "school_notifications": flags.school_notifications.height,
+            "warnings": [w.as_dict() for w in undecided],
         }
     return result
 
@@ -409,8 +498,17 @@ def stage_publish(ctx: NightContext) -> StageResult:
     return result
 
 
-def write_report(wh: Warehouse, list_date: date, settings: Settings) -> list[Path]:
-    """Render the coordinator's report for a published list date into the reports folder."""
+# Warnings a coordinator must see at the top of the night's report (the others are for
+# the data engineers: run summary, log and audit.runs).
+REPORT_WARNING_KINDS = ("truncated_file", "ambiguous_update_order")
+
+
+def write_report(
+    wh: Warehouse, list_date: date, settings: Settings, *, warnings: list[dict[str, Any]] | None = None
+) -> list[Path]:
+    """Render the coordinator's report for a published list date into the reports folder.
+
+    ``warnings`` are the night's (default: those recorded for the run that published the date)."""
     from pipeline.report import render_report
     from pipeline.rules import load_rules
 
@@ -419,8 +517,12 @@ def write_report(wh: Warehouse, list_date: date, settings: Settings) -> list[Pat
     flags = wh.query("flags_on", list_date=list_date)
     unlocated = wh.query("unlocated_suspects_on", list_date=list_date)
     notifications = wh.query("school_notifications_on", list_date=list_date)
+    if warnings is None:
+        recorded = wh.query("run_warnings_on", list_date=list_date)["warnings"].to_list()
+        warnings = json.loads(recorded[0]) if recorded and recorded[0] else []
+    notices = [w["message"] for w in warnings if w.get("kind") in REPORT_WARNING_KINDS]
     html, csv = render_report(list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules,
-                              unlocated=unlocated, notifications=notifications)
+                              unlocated=unlocated, notifications=notifications, notices=notices)
     out = settings.reports_dir / list_date.isoformat()
     return write_files({out / f"mash-list-{list_date}.html": html, out / f"mash-list-{list_date}.csv": csv},
                        what="the MASH list report")
@@ -429,7 +531,7 @@ def write_report(wh: Warehouse, list_date: date, settings: Settings) -> list[Pat
 def stage_report(ctx: NightContext) -> StageResult:
     """Write the coordinator's HTML and CSV report for the day, then close the run."""
     with _recorded(ctx, "report") as result:
-        files = write_report(ctx.wh, ctx.run_date, ctx.settings)
+        files = write_report(ctx.wh, ctx.run_date, ctx.settings, warnings=run_warnings(ctx.wh, ctx.run_id))
         result.rows_out = len(files)
         result.detail = {"files": [str(f) for f in files]}
     end_run(ctx.wh, ctx.run_id, ctx.run_date, status="succeeded")
@@ -456,13 +558,28 @@ def run_stage(stage: str, run_date: date, settings: Settings, *, run_id: str | N
     ``ingest`` starts a run when no ``run_id`` is given; later stages need the run id
     that ingest returned. Without ``create`` a missing warehouse is refused, not made.
     """
-    if run_id is None and stage != "ingest":
-        raise HearthError(f"stage {stage!r} needs the run id returned by the ingest stage")
-    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key, create=create) as wh:
-        if run_id is None:
+    try:
+        with warehouse.open_writer(settings.warehouse, key=settings.encryption_key, create=create) as wh:
+            if run_id is None:
+                if stage != "ingest":
+                    raise HearthError(f"stage {stage!r} needs the run id returned by the ingest stage")
+                run_id = begin_run(wh, run_date, settings, trigger=trigger)
+            ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)
+            return run_id, STAGES[stage](ctx)
+    except WorkingFileCorruptError as exc:
+        _record_damaged_night(run_date, settings, trigger, f"{stage}: {exc}")
+        raise
+
+
+def _record_damaged_night(run_date: date, settings: Settings, trigger: str, message: str) -> None:
+    """Record the failed night in the fresh working file that replaced a damaged one (its
+    own record went aside with the damaged file). Nothing is published."""
+    try:
+        with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
             run_id = begin_run(wh, run_date, settings, trigger=trigger)
-        ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)
-        return run_id, STAGES[stage](ctx)
+            end_run(wh, run_id, run_date, status="failed", message=message)
+    except HearthError as exc:  # the night has failed already; say why this record is missing
+        log.error("could not record the failed night of %s in the fresh working file: %s", run_date, exc)
 
 
 def run_night(
@@ -477,17 +594,23 @@ def run_night(
 
     # Imports Great Expectations (2–3 s) while ingest reads and writes, outside the GIL.
     prefetch_suites(settings.expectations_dir, then_import=("pipeline.link",))
-    with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
-        run_id = begin_run(wh, run_date, settings, trigger=trigger)
-        ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)
-        results = []
-        for fn in STAGES.values():
-            res = fn(ctx)
-            results.append(res)
-            if on_stage:
-                on_stage(res)
-        report = results[-1]
+    results: list[StageResult] = []
+    try:
+        with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
+            run_id = begin_run(wh, run_date, settings, trigger=trigger)
+            ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)
+            for fn in STAGES.values():
+                res = fn(ctx)
+                results.append(res)
+                if on_stage:
+                    on_stage(res)
+            report = results[-1]
+    except WorkingFileCorruptError as exc:
+        stage = list(STAGES)[len(results)] if len(results) < len(STAGES) else "report"
+        _record_damaged_night(run_date, settings, trigger, f"{stage}: {exc}")
+        raise
     return RunSummary(
         run_id=run_id, run_date=run_date, status="succeeded", stages=results,
         published=settings.warehouse, report_files=[Path(f) for f in report.detail.get("files", [])],
+        warnings=[w for r in results for w in r.detail.get("warnings", [])],
     )

@@ -326,6 +326,7 @@ def render_report(
     unlocated: pl.DataFrame | None = None,
     notifications: pl.DataFrame | None = None,
     gp_names: Mapping[str, str] | None = None,
+    notices: list[str] | None = None,
 ) -> tuple[str, str]:
     """Render the day's MASH list as (html, csv). ``rules`` supplies the plain-English reason
     sentences (default: the project's ``config/rules.toml``); ``rules_version`` defaults to the
@@ -333,7 +334,8 @@ def render_report(
     rows) adds the suspects new since the previous list whose home is unknown;
     ``notifications`` (``marts.school_notifications``) says per child when its school is to be
     told, and which notices are late; ``gp_names`` (default ``config/gp_practices.csv``) names
-    GP practices."""
+    GP practices. ``notices`` go at the top of the page: what the night processed but the
+    coordinator must know (a delivery cut short to be resent)."""
     rules = rules or load_rules()
     gp_names = load_gp_practices() if gp_names is None else gp_names
     if rules_version is None:
@@ -360,6 +362,7 @@ def render_report(
         no_home=no_home,
         counts=counts,
         unlocated_suspects=suspects,
+        notices=notices or [],
         list_date_long=list_date.strftime("%A %d %B %Y"),
         list_date_short=list_date.strftime("%d %b %Y"),
         generated_at=_when(generated_at),

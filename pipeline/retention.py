@@ -7,6 +7,12 @@ docs/data-protection.md for the agreed values and why). A purge is planned first
 deleted by :func:`purge` with ``dry_run=False``; the CLI's ``hearth purge`` shows the plan
 unless told ``--apply``.
 
+A purge deletes what nothing else holds, so it is guarded: its date may not be after today
+(Europe/London) or after the latest night that succeeded (a date far in the future would
+otherwise remove all police history); a purge that would remove incidents still inside the
+flag window is refused unless forced with a reason; and every purge, dry run or applied, is
+recorded in ``audit.purges`` (who, when, the date, rows per table, forced and why).
+
 What is never purged here, and why:
 
 * the **latest register snapshot** on or before the cut-off: it is the state of the
@@ -20,14 +26,15 @@ What is never purged here, and why:
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
 from pipeline.config import RetentionSettings
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, UsageError
 from pipeline.warehouse import DATE_KEY, Warehouse
 
 log = logging.getLogger(__name__)
@@ -121,20 +128,85 @@ def plan_purge(wh: Warehouse, today: date, policy: RetentionPolicy, *,
     return pl.DataFrame(rows, schema=PLAN_SCHEMA)
 
 
+@dataclass(frozen=True)
+class PurgeRequest:
+    """Who asks for a guarded purge, and on what authority (``audit.purges``)."""
+
+    who: str
+    today: date                 # today in Europe/London
+    lookback_days: int          # the rules' flag window
+    force: bool = False
+    reason: str | None = None
+
+
 def purge(wh: Warehouse, today: date, policy: RetentionPolicy, *, dry_run: bool = True,
-          lookback_days: int | None = None) -> pl.DataFrame:
+          lookback_days: int | None = None, request: PurgeRequest | None = None) -> pl.DataFrame:
     """Delete what :func:`plan_purge` lists (unless ``dry_run``), in one transaction.
 
+    With a ``request`` (what ``hearth purge`` sends) the purge is guarded and recorded: see
+    the module docstring; a refusal raises :class:`UsageError` before anything is deleted.
     Returns the plan. The caller refreshes the published copy afterwards; deleted rows'
     old blocks in the file are encrypted at rest and are overwritten as the file is
     reused (docs/data-protection.md explains when to compact).
     """
-    plan = plan_purge(wh, today, policy, lookback_days=lookback_days)
+    in_window = 0
+    if request is not None:
+        _refuse_unsafe_date(wh, today, request)
+        plan = plan_purge(wh, today, policy)
+        in_window = incidents_in_window(wh, plan, today, request.lookback_days)
+        if in_window and not dry_run and not request.force:
+            raise UsageError(
+                f"a purge as of {today} would delete police records of {in_window} incident(s) still "
+                f"inside the flag window ({request.lookback_days} days), so children they put at risk "
+                "would drop off the lists; nothing was deleted. Only on a documented instruction, "
+                "rerun with --force --reason TEXT (recorded in audit.purges)."
+            )
+    else:
+        plan = plan_purge(wh, today, policy, lookback_days=lookback_days)
+    with wh.transaction():
+        if not dry_run:
+            for table, cutoff in zip(plan["table"], plan["cutoff"], strict=True):
+                wh.fetch(f"DELETE FROM {table} WHERE {_condition(table)}", {"cutoff": cutoff})  # noqa: S608
+        if request is not None:
+            _record(wh, today, plan, request, applied=not dry_run, in_window=in_window)
     if dry_run:
         log.info("retention dry run: %s rows would be purged", plan["rows"].sum())
-        return plan
-    with wh.transaction():
-        for table, cutoff in zip(plan["table"], plan["cutoff"], strict=True):
-            wh.fetch(f"DELETE FROM {table} WHERE {_condition(table)}", {"cutoff": cutoff})  # noqa: S608
-    log.info("retention: purged %s rows from %s tables", plan["rows"].sum(), int((plan["rows"] > 0).sum()))
+        if in_window:
+            log.warning("retention dry run: %s incident(s) inside the flag window would be purged; "
+                        "--apply would be refused without --force --reason", in_window)
+    else:
+        log.info("retention: purged %s rows from %s tables", plan["rows"].sum(), int((plan["rows"] > 0).sum()))
     return plan
+
+
+def _refuse_unsafe_date(wh: Warehouse, day: date, request: PurgeRequest) -> None:
+    if request.force and not (request.reason or "").strip():
+        raise UsageError("--force needs --reason TEXT saying on whose instruction and why; it is recorded in audit.purges")
+    if day > request.today:
+        raise UsageError(
+            f"purge date {day} is after today ({request.today}, Europe/London): a purge counts "
+            "retention back from a date that has happened. Nothing was deleted."
+        )
+    latest = wh.query("latest_night")["logical_date"][0]
+    if latest is not None and day > latest:
+        raise UsageError(
+            f"purge date {day} is after the latest night that succeeded ({latest}): purge as of "
+            f"{latest} or earlier. Nothing was deleted."
+        )
+
+
+def incidents_in_window(wh: Warehouse, plan: pl.DataFrame, today: date, lookback_days: int) -> int:
+    """How many incidents reported inside the flag window the plan would touch."""
+    police = plan.filter(pl.col("table") == "staging.police_incident_versions")["cutoff"][0]
+    window_start = today - timedelta(days=lookback_days)
+    return int(wh.query("purge_incidents_in_window", cutoff=police, window_start=window_start)["incidents"][0])
+
+
+def _record(wh: Warehouse, day: date, plan: pl.DataFrame, request: PurgeRequest, *, applied: bool,
+            in_window: int) -> None:
+    rows = [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items()} for r in plan.iter_rows(named=True)]
+    wh.fetch(
+        "INSERT INTO audit.purges VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [datetime.now(UTC), request.who, day, applied, request.force and in_window > 0, request.reason,
+         in_window, json.dumps(rows)],
+    )

@@ -80,6 +80,8 @@ STAGED: dict[str, Schema] = {
         "children_present": pl.String,
         "offence": pl.String,
         **_ADDRESS,
+        # updated_at was a naive local time in the repeated October hour (read as BST).
+        "updated_at_ambiguous": pl.Boolean,
         **LINEAGE,
     },
     "police_persons": {
@@ -335,7 +337,7 @@ INCIDENT_HOUSEHOLDS: Schema = {
 
 # Police incidents as the flag stage sees them: the winning version as of the list date.
 CURRENT_INCIDENTS: Schema = {
-    **{k: v for k, v in STAGED["police_incidents"].items() if k not in LINEAGE},
+    **{k: v for k, v in STAGED["police_incidents"].items() if k not in LINEAGE and k != "updated_at_ambiguous"},
     "first_seen_on": pl.Date,            # delivery date of the first version we received
     "last_changed_on": pl.Date,          # delivery date of the version that now wins
 }

@@ -264,6 +264,8 @@ def staged_frame(prepared: pl.DataFrame, source: str, file: str) -> pl.DataFrame
     typed = prepared.with_columns(
         *[lv.landing_date(pl.col(c)).alias(c) for c in _DATE_COLUMNS if c in prepared.columns],
         *[lv.landing_datetime_utc(pl.col(c)).alias(c) for c in _DATETIME_COLUMNS if c in prepared.columns],
+        *([lv.ambiguous_local_time(pl.col("updated_at")).alias("updated_at_ambiguous")]
+          if "updated_at" in prepared.columns else []),
         pl.lit(file, pl.String).alias("_file"),
     )
     return schemas.conform(typed, schemas.STAGED[source])
@@ -489,6 +491,16 @@ def _duplicate_reasons(
         rule = "which was kept (the first row of a duplicated key is kept)"
     winners = ranked.group_by(key, maintain_order=True).agg(pl.col("_row").first().alias("_kept"))
     losers = candidates.join(winners, on=key, how="inner").filter(pl.col("_row") != pl.col("_kept"))
+    if source == "police_incidents":
+        # A version whose naive local time fell in the repeated October hour may be later than
+        # the one kept: both are staged and the current-version query keeps the higher risk.
+        kept_at = ranked.select(pl.col("_row").alias("_kept"), pl.col("_rank").alias("_kept_at"))
+        losers = (
+            losers.join(kept_at, on="_kept", how="left")
+            .with_columns(lv.landing_datetime_utc(pl.col("updated_at")).alias("_at"))
+            .filter(~(lv.ambiguous_local_time(pl.col("updated_at"))
+                      & (pl.col("_at") + pl.duration(hours=1) > pl.col("_kept_at"))).fill_null(False))
+        )
     key_text = pl.concat_str([pl.lit("'") + pl.col(k) + pl.lit("'") for k in key], separator=", ")
     keyed = losers.select(
         "_row", pl.lit(key[-1], pl.String).alias("column"),

@@ -31,7 +31,8 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -48,6 +49,7 @@ from pipeline.errors import (
     WarehouseBusyError,
     WarehouseError,
     WarehouseMissingError,
+    WorkingFileCorruptError,
 )
 from pipeline.outputs import output_error, private_dirs
 from pipeline.working_copy import (
@@ -82,7 +84,7 @@ TABLES = frozenset(
         "marts.child_index", "marts.child_flags", "marts.mash_list", "marts.school_notifications",
         "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.dq_results",
         "audit.link_decisions", "audit.link_models", "audit.review_decisions", "audit.coordinator_decisions",
-        "audit.flag_evidence", "audit.publications", "audit.access_log",
+        "audit.flag_evidence", "audit.publications", "audit.access_log", "audit.purges",
     }
 )
 STAGING_TABLE = {
@@ -115,6 +117,23 @@ AUDIT_DATE_KEY = {
 }
 # The marts published per list date from their linked.pending_* tables (publish_<mart>.sql).
 PUBLISHED_MARTS = ("marts.child_flags", "marts.mash_list", "marts.school_notifications", "marts.unlocated_suspects")
+# What readers open the published file for: every row of these is read (and so its blocks'
+# checksums checked) before a file replaces the published one.
+VERIFIED_TABLES = (*PUBLISHED_MARTS, "marts.child_index", "audit.run_log", "audit.publications")
+# How DuckDB reports a damaged file: a block whose checksum does not match, or a header
+# that is not a database.
+_CORRUPTION_MARKERS = ("checksum", "corrupt database", "not a valid duckdb database")
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) says the database file itself is damaged."""
+    while exc is not None:
+        if isinstance(exc, duckdb.Error | WarehouseError) and any(
+            m in str(exc).lower() for m in _CORRUPTION_MARKERS
+        ):
+            return True
+        exc = exc.__cause__  # type: ignore[assignment]
+    return False
 
 
 def _table(name: str) -> str:
@@ -140,6 +159,7 @@ class Warehouse:
     path: Path
     published: Path
     read_only: bool
+    key: str | None = None
 
     # ---- basic helpers -----------------------------------------------------------------
     def query(self, name: str, **params: Any) -> pl.DataFrame:
@@ -245,6 +265,16 @@ class Warehouse:
 
     def checkpoint(self) -> None:
         self.con.execute(f"CHECKPOINT {CATALOG}")
+
+    def verify(self) -> None:
+        """Read every row of the tables readers rely on; a damaged block raises."""
+        verify_connection(self.con)
+
+
+def verify_connection(con: duckdb.DuckDBPyConnection) -> None:
+    for table in VERIFIED_TABLES:
+        # hash() of the whole row makes DuckDB read every column, not only row counts.
+        con.execute(f"SELECT count(*), sum(hash(t)) FROM {_table(table)} AS t").fetchall()  # noqa: S608
 
 
 def _attach(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool, key: str | None) -> None:
@@ -360,13 +390,45 @@ def open_writer(published: Path, *, key: str | None = None, create: bool = True)
             # (it is the last handed-over or copied working file).
             log.info("working file %s missing; copying it from the published file %s", path, published)
             _copy(published, path)
-        con = _open(path, read_only=False, key=key)
+        try:
+            con = _open(path, read_only=False, key=key)
+        except WarehouseError as exc:
+            if not is_corruption(exc):
+                raise
+            raise _set_aside(path, published, exc) from exc
         make_private(path)
     try:
         migrate(con)
-        yield Warehouse(con=con, path=path, published=published, read_only=False)
+        yield Warehouse(con=con, path=path, published=published, read_only=False, key=key)
+    except Exception as exc:
+        if isinstance(exc, WorkingFileCorruptError) or not is_corruption(exc):
+            raise
+        con.close()
+        with working_copy_lock(published):
+            raise _set_aside(path, published, exc) from exc
     finally:
         con.close()
+
+
+def _set_aside(path: Path, published: Path, exc: BaseException) -> WorkingFileCorruptError:
+    """Rename a damaged working file out of the way (kept for investigation) and copy a
+    fresh one from the published file. Called under the working-copy lock."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    aside = path.with_name(f"{path.stem}.corrupt-{stamp}{path.suffix}")
+    os.replace(path, aside)
+    fsync_dir(path.parent)
+    log.error("working file %s is damaged (%s); set aside as %s", path, exc, aside)
+    if published.exists():
+        copy_durably(published, path)
+        recopied = f"a fresh working file was copied from the published file {published}, whose lists are unchanged"
+    else:
+        recopied = "there is no published file to copy from; the next run starts an empty warehouse"
+    return WorkingFileCorruptError(
+        f"the working file {path} is damaged ({exc}). It was set aside as {aside} for "
+        f"investigation and {recopied}. Nothing was published: yesterday's lists stand. Rerun "
+        "the night; if this happens again, check the disk.",
+        set_aside=aside,
+    )
 
 
 @contextmanager
@@ -379,7 +441,7 @@ def open_reader(published: Path, *, key: str | None = None) -> Iterator[Warehous
         )
     con = _open(published, read_only=True, key=key)
     try:
-        yield Warehouse(con=con, path=published, published=published, read_only=True)
+        yield Warehouse(con=con, path=published, published=published, read_only=True, key=key)
     finally:
         con.close()
 
@@ -394,9 +456,12 @@ def refresh_published(wh: Warehouse, *, handover: bool = False) -> Path:
     """
     wh.checkpoint()
     if not handover:
-        _copy(wh.path, wh.published)
+        _copy(wh.path, wh.published, verify=_verify_file(wh))
         log.info("published %s", wh.published)
         return wh.published
+    # Read back what readers will read before it replaces their file: a damaged working
+    # file raises here and is set aside (open_writer), and the published file stays.
+    wh.verify()
     with working_copy_lock(wh.published):
         wh.con.close()
         os.replace(wh.path, wh.published)
@@ -406,11 +471,11 @@ def refresh_published(wh: Warehouse, *, handover: bool = False) -> Path:
     return wh.published
 
 
-def _copy(source: Path, target: Path) -> None:
+def _copy(source: Path, target: Path, *, verify: Callable[[Path], None] | None = None) -> None:
     """``copy_durably`` with a failure (a full disk, a read-only folder) said plainly; the
     partial temporary copy is already gone when this raises."""
     try:
-        copy_durably(source, target)
+        copy_durably(source, target, verify=verify)
     except OSError as exc:
         raise output_error(target, exc, what="the warehouse copy") from exc
 
@@ -431,6 +496,18 @@ def run_readonly_sql(wh: Warehouse, text: str) -> pl.DataFrame:
         return pl.DataFrame() if relation is None else relation.pl()
     except duckdb.Error as exc:
         raise QueryError(f"the query failed: {exc}") from None
+
+
+def _verify_file(wh: Warehouse) -> Callable[[Path], None]:
+    """A check of a copied file before it replaces the published one (same key as ``wh``)."""
+    def check(path: Path) -> None:
+        con = _open(path, read_only=True, key=wh.key)
+        try:
+            verify_connection(con)
+        finally:
+            con.close()
+
+    return check
 
 
 def _spawn_working_copy(published: Path) -> None:

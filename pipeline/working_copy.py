@@ -12,7 +12,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,9 +39,10 @@ def working_copy_lock(published: Path) -> Iterator[None]:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
-def copy_durably(source: Path, target: Path) -> None:
+def copy_durably(source: Path, target: Path, *, verify: Callable[[Path], None] | None = None) -> None:
     """Copy to a temporary name beside ``target``, fsync, then rename: ``target`` is either
-    absent, the old file or the whole new one, whenever the process dies."""
+    absent, the old file or the whole new one, whenever the process dies. ``verify`` is
+    called on the copy before the rename; if it raises, ``target`` is left as it was."""
     for stale in target.parent.glob(f".{target.name}.*.tmp"):
         stale.unlink(missing_ok=True)  # left by a copy that was killed; never used
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -52,10 +53,13 @@ def copy_durably(source: Path, target: Path) -> None:
         shutil.copyfile(source, tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
+        if verify is not None:
+            verify(tmp)
         os.replace(tmp, target)
     except BaseException:
         # A partial copy (a full disk, a killed copy) is worthless and as big as the
-        # warehouse: never leave it to fill the disk further.
+        # warehouse, and a copy that fails its check must never be published: never leave
+        # either to fill the disk further.
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(target.parent)

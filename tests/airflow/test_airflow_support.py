@@ -17,6 +17,7 @@ from pipeline.errors import (
     LinkageError,
     StaleRegisterError,
     WarehouseBusyError,
+    WorkingFileCorruptError,
 )
 
 LONDON = support.LONDON
@@ -84,6 +85,7 @@ def test_start_date_is_aware_and_configurable() -> None:
         (InputError("unreadable file"), "fail"),
         (ConfigError("bad setting"), "fail"),
         (WarehouseBusyError("held by another process"), "default"),
+        (WorkingFileCorruptError("set aside; rerun the night"), "fail"),
         (LinkageError("inconsistent"), "default"),
         (OSError("disk full"), "default"),
     ],

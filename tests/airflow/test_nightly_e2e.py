@@ -174,10 +174,10 @@ def test_data_quality_failure_fails_the_night_at_once(airflow_db: Path, tmp_path
 
     dag = _dags()["hearth_nightly"]
     dag.get_task("validate").retries = 3
-    (tmp_path / "landing").mkdir()
     wh = tmp_path / "wh" / "warehouse.duckdb"
     _init(wh)
     night = FIRST_NIGHT + timedelta(days=30)  # after the DAG start date, or no task would run
+    (tmp_path / "landing" / night.isoformat()).mkdir(parents=True)  # delivered: nothing
     run = dag.test(logical_date=_logical_date(night),
                    run_conf={"landing_dir": str(tmp_path / "landing"), "warehouse": str(wh),
                              "reports_dir": str(tmp_path / "reports")})

@@ -205,7 +205,53 @@ def test_all_problems_of_a_delivery_are_raised_together(tmp_path: Path) -> None:
     assert "police_incidents" in delivery.files  # a header-only police file is a quiet night
 
 
-def test_no_folder_means_nothing_delivered(tmp_path: Path) -> None:
+def test_an_empty_folder_means_nothing_delivered(tmp_path: Path) -> None:
+    (tmp_path / DAY.isoformat()).mkdir()
     delivery = read_delivery(tmp_path, DAY)
-    assert delivery.files == {} and delivery.problems == []
+    assert delivery.files == {} and delivery.problems == [] and delivery.warnings == []
     raise_for_problems(delivery)
+
+
+def test_no_folder_is_an_input_error_naming_the_folder_and_the_misnamed_ones(tmp_path: Path) -> None:
+    # A missing folder used to read as a quiet night: an empty list that looked complete.
+    (tmp_path / "2026-1O-05").mkdir()
+    with pytest.raises(InputError) as raised:
+        read_delivery(tmp_path, DAY)
+    assert str(tmp_path / DAY.isoformat()) in str(raised.value)
+    assert "'2026-1O-05'" in str(raised.value)
+
+
+@pytest.mark.parametrize("name", ["latest", "2026-10-5", "20261005", "2026-02-30", "police_incidents.csv"])
+def test_entries_of_the_landing_dir_that_no_night_reads_are_warned_about(tmp_path: Path, name: str) -> None:
+    (tmp_path / DAY.isoformat()).mkdir()
+    (tmp_path / "2026-10-04").mkdir()
+    if name.endswith(".csv"):
+        (tmp_path / name).write_text("incident_id\n")
+    else:
+        (tmp_path / name).mkdir()
+    [warning] = read_delivery(tmp_path, DAY).warnings
+    assert warning.kind == "landing_not_a_date" and repr(name) in warning.message
+
+
+@pytest.mark.parametrize(
+    ("tail", "cut"),
+    [
+        ("P3,victim,Jess,Ha", True),          # cut mid-record, no final newline
+        ('P3,victim,"Jess', True),             # cut inside a quoted field
+        ("P3,victim,Jess,Hale,,,,,,,,\n", False),  # whole
+        ("P3,victim,Jess,Ha\n", False),        # short but ends as a whole file does: a bad row only
+    ],
+)
+def test_a_file_cut_in_transit_is_processed_and_flagged(tmp_path: Path, tail: str, cut: bool) -> None:
+    folder = tmp_path / DAY.isoformat()
+    folder.mkdir()
+    header = "incident_id,person_ref,role,forename,surname,dob,gender,relationship_to_victim,address_line1,address_line2,town,postcode,uprn"
+    (folder / "police_persons.csv").write_text(f"{header}\nI1,P1,victim,Ann,Lee,,,,,,,,\nI1,{tail}")
+    delivery = read_delivery(tmp_path, DAY)
+    landed = delivery.files["police_persons"]
+    assert landed.frame.height == 2 and landed.frame["forename"][0] == "Ann"
+    assert landed.cut_at_row == (2 if cut else None)
+    assert [w.kind for w in delivery.warnings] == (["truncated_file"] if cut else [])
+    if cut:
+        assert "police_persons.csv looks cut in transit" in delivery.warnings[0].message
+        assert "ask police to resend" in delivery.warnings[0].message

@@ -10,6 +10,7 @@ import pytest
 
 from pipeline import synth
 from pipeline.landing_values import (
+    ambiguous_local_time,
     is_valid_nhs_number,
     is_valid_upn,
     landing_date,
@@ -95,3 +96,20 @@ def test_upns_agree_with_stdnum() -> None:
     expected = [None if v is None else is_valid_upn(v) for v in values]
     assert got == expected
     assert sum(got[:2_000]) == 2_000 and 0 < sum(g for g in got if g) < len(values)
+
+
+@pytest.mark.parametrize(
+    ("text", "ambiguous"),
+    [
+        ("2026-10-25T01:40:00", True),         # happened twice: 00:40 and 01:40 UTC
+        ("2026-10-25 01:00", True),
+        ("2026-10-25T00:59:59", False),        # before the repeated hour
+        ("2026-10-25T02:00:00", False),        # after it
+        ("2026-10-25T01:40:00+00:00", False),  # an offset says which
+        ("2026-10-25T01:40:00Z", False),
+        ("2026-03-29T01:30:00", False),        # skipped in spring: invalid, not ambiguous
+        ("not a time", False),
+    ],
+)
+def test_ambiguous_local_time(text: str, ambiguous: bool) -> None:
+    assert pl.select(ambiguous_local_time(pl.lit(text))).item() is ambiguous

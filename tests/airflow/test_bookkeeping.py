@@ -19,7 +19,10 @@ from e2e.test_scenarios import NIGHT, _police, _registers
 
 
 def _context(tmp_path: Path) -> dict[str, Any]:
-    """What the DAG's task bodies read from Airflow's context: the logical date and params."""
+    """What the DAG's task bodies read from Airflow's context: the logical date and params.
+    The warehouse is made first, as `hearth init` would: the DAG never creates one."""
+    with warehouse.open_writer(tmp_path / "wh" / "warehouse.duckdb", create=True) as wh:
+        warehouse.refresh_published(wh)
     return {
         "logical_date": datetime(NIGHT.year, NIGHT.month, NIGHT.day, 2, 0, tzinfo=support.LONDON),
         "params": {"landing_dir": str(tmp_path / "landing"), "warehouse": str(tmp_path / "wh" / "warehouse.duckdb"),

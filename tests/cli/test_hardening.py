@@ -228,6 +228,7 @@ def test_a_rerun_names_the_later_lists_now_stale() -> None:
 
 def test_the_cli_says_which_night_is_missing_and_which_lists_a_rerun_left_stale(env: Path) -> None:
     third = NIGHT + timedelta(days=2)
+    (env / "landing" / third.isoformat()).mkdir(parents=True)  # delivered, but nothing new
     result = runner.invoke(app, ["run", "--date", third.isoformat()])
     assert result.exit_code == 0, result.output
     assert f"never ran for {NIGHT + timedelta(days=1)}" in result.output

@@ -1,7 +1,7 @@
 """One exception hierarchy for hearth.
 
 Every message says what went wrong *and what to do next*; the CLI maps the classes to exit
-codes (``UsageError`` and ``InputError`` → 2, everything else → 1).
+codes (``UsageError``, ``InputError`` and ``WarehouseMissingError`` → 2, everything else → 1).
 """
 
 from __future__ import annotations
@@ -73,6 +73,12 @@ class LinkageError(HearthError):
 
 class WarehouseError(HearthError):
     """The DuckDB warehouse could not be opened, migrated or published."""
+
+
+class WarehouseMissingError(WarehouseError):
+    """The published warehouse does not exist yet: an input error (exit 2), not a failed run."""
+
+    exit_code = 2
 
 
 class WarehouseBusyError(WarehouseError):

@@ -43,7 +43,7 @@ import duckdb
 import polars as pl
 
 from pipeline.config import PROJECT_ROOT
-from pipeline.errors import WarehouseBusyError, WarehouseError
+from pipeline.errors import WarehouseBusyError, WarehouseError, WarehouseMissingError
 from pipeline.working_copy import copy_durably, fsync_dir, work_path, working_copy_lock
 from pipeline.working_copy import (
     prepare_working_copy as prepare_working_copy,  # re-exported for callers
@@ -340,7 +340,7 @@ def open_reader(published: Path, *, key: str | None = None) -> Iterator[Warehous
     """Open the published copy read-only (what coordinators, auditors and reports use)."""
     published = Path(published)
     if not published.exists():
-        raise WarehouseError(
+        raise WarehouseMissingError(
             f"{published} does not exist yet: run a night first (`hearth run --date …` or `hearth demo`)."
         )
     con = _open(published, read_only=True, key=key)

@@ -52,5 +52,6 @@ def test_a_night_with_no_register_ever_delivered_fails_with_exit_1(tmp_path: Pat
 def test_explain_before_any_run_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEARTH_WAREHOUSE", str(tmp_path / "wh.duckdb"))
     result = runner.invoke(app, ["explain", "C123"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2, result.output
     assert "run a night first" in result.output
+    assert not (tmp_path / "wh.duckdb").exists()

@@ -52,6 +52,8 @@ def test_purge_shows_the_plan_by_default_and_deletes_only_with_apply(
     assert plan.exit_code == 0, plan.output
     assert "would delete" in plan.output
     assert _count(published, "raw.health_register") == 2, "a dry run deletes nothing"
+    with warehouse.open_writer(published) as wh:  # not even from the working file
+        assert wh.fetch("SELECT count(*) FROM raw.health_register") == [(2,)]
     done = runner.invoke(app, ["purge", "--date", day, "--apply"])
     assert done.exit_code == 0, done.output
     assert "deleted" in done.output

@@ -15,7 +15,7 @@ from pipeline.cli import app
 from pipeline.pseudonymise import EXTRACT_QUERIES
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "audit"))
-from world import D1, D2, NAMES, build_two_nights
+from world import D1, D2, NAMES, publish_two_nights
 
 runner = CliRunner()
 KEY = "p" * 40
@@ -26,14 +26,14 @@ def published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The two-night world, with raw rows delivered on each night."""
     path = tmp_path / "wh" / "warehouse.duckdb"
     monkeypatch.setenv("HEARTH_WAREHOUSE", str(path))
-    with warehouse.open_writer(path) as wh:
-        build_two_nights(wh)
+
+    def raw_rows(wh: warehouse.Warehouse) -> None:
         for day in (D1, D2):
             wh.insert("raw.health_register", pl.DataFrame({
                 "run_id": ["r"], "delivery_date": [day], "_file": ["health_register.csv"], "_row": [1],
                 "forename": ["Ivy"], "surname": ["Marsh"]}))
-        warehouse.refresh_published(wh)
-    return path
+
+    return publish_two_nights(path, also=raw_rows)
 
 
 def _count(path: Path, table: str) -> int:

@@ -1,7 +1,7 @@
 """One exception hierarchy for hearth.
 
 Every message says what went wrong *and what to do next*; the CLI maps the classes to exit
-codes (``UsageError`` and ``InputError`` → 2, everything else → 1).
+codes (``UsageError``, ``InputError`` and ``WarehouseMissingError`` → 2, everything else → 1).
 """
 
 from __future__ import annotations

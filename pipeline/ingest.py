@@ -230,18 +230,27 @@ def read_landed_file(path: Path, source: str) -> LandedFile:
 # ---- columns ---------------------------------------------------------------------------
 
 
-def _conform_columns(frame: pl.DataFrame, file: str, source: str) -> tuple[pl.DataFrame, list[str]]:
-    """Normalise column names, check the required ones, add absent optional ones as null."""
+def _header_problems(columns: list[str], file: str) -> list[Problem]:
+    """A column named twice (after trimming and lower-casing) or a column with no name."""
     lineage = {RAW_LINE, "_row"}
-    names = [c if c in lineage else c.strip().lower() for c in frame.columns]
     problems: list[Problem] = []
     seen: set[str] = set()
-    for original, name in zip(frame.columns, names, strict=True):
+    for original in columns:
+        name = original if original in lineage else original.strip().lower()
         if name in seen:
             problems.append(Problem(file, None, name, f"column '{original}' appears twice in the header"))
         if name == "":
             problems.append(Problem(file, None, None, "the header has a column with no name"))
         seen.add(name)
+    return problems
+
+
+def _conform_columns(frame: pl.DataFrame, file: str, source: str) -> tuple[pl.DataFrame, list[str]]:
+    """Normalise column names, check the required ones, add absent optional ones as null."""
+    lineage = {RAW_LINE, "_row"}
+    names = [c if c in lineage else c.strip().lower() for c in frame.columns]
+    problems = _header_problems(frame.columns, file)
+    seen = set(names)
     for required in schemas.REQUIRED_COLUMNS[source]:
         if required not in seen:
             problems.append(Problem(
@@ -290,6 +299,10 @@ def _read_csv(path: Path) -> tuple[pl.DataFrame, str, list[Problem], int | None]
     header = _parse_record(data[:header_end].decode("utf-8"))
     if header is None or not [h for h in header if h.strip()]:
         raise _FileRefused([Problem(path.name, None, None, "the header row cannot be read as CSV")])
+    # Checked before polars reads the file: given a header naming a column twice, it keeps
+    # one column, so the other value would be silently lost.
+    if problems := _header_problems(header, path.name):
+        raise _FileRefused(problems)
     width = len(header)
     good = n_fields == width
     if bool(good.all()):

@@ -379,7 +379,7 @@ def stage_link(ctx: NightContext) -> StageResult:
             persons=wh.query("current_persons", as_of=day),
             incidents=current_incidents(wh, day)[0],
             child_xref=wh.query("child_xref_before", before=day),
-            reviews=wh.query("review_decisions_latest"),
+            reviews=wh.query("review_decisions_latest", until=day),
             as_of=day,
             models=wh.query("link_models_before", as_of=day),
         )

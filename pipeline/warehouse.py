@@ -436,7 +436,7 @@ def open_reader(published: Path, *, key: str | None = None) -> Iterator[Warehous
     """Open the published copy read-only (what coordinators, auditors and reports use)."""
     published = Path(published)
     if not published.exists():
-        raise WarehouseError(
+        raise WarehouseMissingError(
             f"{published} does not exist yet: run a night first (`hearth run --date …` or `hearth demo`)."
         )
     con = _open(published, read_only=True, key=key)

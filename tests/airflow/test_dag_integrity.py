@@ -1,4 +1,4 @@
-"""DAG integrity: every DAG file parses cleanly, quickly, without side effects, and carries
+"""DAG integrity: every DAG file parses cleanly, without heavy imports or side effects, and carries
 the settings the issue asks for (tags, owner, retries, an aware start date, one writer)."""
 
 from __future__ import annotations
@@ -16,7 +16,15 @@ DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = [DAGS_FOLDER / "hearth_nightly.py", DAGS_FOLDER / "hearth_school_exports.py"]
 
 STAGES = ["ingest", "validate", "link", "flag", "publish", "report"]
-HEAVY_MODULES = ["duckdb", "polars", "great_expectations", "recordlinkage", "pandas", "pipeline.night"]
+# What makes a DAG file slow to parse is importing a stage library at the top of it (5 s
+# instead of 0.1 s for Great Expectations or recordlinkage): none of these may load at parse time.
+HEAVY_MODULES = [
+    "duckdb", "polars", "great_expectations", "recordlinkage", "pandas", "numpy", "scipy", "pyarrow",
+    "rapidfuzz", "pipeline.night", "pipeline.warehouse", "pipeline.link", "pipeline.validate", "pipeline.flag",
+]
+# A backstop only, far above the ~0.3 s a clean parse takes so a busy machine never trips it,
+# and well under Airflow's 30 s DAG import timeout. The module check above is the real test.
+PARSE_LIMIT_SECONDS = 10.0
 
 # Runs in a fresh interpreter: airflow.sdk is imported first (every DAG file pays for it
 # and the DAG processor has it loaded already), then only the DAG file itself is timed.
@@ -43,7 +51,7 @@ def test_dag_file_parses_fast_and_opens_nothing(dag_file: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     probe = json.loads(done.stdout.strip().splitlines()[-1])
-    assert probe["seconds"] < 2.0, f"{dag_file.name} took {probe['seconds']:.2f} s to parse"
+    assert probe["seconds"] < PARSE_LIMIT_SECONDS, f"{dag_file.name} took {probe['seconds']:.2f} s to parse"
     # No DuckDB module means no DuckDB connection; the heavy stage libraries stay in tasks.
     assert probe["loaded"] == [], f"{dag_file.name} imports {probe['loaded']} at parse time"
 

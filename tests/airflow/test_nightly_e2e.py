@@ -19,6 +19,7 @@ from polars.testing import assert_frame_equal
 from pipeline import warehouse
 from pipeline.config import Settings, load_settings
 from pipeline.school_exports import SCHOOL_FILE_COLUMNS
+from pipeline.synth import write_synthetic_county
 
 pytestmark = [pytest.mark.airflow, pytest.mark.xdist_group("airflow")]
 
@@ -74,9 +75,8 @@ def _assert_same_marts(left: dict[str, pl.DataFrame], right: dict[str, pl.DataFr
 
 @pytest.fixture(scope="module")
 def county(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    synth = pytest.importorskip("pipeline.synth")
     out = tmp_path_factory.mktemp("county")
-    synth.write_synthetic_county(out, households=200, days=3, seed=11, start_date=FIRST_NIGHT)
+    write_synthetic_county(out, households=200, days=3, seed=11, start_date=FIRST_NIGHT)
     return out
 
 

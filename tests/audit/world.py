@@ -6,10 +6,13 @@ escalated overnight), so every auditor view has a known answer without running a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import polars as pl
 
+from pipeline import warehouse
 from pipeline.warehouse import Warehouse
 
 D1 = date(2026, 10, 5)
@@ -164,3 +167,13 @@ def build_two_nights(wh: Warehouse) -> None:
                     ["dob: '31/02/2020' is not a date", "nhs_number: '9434765918' fails Modulus 11"]],
         "record": ['{"forename": "Zed"}'] * 3,
     }, schema_overrides={"reasons": L}))
+
+
+def publish_two_nights(path: Path, *, also: Callable[[Warehouse], None] | None = None) -> Path:
+    """A fresh warehouse at ``path`` holding the two nights (and whatever ``also`` adds), published."""
+    with warehouse.open_writer(path) as wh:
+        build_two_nights(wh)
+        if also:
+            also(wh)
+        warehouse.refresh_published(wh)
+    return path

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 import pytest
 
 from e2e.conftest import County
 from pipeline import warehouse
+from pipeline.config import PROJECT_ROOT
 
 pytestmark = pytest.mark.xdist_group("e2e_county")
 
@@ -128,3 +131,25 @@ def test_every_listed_household_has_flagged_children_and_unique_priorities(count
     mash = _frame(county, "SELECT list_date, priority, child_ids FROM marts.mash_list")
     assert mash.group_by("list_date").agg(pl.col("priority").n_unique() == pl.len())["priority"].all()
     assert (mash["child_ids"].list.len() > 0).all()
+
+
+def _auditing_guide_queries() -> list[tuple[bool, str]]:
+    """Every query of docs/auditing.md, and whether the guide says it must return no rows."""
+    text = (PROJECT_ROOT / "docs" / "auditing.md").read_text(encoding="utf-8")
+    return [(bool(must), query) for must, query in
+            re.findall(r"(\(Must return no rows\.\)\s*)?```sql\n(.*?)```", text, flags=re.S)]
+
+
+def test_the_auditing_guide_runs_on_the_county_and_its_integrity_checks_find_nothing(county: County) -> None:
+    queries = _auditing_guide_queries()
+    empty_by_promise = [q for must, q in queries if must]
+    assert len(empty_by_promise) == 2, "the guide's two 'must return no rows' checks"
+    with warehouse.open_reader(county.settings.warehouse) as wh:
+        for _, query in queries:
+            wh.fetch(query)
+        for query in empty_by_promise:
+            rows = wh.fetch(query)
+            assert rows == [], f"{query}\nreturned {len(rows)} row(s), e.g. {rows[:3]}"
+        # Both checks look at something: flags with evidence, and publications with marts.
+        assert wh.fetch("SELECT count(*) FROM audit.why_flagged")[0][0] > 0
+        assert wh.fetch("SELECT count(*) FROM audit.published_runs WHERE child_flags > 0")[0][0] == len(county.days)

@@ -69,3 +69,13 @@ def test_a_failed_lookup_shows_nothing_and_logs_nothing(published: Path) -> None
     result = runner.invoke(app, ["explain", "C-does-not-exist", "--as", "auditor.ann"])
     assert result.exit_code == 2, result.output
     assert _log(published) == []
+
+
+def test_the_log_reaches_the_published_copy_at_the_next_publish(published: Path) -> None:
+    assert runner.invoke(app, ["explain", "C1", "--as", "auditor.ann"]).exit_code == 0
+    # Any recorded decision publishes the working file, the access log with it.
+    decided = runner.invoke(app, ["decide", "H2", "--priority", "1", "--reason", "seen", "--as", "coord.cat"])
+    assert decided.exit_code == 0, decided.output
+    with warehouse.open_reader(published) as wh:
+        rows = wh.fetch("SELECT who, command, subject FROM audit.access_log")
+    assert rows == [("auditor.ann", "explain", "C1")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -23,12 +23,12 @@ KEY = "p" * 40
 
 @pytest.fixture
 def published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The two-night world, with raw rows delivered on each night."""
+    """The two-night world, with raw rows of an old delivery (20 days before night 2) and of night 2."""
     path = tmp_path / "wh" / "warehouse.duckdb"
     monkeypatch.setenv("HEARTH_WAREHOUSE", str(path))
 
     def raw_rows(wh: warehouse.Warehouse) -> None:
-        for day in (D1, D2):
+        for day in (D2 - timedelta(days=20), D2):
             wh.insert("raw.health_register", pl.DataFrame({
                 "run_id": ["r"], "delivery_date": [day], "_file": ["health_register.csv"], "_row": [1],
                 "forename": ["Ivy"], "surname": ["Marsh"]}))
@@ -44,9 +44,10 @@ def _count(path: Path, table: str) -> int:
 def test_purge_shows_the_plan_by_default_and_deletes_only_with_apply(
     published: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Raw rows are kept 10 days: on D2 + 10 the night-1 rows are due, the night-2 ones are not.
+    # Raw rows are kept 10 days: purged as of D2 (a purge may not look past the latest
+    # night), the old delivery's rows are due and night 2's are not.
     monkeypatch.setenv("HEARTH_RETENTION__RAW_DAYS", "10")
-    day = date.fromordinal(D2.toordinal() + 10).isoformat()
+    day = D2.isoformat()
     audit_before = _count(published, "audit.quarantine")
     plan = runner.invoke(app, ["purge", "--date", day])
     assert plan.exit_code == 0, plan.output

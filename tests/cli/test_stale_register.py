@@ -35,7 +35,7 @@ def test_registers_older_than_seven_days_stop_the_night(tmp_path: Path, monkeypa
     monkeypatch.setenv("HEARTH_REPORTS_DIR", str(tmp_path / "reports"))
     _registers(tmp_path / "landing")  # both registers delivered on NIGHT only
     _police(tmp_path / "landing")
-    assert runner.invoke(app, ["run", "--date", NIGHT.isoformat()]).exit_code == 0
+    assert runner.invoke(app, ["run", "--date", NIGHT.isoformat(), "--create"]).exit_code == 0
     marts_before, _ = _published(published)
 
     eight = NIGHT + timedelta(days=8)

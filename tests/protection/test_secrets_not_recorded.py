@@ -30,7 +30,7 @@ def test_the_run_config_in_the_audit_trail_holds_no_key(tmp_path: Path, monkeypa
         monkeypatch.setenv(name, str(value))
     _registers(tmp_path / "landing")
     _police(tmp_path / "landing")
-    result = runner.invoke(app, ["run", "--date", NIGHT.isoformat()])
+    result = runner.invoke(app, ["run", "--date", NIGHT.isoformat(), "--create"])
     assert result.exit_code == 0, result.output
     with warehouse.open_reader(published, key=ENCRYPTION_KEY) as wh:
         (config,), = wh.fetch("SELECT config FROM audit.runs")

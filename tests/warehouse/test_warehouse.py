@@ -9,7 +9,7 @@ import pytest
 
 from pipeline import warehouse
 from pipeline.config import Settings
-from pipeline.errors import WarehouseError
+from pipeline.errors import WarehouseError, WarehouseMissingError
 
 D1 = date(2026, 10, 1)
 
@@ -93,7 +93,7 @@ def test_reader_cannot_write(settings: Settings) -> None:
 
 
 def test_opening_a_missing_published_file_says_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(WarehouseError, match="run a night first"):
+    with pytest.raises(WarehouseMissingError, match="run a night first"):
         with warehouse.open_reader(tmp_path / "nope.duckdb"):
             pass
 

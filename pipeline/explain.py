@@ -2,7 +2,8 @@
 
 Reads only the published warehouse (the auditor's copy) and says: who the child is and
 which source records were linked into it (with link scores), which household it was
-placed in and which incidents touch that household, and which rules fired.
+placed in and which incidents touch that household, which rules fired, and which values
+of its records were withheld because they were unusable as delivered.
 """
 
 from __future__ import annotations
@@ -10,8 +11,17 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import polars as pl
+
 from pipeline.errors import UsageError
 from pipeline.warehouse import Warehouse
+
+# How a withheld column is named to a reader of ``hearth explain``.
+FIELD_NAMES = {
+    "dob": "date of birth", "nhs_number": "NHS number", "upn": "UPN", "forename": "forename",
+    "surname": "surname", "postcode": "postcode", "address_line1": "address",
+    "gp_practice_code": "GP practice", "school_urn": "school URN", "year_group": "year group",
+}
 
 
 def explain_child(wh: Warehouse, child_id: str, list_date: date | None) -> str:
@@ -32,6 +42,7 @@ def explain_child(wh: Warehouse, child_id: str, list_date: date | None) -> str:
         f"UPN {c['upn'] or '—'}",
         f"  lives at: {c['address'] or 'unknown'} {c['postcode'] or ''} (household {c['household_id'] or 'none'})",
     ]
+    lines.extend(withheld_lines(wh.query("explain_withheld_fields", as_of=day, child_id=child_id)))
     links = wh.query("explain_links", as_of=day, child_id=child_id)
     if links.height:
         lines.append("  Linked records (why the pipeline believes these are the same child):")
@@ -72,3 +83,18 @@ def explain_child(wh: Warehouse, child_id: str, list_date: date | None) -> str:
             f"{i['role']} ({i['basis']})"
         )
     return "\n".join(lines)
+
+
+def withheld_lines(withheld: pl.DataFrame) -> list[str]:
+    """"date of birth withheld: delivered value is not a date … on 2026-11-20 (file row 2, …)"."""
+    if withheld.height == 0:
+        return []
+    lines = ["  Withheld (unusable as delivered; the rest of the record was used):"]
+    for r in withheld.iter_rows(named=True):
+        name = FIELD_NAMES.get(r["column_name"], r["column_name"])
+        why = "no value delivered" if r["rule"] and r["rule"].endswith(".present") else f"delivered value {r['reason']}"
+        lines.append(
+            f"    {name} withheld: {why}, delivery of {r['delivery_date']} "
+            f"({r['_file']} row {r['_row']}; record {r['record_id']})"
+        )
+    return lines

@@ -121,18 +121,33 @@ RULES = [
 ]
 
 
-@pytest.mark.parametrize(("source", "column", "value", "message"), RULES)
-def test_row_rule_quarantines_row_with_original_text(
-    tmp_path: Path, source: str, column: str, value: str, message: str
-) -> None:
+# A second identifier, so that a row with one bad field is not also a duplicate key.
+OTHER_ID = {"health_register": ("943 476 5919", "401 023 2137"), "school_census": (UPN.lower(), UPN2)}
+
+
+def _bad_row(source: str, column: str, value: str) -> str:
     position = COLUMNS[source].split(",").index(column)
     fields = GOOD[source].split(",")
     fields[position] = value
-    files = {source: csv_of(source, GOOD[source], ",".join(fields))}
+    row = ",".join(fields)
+    if source in OTHER_ID and column not in ("nhs_number", "upn"):
+        row = row.replace(*OTHER_ID[source], 1)
+    return row
+
+
+def _is_field_level(source: str, column: str) -> bool:
+    return source in schemas.REGISTER_SOURCES or (source, column) == ("police_persons", "dob")
+
+
+@pytest.mark.parametrize(("source", "column", "value", "message"), [r for r in RULES if not _is_field_level(r[0], r[1])])
+def test_row_rule_quarantines_row_with_original_text(
+    tmp_path: Path, source: str, column: str, value: str, message: str
+) -> None:
+    files = {source: csv_of(source, GOOD[source], _bad_row(source, column, value))}
     if source == "police_persons":
         files["police_incidents"] = csv_of("police_incidents", GOOD["police_incidents"])
     if source == "police_incidents":  # keep the good row's id unique
-        files[source] = csv_of(source, GOOD[source], ",".join(fields).replace("I1,", "I2,", 1))
+        files[source] = csv_of(source, GOOD[source], _bad_row(source, column, value).replace("I1,", "I2,", 1))
     outcome = deliver(tmp_path, files, **LOOSE)
 
     assert outcome.messages == [
@@ -143,11 +158,43 @@ def test_row_rule_quarantines_row_with_original_text(
     assert quarantined["reasons"] == [f"{column}: {message}"]
     assert json.loads(quarantined["record"])[column] == value  # verbatim, untrimmed
     assert outcome.staged[source]["_row"].to_list() == [1]
+    assert outcome.field_defects.height == 0
     failed = outcome.dq_results.filter(~pl.col("success") & (pl.col("source") == source))
     check = failed.filter(pl.col("suite") == source).row(0, named=True)
     assert (check["column_name"], check["unexpected_count"], check["element_count"]) == (column, 1, 2)
     if len(value.strip()) > 3 and column not in ("dob", "reported_at"):
         assert value not in check["details"]  # dq_results never carry row values
+
+
+@pytest.mark.parametrize(("source", "column", "value", "message"), [r for r in RULES if _is_field_level(r[0], r[1])])
+def test_field_rule_withholds_the_value_and_stages_the_row(
+    tmp_path: Path, source: str, column: str, value: str, message: str
+) -> None:
+    files = {source: csv_of(source, GOOD[source], _bad_row(source, column, value))}
+    if source == "police_persons":
+        files["police_incidents"] = csv_of("police_incidents", GOOD["police_incidents"])
+        files[source] = csv_of(source, GOOD[source], _bad_row(source, column, value).replace(",P1,", ",P2,", 1))
+    outcome = deliver(tmp_path, files, **LOOSE)
+
+    assert outcome.messages == [
+        f"{source}.csv row 2, column {column}: {message} — value withheld, row staged (audit.field_defects)"
+    ]
+    assert outcome.quarantine.height == 0
+    staged = outcome.staged[source].sort("_row")
+    assert staged["_row"].to_list() == [1, 2]
+    assert staged[column][1] is None and staged[column][0] is not None
+    assert outcome.counts[source] == {
+        "delivered": 2, "staged": 2, "quarantined": 0, "field_defects": 1, "rows_with_field_defects": 1,
+    }
+    defect = outcome.field_defects.row(0, named=True)
+    assert (defect["source"], defect["_file"], defect["_row"], defect["column_name"]) == (
+        source, f"{source}.csv", 2, column,
+    )
+    assert defect["reason"] == message.replace(f"'{value}' ", "", 1)
+    if value.strip():
+        assert value.strip() not in defect["reason"]  # audit keeps the reason, never the value
+    failed = outcome.dq_results.filter(~pl.col("success") & (pl.col("suite") == source)).row(0, named=True)
+    assert (failed["column_name"], failed["unexpected_count"], failed["element_count"]) == (column, 1, 2)
 
 
 @pytest.mark.parametrize("postcode", ["nr1 3qh", "NR13QH", " SW1A  1AA ", "ZZ99 3VZ", "zz993vz", "GIR 0AA"])
@@ -179,7 +226,9 @@ def test_unreadable_record_is_quarantined_whole(tmp_path: Path) -> None:
     row = outcome.quarantine.row(0, named=True)
     assert row["reasons"] == ["unreadable record: has 10 fields but the header has 8 (an unquoted comma?)"]
     assert json.loads(row["record"]) == {"_raw_line": GOOD["health_register"] + ",x,y"}
-    assert outcome.counts["health_register"] == {"delivered": 2, "staged": 1, "quarantined": 1}
+    assert outcome.counts["health_register"] == {
+        "delivered": 2, "staged": 1, "quarantined": 1, "field_defects": 0, "rows_with_field_defects": 0,
+    }
 
 
 def test_truncated_file_quarantines_last_row(tmp_path: Path) -> None:
@@ -200,10 +249,10 @@ def test_exact_duplicate_and_duplicate_register_keys(tmp_path: Path) -> None:
     })
     assert outcome.messages == [
         f"school_census.csv row 2, column upn: '{UPN}' is also on row 1, which was kept "
-        "(the first row of a duplicated key is kept) — row quarantined (audit.quarantine)",
+        "(the first row of a duplicated key is kept, rows with fewer withheld values first) — row quarantined (audit.quarantine)",
         "health_register.csv row 2: exact duplicate of row 1 — row quarantined (audit.quarantine)",
         "health_register.csv row 3, column nhs_number: '9434765919' is also on row 1, "
-        "which was kept (the first row of a duplicated key is kept) — row quarantined (audit.quarantine)",
+        "which was kept (the first row of a duplicated key is kept, rows with fewer withheld values first) — row quarantined (audit.quarantine)",
     ]
     assert outcome.staged["health_register"]["_row"].to_list() == [1]
     assert outcome.staged["school_census"]["_row"].to_list() == [1, 3]

@@ -104,6 +104,8 @@ RULES = [
     ("health_register", "gender", "female", "'female' is not one of f, m, x, u"),
     ("health_register", "postcode", "NR1 3Q", "'NR1 3Q' is not a UK postcode"),
     ("health_register", "dob", "2015-02-30", "'2015-02-30' is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
+    ("health_register", "dob", "2014-02-29", "'2014-02-29' is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
+    ("health_register", "dob", "", "required value is missing"),
     ("health_register", "dob", "2026-11-21", "'2026-11-21' is in the future (run date 2026-11-20)"),
     ("health_register", "dob", "20/11/2007", "'20/11/2007' is before 2007-11-21: older than 18 on the run date 2026-11-20"),
     ("health_register", "gp_practice_code", "82001", "'82001' is not a GP practice ODS code (a letter and 5 digits)"),
@@ -117,6 +119,7 @@ RULES = [
     ("police_incidents", "reported_at", "2026-11-21T00:30:00", "'2026-11-21T00:30:00' is after the run date 2026-11-20"),
     ("police_persons", "role", "bystander", "'bystander' is not one of victim, suspect, child, witness, other"),
     ("police_persons", "dob", "2027-01-01", "'2027-01-01' is in the future (run date 2026-11-20)"),
+    ("police_persons", "dob", "31/02/1990", "'31/02/1990' is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
     ("police_persons", "incident_id", "I404", "'I404' is not an incident in this delivery or in the warehouse"),
 ]
 
@@ -195,6 +198,77 @@ def test_field_rule_withholds_the_value_and_stages_the_row(
         assert value.strip() not in defect["reason"]  # audit keeps the reason, never the value
     failed = outcome.dq_results.filter(~pl.col("success") & (pl.col("suite") == source)).row(0, named=True)
     assert (failed["column_name"], failed["unexpected_count"], failed["element_count"]) == (column, 1, 2)
+
+
+# (row, what is left of it, expected reasons) for register rows that cannot identify a child.
+UNIDENTIFIABLE = [
+    (",,Smith,2015-01-02,1 High St,nr13qh,D82001,F".replace(",,Smith", "943 476 5919,,"),
+     ["forename: required value is missing", "surname: required value is missing",
+      "row cannot identify a child: neither forename nor surname is usable"]),
+    ("1234567890,Zoë,Smith,2015-02-30,1 High St,nr13qh,D82001,F",
+     ["nhs_number: '1234567890' fails the Modulus 11 check",
+      "dob: '2015-02-30' is not a date (YYYY-MM-DD or DD/MM/YYYY)",
+      "row cannot identify a child: neither nhs_number nor dob is usable"]),
+    (",Zoë,Smith,,1 High St,nr13qh,D82001,F",
+     ["nhs_number: required value is missing", "dob: required value is missing",
+      "row cannot identify a child: neither nhs_number nor dob is usable"]),
+]
+
+
+@pytest.mark.parametrize(("row", "reasons"), UNIDENTIFIABLE)
+def test_register_row_that_cannot_identify_a_child_is_quarantined_whole(
+    tmp_path: Path, row: str, reasons: list[str]
+) -> None:
+    outcome = deliver(tmp_path, {"health_register": csv_of("health_register", row)})
+    assert outcome.staged["health_register"].height == 0 and outcome.field_defects.height == 0
+    quarantined = outcome.quarantine.row(0, named=True)
+    assert sorted(quarantined["reasons"]) == sorted(reasons)  # every reason, field-level ones too
+    assert outcome.messages[0].endswith("— row quarantined (audit.quarantine)")
+    identifies = outcome.dq_results.filter(pl.col("expectation") == "hearth_register_rows_identify_a_child").row(0, named=True)
+    assert (identifies["success"], identifies["unexpected_count"]) == (False, 1)
+
+
+def test_bad_identifier_with_a_name_and_dob_is_staged_under_a_stable_substitute_id(tmp_path: Path) -> None:
+    bad_nhs = "9434765918,Bad,Checksum,2016-03-04,2 High St,NR1 3QH,D82001,m"
+    census = f"{UPN[:-1]}X,Siân,Jones,02/01/2015,1 High St,NR1 3QH,123456,Hill School,R"
+    first = deliver(tmp_path / "a", {
+        "health_register": csv_of("health_register", GOOD["health_register"], bad_nhs),
+        "school_census": csv_of("school_census", census),
+    })
+    # Another night, other rows around it, the identifier spaced differently: the same id.
+    second = deliver(tmp_path / "b", {
+        "health_register": csv_of("health_register", "943 476 5918,Bad,Checksum,2016-03-04,2 High St,NR1 3QH,D82001,m"),
+        "school_census": csv_of("school_census", census),
+    })
+    for outcome in (first, second):
+        health = outcome.staged["health_register"].filter(pl.col("forename") == "Bad").row(0, named=True)
+        assert health["nhs_number"] is None  # never linked or guarded on
+        assert health["substitute_id"].startswith("withheld-")
+        school = outcome.staged["school_census"].row(0, named=True)
+        assert school["upn"] is None and school["substitute_id"].startswith("withheld-")
+    ids = [o.field_defects.sort("source")["record_id"].to_list() for o in (first, second)]
+    assert ids[0] == ids[1]
+    assert ids[0][0].startswith("health_register:withheld-") and ids[0][1].startswith("school_census:withheld-")
+    assert "9434765918" not in ids[0][0]
+    assert first.staged["health_register"].filter(pl.col("forename") == "Zoë")["substitute_id"].to_list() == [None]
+
+
+def test_a_bad_identifier_delivered_twice_is_still_a_duplicate_key(tmp_path: Path) -> None:
+    bad = "9434765918,Bad,Checksum,2016-03-04,2 High St,NR1 3QH,D82001,m"
+    outcome = deliver(tmp_path, {"health_register": csv_of("health_register", bad, bad.replace("Bad,", "Bád,"))})
+    assert outcome.staged["health_register"]["_row"].to_list() == [1]
+    quarantined = outcome.quarantine.row(0, named=True)
+    assert quarantined["_row"] == 2
+    assert any("(stands in for an unusable nhs_number) is also on row 1" in r for r in quarantined["reasons"])
+
+
+def test_duplicate_key_keeps_the_row_with_fewer_withheld_values(tmp_path: Path) -> None:
+    without_dob = GOOD["health_register"].replace("2015-01-02", "")
+    outcome = deliver(tmp_path, {"health_register": csv_of("health_register", without_dob, GOOD["health_register"])})
+    staged = outcome.staged["health_register"]
+    assert staged["_row"].to_list() == [2] and staged["dob"].to_list() == [date(2015, 1, 2)]
+    assert outcome.field_defects.height == 0  # the row that lost its dob was not staged
+    assert outcome.quarantine["_row"].to_list() == [1]
 
 
 @pytest.mark.parametrize("postcode", ["nr1 3qh", "NR13QH", " SW1A  1AA ", "ZZ99 3VZ", "zz993vz", "GIR 0AA"])

@@ -338,12 +338,12 @@ def with_substitute_ids(kept: pl.DataFrame, prepared: pl.DataFrame, source: str)
         ))
         .alias("_delivered_id"),
     )
-    hashed = stable_id("withheld-", pl.col("_delivered_id"))
-    return (
-        kept.join(delivered, on="_row", how="left")
-        .with_columns(pl.when(pl.col(identifier).is_null()).then(hashed).otherwise(None).alias("substitute_id"))
-        .drop("_delivered_id")
+    # Hashed only where the identifier was withheld: a handful of rows, not the register.
+    substitutes = (
+        delivered.join(kept.filter(pl.col(identifier).is_null()).select("_row"), on="_row", how="semi")
+        .select("_row", stable_id("withheld-", pl.col("_delivered_id")).alias("substitute_id"))
     )
+    return kept.join(substitutes, on="_row", how="left", maintain_order="left")
 
 
 def _unidentifiable_reasons(source: str, kept: pl.DataFrame, withheld: pl.DataFrame) -> pl.DataFrame:

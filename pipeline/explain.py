@@ -5,7 +5,8 @@ not, at which level, on which list), then the reasons, then each incident once w
 reaches the child, then who the child is and which records were accepted as the same child,
 their comparisons said in words ("same name, same date of birth, same address"). Rejected
 candidate records are left out unless asked for (``show_all``): a coordinator reads this, and a
-page of near-misses hides the answer.
+page of near-misses hides the answer. Values of the child's records that were withheld as
+unusable when delivered are listed too.
 """
 
 from __future__ import annotations
@@ -46,6 +47,14 @@ _LEVEL_WORDS: dict[str, dict[int, str]] = {
     "person_ref": {1: "same police person reference", 0: "different police person reference"},
 }
 _SOURCE_WORDS = {"health_register": "health register", "school_census": "school census", "police": "police"}
+
+# How a withheld column is named to a reader of ``hearth explain``.
+FIELD_NAMES = {
+    "dob": "date of birth", "nhs_number": "NHS number", "upn": "UPN", "forename": "forename",
+    "surname": "surname", "postcode": "postcode", "address_line1": "address",
+    "gp_practice_code": "GP practice", "school_urn": "school URN", "year_group": "year group",
+}
+
 
 
 def scores_in_words(scores: dict[str, Any]) -> str:
@@ -157,5 +166,21 @@ def explain_child(wh: Warehouse, child_id: str, list_date: date | None, *, show_
                  f"NHS number {c['nhs_number'] or 'none'}, UPN {c['upn'] or 'none'}.")
     lines.append(f"Lives at: {c['address'] or 'unknown'} {c['postcode'] or ''}".rstrip()
                  + (f" (household {c['household_id']})." if c["household_id"] else " (no household)."))
+    lines += withheld_lines(wh.query("explain_withheld_fields", as_of=day, child_id=child_id))
     lines += _links(wh, day, child_id, show_all)
     return "\n".join(lines)
+
+
+def withheld_lines(withheld: pl.DataFrame) -> list[str]:
+    """"date of birth withheld: delivered value is not a date … on 2026-11-20 (file row 2, …)"."""
+    if withheld.height == 0:
+        return []
+    lines = ["  Withheld (unusable as delivered; the rest of the record was used):"]
+    for r in withheld.iter_rows(named=True):
+        name = FIELD_NAMES.get(r["column_name"], r["column_name"])
+        why = "no value delivered" if r["rule"] and r["rule"].endswith(".present") else f"delivered value {r['reason']}"
+        lines.append(
+            f"    {name} withheld: {why}, delivery of {r['delivery_date']} "
+            f"({r['_file']} row {r['_row']}; record {r['record_id']})"
+        )
+    return lines

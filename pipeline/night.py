@@ -214,8 +214,9 @@ def _previous_counts(wh: Warehouse, run_date: date) -> dict[str, int]:
 def _previously_staged(
     wh: Warehouse, day: date, delivery: Delivery, fingerprint: str
 ) -> dict[str, tuple[date, pl.DataFrame]]:
-    """For each register delivered tonight, the rows staged from its previous snapshot,
-    if that snapshot was validated under the same rules (``validate.rules_fingerprint``)."""
+    """For each register delivered tonight, the rows staged whole from its previous snapshot
+    (none of their values withheld), if that snapshot was validated under the same rules
+    (``validate.rules_fingerprint``)."""
     out = {}
     for source in schemas.REGISTER_SOURCES:
         if source not in delivery.files:
@@ -229,7 +230,7 @@ def _previously_staged(
             log.info("%s: the snapshot of %s was validated under other rules (%s); every row is checked",
                      source, since, (then or "unrecorded")[:12])
             continue
-        out[source] = (since, wh.query("staged_rows_as_delivered", **tables, snapshot_date=since))
+        out[source] = (since, wh.query("staged_rows_as_delivered", **tables, source=source, snapshot_date=since))
     return out
 
 
@@ -275,6 +276,13 @@ def stage_validate(ctx: NightContext) -> StageResult:
             if not outcome.batch_failures:
                 for source, frame in outcome.staged.items():
                     wh.replace_for_date(warehouse.STAGING_TABLE[source], day, frame, run_id=ctx.run_id)
+                # Recorded with the rows they were withheld from: a delivery that failed its
+                # batch checks staged nothing, so nothing of it was withheld.
+                wh.insert_new(
+                    "audit.field_defects", outcome.field_defects,
+                    key=("source", "_file", "_row", "record_id", "column_name", "rule", "reason"),
+                    day=day, run_id=ctx.run_id,
+                )
                 # Inside the transaction: rows that do not add up are never staged.
                 _check_bookkeeping(wh, day, delivery)
         docs = build_data_docs(ctx.settings.reports_dir / day.isoformat() / "data-quality", outcome,
@@ -284,8 +292,11 @@ def stage_validate(ctx: NightContext) -> StageResult:
         for file, rows in outcome.quarantine.group_by("_file", maintain_order=True).agg(pl.col("_row").sort()).iter_rows():
             shown = ", ".join(str(r) for r in rows[:20]) + (f" and {len(rows) - 20} more" if len(rows) > 20 else "")
             log.info("%s: row(s) %s quarantined; the reasons are in audit.quarantine", file, shown)
+        withheld = dict(outcome.field_defects.group_by("source").len().iter_rows())
         if quarantined:
             log.info("%s: rows quarantined %s — see audit.quarantine and %s", day, quarantined, docs)
+        if withheld:
+            log.info("%s: values withheld from staged rows %s — see audit.field_defects and %s", day, withheld, docs)
         if outcome.batch_failures:
             raise DataQualityError(
                 f"Data-quality checks failed for the delivery of {day}; nothing was staged or "
@@ -297,6 +308,7 @@ def stage_validate(ctx: NightContext) -> StageResult:
         result.detail = {
             "quarantined": quarantined,
             "staged": {s: f.height for s, f in outcome.staged.items()},
+            "field_defects": withheld,
             "snapshots": snapshots,
             "data_docs": str(docs),
             "rules_fingerprint": fingerprint,

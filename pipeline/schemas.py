@@ -106,6 +106,7 @@ STAGED: dict[str, Schema] = {
         "school_urn": pl.String,
         "school_name": pl.String,
         "year_group": pl.String,
+        "substitute_id": pl.String,
         **LINEAGE,
     },
     "health_register": {
@@ -117,9 +118,15 @@ STAGED: dict[str, Schema] = {
         **_ADDRESS,
         "gp_practice_code": pl.String,
         "health_visitor_team": pl.String,
+        "substitute_id": pl.String,
         **LINEAGE,
     },
 }
+# A register row whose identifier (nhs_number / upn) was unusable is still staged when its
+# name and date of birth identify a child: the identifier is null (never linked or guarded
+# on) and ``substitute_id`` ("withheld-<12 hex>", from the delivered identifier text, or from
+# name and date of birth when none was delivered) stands in for it in the record id. Null
+# whenever the identifier is valid.
 
 # ---- validate → audit.quarantine ---------------------------------------------------------
 QUARANTINE: Schema = {
@@ -128,6 +135,19 @@ QUARANTINE: Schema = {
     "_row": pl.Int64,
     "reasons": pl.List(pl.String),       # every reason, e.g. "nhs_number: fails Modulus 11"
     "record": pl.String,                 # JSON object: original text of every column, verbatim
+}
+
+# ---- validate → audit.field_defects ------------------------------------------------------
+# One row per value withheld from a staged row and reason: the row was staged with that
+# column null. Reasons never quote the value (it stays in raw, under raw's retention).
+FIELD_DEFECTS: Schema = {
+    "source": pl.String,
+    "_file": pl.String,
+    "_row": pl.Int64,
+    "record_id": pl.String,              # the staged record, as linkage names it
+    "column_name": pl.String,
+    "rule": pl.String,                   # meta.rule of the expectation, e.g. dob.date
+    "reason": pl.String,                 # e.g. "is not a date (YYYY-MM-DD or DD/MM/YYYY)"
 }
 
 # ---- validate → audit.dq_results ---------------------------------------------------------

@@ -307,11 +307,16 @@ def stable_id(prefix: str, expr: pl.Expr) -> pl.Expr:
 # ---- whole records -------------------------------------------------------------------------
 
 
-def _record_id(source: Source) -> pl.Expr:
+def record_id(source: Source) -> pl.Expr:
+    """The record id linkage and audit know a staged row by.
+
+    A register row staged without its identifier (unusable as delivered) is known by its
+    ``substitute_id`` instead: "health_register:withheld-3fa2b1c4d5e6" is stable from one
+    snapshot to the next and can never be mistaken for an NHS number or a UPN."""
     if source == "health_register":
-        return pl.concat_str(pl.lit("health_register:"), pl.col("nhs_number"))
+        return pl.concat_str(pl.lit("health_register:"), pl.coalesce("nhs_number", "substitute_id"))
     if source == "school_census":
-        return pl.concat_str(pl.lit("school_census:"), pl.col("upn"))
+        return pl.concat_str(pl.lit("school_census:"), pl.coalesce("upn", "substitute_id"))
     if source == "police_persons":
         return pl.concat_str(pl.lit("police_persons:"), pl.col("incident_id"), pl.lit(":"), pl.col("person_ref"))
     return pl.concat_str(pl.lit("police_incidents:"), pl.col("incident_id"))
@@ -362,8 +367,10 @@ def standardise_people(frame: pl.DataFrame, *, source: Source) -> pl.DataFrame:
         out = out.with_columns(dob=pl.lit(None, pl.Date))
     if "gender" not in out.columns:
         out = out.with_columns(gender=pl.lit(None, pl.String))
+    if source in ("health_register", "school_census") and "substitute_id" not in out.columns:
+        out = out.with_columns(substitute_id=pl.lit(None, pl.String))
     out = out.with_columns(
-        record_id=_record_id(source),
+        record_id=record_id(source),
         source=pl.lit(source),
         forename=pl.col("forename").str.strip_chars(),
         surname=pl.col("surname").str.strip_chars(),

@@ -7,6 +7,12 @@ the batch-level checks are plain polars here, and are recorded in ``dq_results``
 GX results. Nothing delivered is lost: ``delivered = staged + quarantined`` for each file,
 and every quarantined row keeps the original text of every column and every reason.
 
+A rule's expectation says in its suite file what a failure costs (``meta.on_failure``):
+by default the row is quarantined whole; ``withhold_field`` nulls only the failing value,
+records it in ``field_defects`` and stages the row, so a child with one bad field stays in
+the safety net. A register row is still quarantined whole when what is left cannot
+identify a child (:data:`IDENTIFIERS`, :func:`_unidentifiable_reasons`).
+
 What happens to each kind of defect is written down in ``docs/landing.md``.
 """
 
@@ -31,6 +37,7 @@ from pipeline import schemas
 from pipeline.config import PROJECT_ROOT, IngestSettings
 from pipeline.errors import DataQualityError, Problem
 from pipeline.ingest import RAW_LINE, Delivery, LandedFile
+from pipeline.standardise import record_id, stable_id
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +52,13 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "school_census": ("upn",),
     "health_register": ("nhs_number",),
 }
+# What a rule's failure costs, from its expectation's meta.on_failure in the suite file.
+WITHHOLD_FIELD = "withhold_field"
+QUARANTINE_ROW = "quarantine_row"
+FIELD_DEFECTS_TABLE = "audit.field_defects"
+# The identifier of each register. A row whose identifier is unusable is still a child
+# when a name and a date of birth are left; it is staged under a substitute id.
+IDENTIFIERS: dict[str, str] = {"health_register": "nhs_number", "school_census": "upn"}
 _DATETIME_COLUMNS = ("reported_at", "updated_at")
 _DATE_COLUMNS = ("dob",)
 
@@ -62,8 +76,9 @@ class ValidationContext:
     register_max_age_years: int = 18
     expectations_dir: Path = PROJECT_ROOT / "expectations"
     # Per register: the date of its previous snapshot and the rows (delivered text) staged
-    # from it. A row delivered again unchanged passed every check that does not depend on
-    # the run date then, so only the date checks run on it again.
+    # whole from it (none of their values withheld: see staged_whole). A row delivered again
+    # unchanged passed every check that does not depend on the run date then, so only the
+    # date checks run on it again.
     previously_staged: dict[str, tuple[date, pl.DataFrame]] = field(default_factory=dict)
     # Set by validate_delivery itself: incident id -> its quarantined row in this delivery.
     quarantined_incident_rows: dict[str, int] = field(default_factory=dict)
@@ -108,6 +123,17 @@ class ValidationOutcome:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     # GX validation results as JSON dicts per source (row numbers only, never values)
     gx_results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Values withheld from staged rows (schemas.FIELD_DEFECTS); those rows are counted as staged.
+    field_defects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=schemas.FIELD_DEFECTS))
+
+
+def staged_whole(outcome: ValidationOutcome, source: str) -> pl.Series:
+    """``_row`` of the rows of ``source`` staged with no value withheld: all that
+    ``ValidationContext.previously_staged`` may hold of a snapshot. A row staged with a
+    value withheld failed a check that does not depend on the run date, and must be
+    checked in full again when it is delivered unchanged."""
+    withheld = outcome.field_defects.filter(pl.col("source") == source).select("_row").unique()
+    return outcome.staged[source].join(withheld, on="_row", how="anti")["_row"]
 
 
 def raise_for_batch_failures(outcome: ValidationOutcome) -> None:
@@ -124,6 +150,7 @@ def validate_delivery(delivery: Delivery, context: ValidationContext) -> Validat
     suites = _gx_runner(context.expectations_dir)
     staged: dict[str, pl.DataFrame] = {}
     quarantines: list[pl.DataFrame] = []
+    defects: list[pl.DataFrame] = []
     dq: list[pl.DataFrame] = []
     failures: list[str] = []
     messages: list[str] = []
@@ -143,6 +170,7 @@ def validate_delivery(delivery: Delivery, context: ValidationContext) -> Validat
             context = _with_quarantined_incidents(context, landed, result.quarantine)
         staged[source] = result.staged
         quarantines.append(result.quarantine)
+        defects.append(result.field_defects)
         dq.append(result.dq_results)
         messages.extend(result.messages)
         gx_results[source] = result.gx_result
@@ -150,14 +178,17 @@ def validate_delivery(delivery: Delivery, context: ValidationContext) -> Validat
             "delivered": landed.frame.height,
             "staged": result.staged.height,
             "quarantined": result.quarantine.height,
+            # Counted apart from quarantined rows: these rows were staged, minus a value.
+            "field_defects": result.field_defects.height,
+            "rows_with_field_defects": result.field_defects["_row"].n_unique(),
         }
         batch_dq, batch_failures = _batch_checks(source, landed, counts[source], context, delivery.delivery_date)
         dq.append(batch_dq)
         failures.extend(batch_failures)
         log.info(
-            "validated %s: %d delivered, %d staged, %d quarantined (%.2f s)",
+            "validated %s: %d delivered, %d staged (%d with a withheld value), %d quarantined (%.2f s)",
             landed.path.name, counts[source]["delivered"], counts[source]["staged"],
-            counts[source]["quarantined"], time.perf_counter() - started,
+            counts[source]["rows_with_field_defects"], counts[source]["quarantined"], time.perf_counter() - started,
         )
     for failure in failures:
         log.error("batch check failed: %s", failure)
@@ -169,6 +200,7 @@ def validate_delivery(delivery: Delivery, context: ValidationContext) -> Validat
         messages=messages,
         counts=counts,
         gx_results=gx_results,
+        field_defects=pl.concat(defects) if defects else pl.DataFrame(schema=schemas.FIELD_DEFECTS),
     )
 
 
@@ -191,13 +223,26 @@ def _with_quarantined_incidents(
 class _FileResult:
     staged: pl.DataFrame
     quarantine: pl.DataFrame
+    field_defects: pl.DataFrame
     dq_results: pl.DataFrame
     messages: list[str]
     gx_result: dict[str, Any]
 
 
-# One row per (row, reason): the long form every check below produces.
-_REASONS = {"_row": pl.Int64, "column": pl.String, "reason": pl.String}
+# One row per (row, reason): the long form every check below produces. ``reason`` quotes
+# the delivered text (quarantine keeps it, with the row); ``problem`` is the same without
+# the value (what field_defects keeps); ``scope`` is what the failure costs.
+_REASONS = {
+    "_row": pl.Int64, "column": pl.String, "reason": pl.String,
+    "rule": pl.String, "scope": pl.String, "problem": pl.String,
+}
+
+
+def _row_reasons(frame: pl.DataFrame) -> pl.DataFrame:
+    """``(_row, column, reason)`` reasons of hearth's own checks, which always cost the row."""
+    return frame.with_columns(
+        pl.lit(None, pl.String).alias("rule"), pl.lit(QUARANTINE_ROW).alias("scope"), pl.col("reason").alias("problem"),
+    ).cast(_REASONS).select(list(_REASONS))  # type: ignore[arg-type]
 
 
 def _validate_file(
@@ -229,19 +274,95 @@ def _validate_file(
         gx_result = runner.validate(source, prepared, parameters)
         rule_reasons, gx_dq = _reasons_from_gx(gx_result, source, readable, context)
 
-    row_reasons = pl.concat([
+    # Field-level failures null their value; what is left decides whether the row is
+    # still a record (a register row must still identify a child).
+    withheld = rule_reasons.filter(pl.col("scope") == WITHHOLD_FIELD).select("_row", "column").unique()
+    kept = with_substitute_ids(withhold_values(prepared, withheld), prepared, source)
+    unidentifiable = _unidentifiable_reasons(source, kept, withheld)
+    rejected = pl.concat([
+        rule_reasons.filter(pl.col("scope") != WITHHOLD_FIELD).select("_row"), unidentifiable.select("_row"),
+    ]).unique()
+    all_reasons = pl.concat([
         _unreadable_reasons(landed, unreadable),
         rule_reasons,
-        *_duplicate_reasons(source, readable, prepared, rule_reasons),
+        unidentifiable,
+        *_duplicate_reasons(source, readable, kept, rejected, withheld),
     ])
-    dup_dq = _duplicate_dq(source, readable.height, row_reasons)
+    quarantined_rows = pl.concat([
+        rejected, all_reasons.filter(pl.col("scope") != WITHHOLD_FIELD).select("_row"),
+    ]).unique()
+    # A row quarantined whole takes every reason with it, field-level ones included.
+    row_reasons = all_reasons.join(quarantined_rows, on="_row", how="semi")
+    field_reasons = all_reasons.join(quarantined_rows, on="_row", how="anti")
+    dq_rows = [gx_dq, _duplicate_dq(source, readable.height, all_reasons)]
+    if source in IDENTIFIERS:
+        dq_rows.append(_identifies_dq(source, readable.height, unidentifiable))
 
-    bad_rows = row_reasons.select("_row").unique()
-    good = prepared.join(bad_rows, on="_row", how="anti")
+    good = kept.join(quarantined_rows, on="_row", how="anti")
     staged = staged_frame(good, source, landed.path.name)
     quarantine = _quarantine_frame(source, landed, frame, row_reasons)
-    messages = _messages(landed.path.name, row_reasons)
-    return _FileResult(staged, quarantine, pl.concat([gx_dq, dup_dq]), messages, gx_result)
+    field_defects = _field_defects_frame(source, landed.path.name, staged, field_reasons)
+    messages = _messages(landed.path.name, row_reasons) + _withheld_messages(landed.path.name, field_reasons)
+    return _FileResult(staged, quarantine, field_defects, pl.concat(dq_rows), messages, gx_result)
+
+
+def withhold_values(prepared: pl.DataFrame, withheld: pl.DataFrame) -> pl.DataFrame:
+    """``prepared`` with the cells named in ``withheld`` (``_row``, ``column``) set to null."""
+    if withheld.height == 0:
+        return prepared
+    out = prepared
+    for column, rows in withheld.group_by("column").agg("_row").iter_rows():
+        out = out.with_columns(
+            pl.when(pl.col("_row").is_in(pl.Series(rows, dtype=pl.Int64).implode()))
+            .then(None).otherwise(pl.col(column)).alias(column)
+        )
+    return out
+
+
+def with_substitute_ids(kept: pl.DataFrame, prepared: pl.DataFrame, source: str) -> pl.DataFrame:
+    """Add ``substitute_id`` to a register's rows: null where the identifier was kept, else
+    "withheld-" and 12 hex of SHA-256 over the delivered identifier text, or (none
+    delivered) over the delivered name and date of birth. The same delivered text gives the
+    same id every night, so the child keeps its child id across snapshots; the marker
+    cannot be read as an NHS number or a UPN."""
+    if source not in IDENTIFIERS:
+        return kept
+    identifier = IDENTIFIERS[source]
+    delivered = prepared.select(
+        "_row",
+        pl.when(pl.col(identifier).is_not_null())
+        .then(pl.lit(f"{source}|{identifier}|") + pl.col(identifier))
+        .otherwise(pl.concat_str(
+            [pl.lit(f"{source}|name+dob"), *[pl.col(c).fill_null("") for c in ("forename", "surname", "dob")]],
+            separator="|",
+        ))
+        .alias("_delivered_id"),
+    )
+    # Hashed only where the identifier was withheld: a handful of rows, not the register.
+    substitutes = (
+        delivered.join(kept.filter(pl.col(identifier).is_null()).select("_row"), on="_row", how="semi")
+        .select("_row", stable_id("withheld-", pl.col("_delivered_id")).alias("substitute_id"))
+    )
+    return kept.join(substitutes, on="_row", how="left", maintain_order="left")
+
+
+def _unidentifiable_reasons(source: str, kept: pl.DataFrame, withheld: pl.DataFrame) -> pl.DataFrame:
+    """The register rows that, with their unusable values withheld, cannot identify a child:
+    no name at all, or no identifier and no date of birth. Quarantined whole."""
+    if source not in IDENTIFIERS or kept.height == 0 or withheld.height == 0:
+        return pl.DataFrame(schema=_REASONS)
+    identifier = IDENTIFIERS[source]
+    touched = kept.join(withheld.select("_row").unique(), on="_row", how="semi")
+    no_name = pl.col("forename").is_null() & pl.col("surname").is_null()
+    no_id = pl.col(identifier).is_null() & pl.col("dob").is_null()
+    reasons = touched.filter(no_name | no_id).select(
+        "_row",
+        pl.when(no_name)
+        .then(pl.lit("row cannot identify a child: neither forename nor surname is usable"))
+        .otherwise(pl.lit(f"row cannot identify a child: neither {identifier} nor dob is usable"))
+        .alias("reason"),
+    )
+    return _row_reasons(reasons.with_columns(pl.lit(None, pl.String).alias("column")))
 
 
 def prepared_frame(readable: pl.DataFrame, source: str) -> pl.DataFrame:
@@ -368,7 +489,17 @@ def _reasons_from_gx(
         if not rows:
             continue
         failing = _original(readable, column, pl.DataFrame({"_row": rows}, schema={"_row": pl.Int64}))
-        reasons.append(_reason_text(failing, column, config["type"], meta, kwargs, context))
+        scope = meta.get("on_failure", QUARANTINE_ROW)
+        if scope not in (WITHHOLD_FIELD, QUARANTINE_ROW):
+            raise RuntimeError(
+                f"expectation {meta.get('rule')} of suite {source} has meta.on_failure {scope!r}; "
+                f"use {WITHHOLD_FIELD!r} or {QUARANTINE_ROW!r} (the default)"
+            )
+        reasons.append(
+            _reason_text(failing, column, config["type"], meta, kwargs, context).with_columns(
+                pl.lit(meta.get("rule"), pl.String).alias("rule"), pl.lit(scope).alias("scope"),
+            ).select(list(_REASONS))
+        )
     frame = pl.concat(reasons) if reasons else pl.DataFrame(schema=_REASONS)
     return frame, pl.DataFrame(dq_rows, schema=schemas.DQ_RESULTS)
 
@@ -401,20 +532,23 @@ def _reason_text(
     kwargs: dict[str, Any],
     context: ValidationContext,
 ) -> pl.DataFrame:
-    """``column: '<original text>' <what is wrong>`` for each failing row."""
+    """``column: '<original text>' <what is wrong>`` for each failing row (``reason``), and
+    ``<what is wrong>`` alone (``problem``: no delivered value)."""
     template = str(meta.get("reason", "fails rule " + str(meta.get("rule"))))
     quoted = pl.lit("'") + pl.col("value").fill_null("") + pl.lit("'")
+    fill = {k: v for k, v in kwargs.items() if isinstance(v, str | int | float)}
+    problem: pl.Expr = pl.lit(template.replace("'{value}' ", "", 1).replace("{value}", "the value").format(**fill))
     if expectation == "expect_column_values_to_be_valid_nhs_number":
-        detail = pl.col("value").map_elements(
+        problem = pl.col("value").map_elements(
             lambda v: lv.nhs_number_problem("".join(str(v).split())) or "is not valid",
             return_dtype=pl.String,
         )
-        text = quoted + pl.lit(" ") + detail
+        text = quoted + pl.lit(" ") + problem
     elif expectation == "expect_column_values_to_be_valid_upn":
-        detail = pl.col("value").map_elements(
+        problem = pl.col("value").map_elements(
             lambda v: lv.upn_problem(str(v).strip().upper()) or "is not valid", return_dtype=pl.String
         )
-        text = quoted + pl.lit(" ") + detail
+        text = quoted + pl.lit(" ") + problem
     elif expectation == "expect_column_values_to_be_landing_dates_between":
         parsed = lv.landing_date(pl.col("value"))
         minimum = date.fromisoformat(str(kwargs["min_value"]))
@@ -424,11 +558,12 @@ def _reason_text(
             if minimum == context.min_child_dob
             else f"is before {minimum.isoformat()}"
         )
-        text = quoted + pl.when(parsed > context.run_date).then(
-            pl.lit(f" is in the future (run date {context.run_date.isoformat()})")
-        ).otherwise(pl.lit(" " + too_old))
+        problem = pl.when(parsed > context.run_date).then(
+            pl.lit(f"is in the future (run date {context.run_date.isoformat()})")
+        ).otherwise(pl.lit(too_old))
+        text = quoted + pl.lit(" ") + problem
     elif expectation == "expect_column_values_to_not_be_null":
-        text = pl.lit(template)
+        text = problem = pl.lit(template)
     elif meta.get("rule") == "incident_id.known" and context.quarantined_incident_rows:
         rows = context.quarantined_incident_rows
         quarantined_row = pl.col("value").replace_strict(
@@ -441,34 +576,36 @@ def _reason_text(
     else:
         # Templates name "{value}" for the original text and any kwarg, e.g. {max_date}.
         prefix, _, suffix = template.partition("{value}")
-        fill = {k: v for k, v in kwargs.items() if isinstance(v, str | int | float)}
         text = pl.lit(prefix.format(**fill)) + pl.col("value").fill_null("") + pl.lit(suffix.format(**fill))
     return failing.select(
         pl.col("_row"), pl.lit(column, pl.String).alias("column"),
-        (pl.lit(f"{column}: ") + text).alias("reason"),
+        (pl.lit(f"{column}: ") + text).alias("reason"), problem.alias("problem"),
     )
 
 
 def _unreadable_reasons(landed: LandedFile, unreadable: pl.DataFrame) -> pl.DataFrame:
     by_row = {p.row: p.message for p in landed.row_problems}
-    return pl.DataFrame(
+    return _row_reasons(pl.DataFrame(
         {
             "_row": unreadable["_row"],
             "column": [None] * unreadable.height,
             "reason": [f"unreadable record: {by_row.get(r, 'could not be parsed')}" for r in unreadable["_row"].to_list()],
         },
-        schema=_REASONS,
-    )
+        schema={"_row": pl.Int64, "column": pl.String, "reason": pl.String},
+    ))
 
 
 def _duplicate_reasons(
-    source: str, readable: pl.DataFrame, prepared: pl.DataFrame, rule_reasons: pl.DataFrame
+    source: str, readable: pl.DataFrame, kept: pl.DataFrame, rejected: pl.DataFrame, withheld: pl.DataFrame
 ) -> list[pl.DataFrame]:
-    """Exact duplicate rows, then duplicate keys among the rows that passed every rule.
+    """Exact duplicate rows, then duplicate keys among the rows not quarantined by a rule.
 
     Exact duplicates (every delivered column identical) keep their first row. A key that
     is still duplicated keeps: for incidents the row with the latest ``updated_at`` (the
-    later row on a tie, as the later version in the extract); otherwise the first row.
+    later row on a tie, as the later version in the extract); otherwise the row with the
+    fewest withheld values, then the first row. A register row staged without its
+    identifier is keyed by its substitute id, so the same unusable identifier delivered
+    twice is still one child.
     """
     data_columns = [c for c in readable.columns if c not in ("_file", "_row", RAW_LINE)]
     exact = (
@@ -479,18 +616,33 @@ def _duplicate_reasons(
             (pl.lit("exact duplicate of row ") + pl.col("_first").cast(pl.String)).alias("reason"),
         )
     )
-    rejected = pl.concat([rule_reasons.select("_row"), exact.select("_row")]).unique()
-    candidates = prepared.join(rejected, on="_row", how="anti")
+    out_of_the_running = pl.concat([rejected.select("_row"), exact.select("_row")]).unique()
+    candidates = kept.join(out_of_the_running, on="_row", how="anti")
     key = list(_KEYS[source])
+    key_text = pl.concat_str([pl.lit("'") + pl.col(k) + pl.lit("'") for k in key], separator=", ")
+    if source in IDENTIFIERS:
+        identifier = IDENTIFIERS[source]
+        candidates = candidates.with_columns(pl.coalesce(identifier, "substitute_id").alias("_key"))
+        key_text = pl.when(pl.col(identifier).is_null()).then(
+            pl.col("substitute_id") + pl.lit(f" (stands in for an unusable {identifier})")
+        ).otherwise(key_text)
+        group_key = ["_key"]
+    else:
+        group_key = key
     if source == "police_incidents":
         ranked = candidates.with_columns(lv.landing_datetime_utc(pl.col("updated_at")).alias("_rank"))
         ranked = ranked.sort(["_rank", "_row"], descending=[True, True], nulls_last=True)
         rule = "which has the latest updated_at and was kept"
     else:
-        ranked = candidates.sort("_row")
-        rule = "which was kept (the first row of a duplicated key is kept)"
-    winners = ranked.group_by(key, maintain_order=True).agg(pl.col("_row").first().alias("_kept"))
-    losers = candidates.join(winners, on=key, how="inner").filter(pl.col("_row") != pl.col("_kept"))
+        n_withheld = withheld.group_by("_row").agg(pl.len().cast(pl.Int64).alias("_withheld"))
+        ranked = (
+            candidates.join(n_withheld, on="_row", how="left")
+            .with_columns(pl.col("_withheld").fill_null(0))
+            .sort(["_withheld", "_row"])
+        )
+        rule = "which was kept (the first row of a duplicated key is kept, rows with fewer withheld values first)"
+    winners = ranked.group_by(group_key, maintain_order=True).agg(pl.col("_row").first().alias("_kept"))
+    losers = candidates.join(winners, on=group_key, how="inner").filter(pl.col("_row") != pl.col("_kept"))
     if source == "police_incidents":
         # A version whose naive local time fell in the repeated October hour may be later than
         # the one kept: both are staged and the current-version query keeps the higher risk.
@@ -501,13 +653,21 @@ def _duplicate_reasons(
             .filter(~(lv.ambiguous_local_time(pl.col("updated_at"))
                       & (pl.col("_at") + pl.duration(hours=1) > pl.col("_kept_at"))).fill_null(False))
         )
-    key_text = pl.concat_str([pl.lit("'") + pl.col(k) + pl.lit("'") for k in key], separator=", ")
     keyed = losers.select(
         "_row", pl.lit(key[-1], pl.String).alias("column"),
         (pl.lit(f"{' + '.join(key)}: ") + key_text + pl.lit(" is also on row ")
          + pl.col("_kept").cast(pl.String) + pl.lit(f", {rule}")).alias("reason"),
     )
-    return [exact.cast(_REASONS), keyed.cast(_REASONS)]  # type: ignore[arg-type]
+    return [_row_reasons(exact), _row_reasons(keyed)]
+
+
+def _identifies_dq(source: str, delivered: int, unidentifiable: pl.DataFrame) -> pl.DataFrame:
+    bad = unidentifiable["_row"].n_unique()
+    return pl.DataFrame([{
+        "source": source, "suite": HEARTH_SUITE, "expectation": "hearth_register_rows_identify_a_child",
+        "column_name": None, "success": bad == 0, "element_count": delivered, "unexpected_count": bad,
+        "details": json.dumps({"rule": f"a name, and {IDENTIFIERS[source]} or dob, are usable once unusable values are withheld"}),
+    }], schema=schemas.DQ_RESULTS)
 
 
 def _duplicate_dq(source: str, delivered: int, reasons: pl.DataFrame) -> pl.DataFrame:
@@ -567,6 +727,29 @@ def _messages(file: str, reasons: pl.DataFrame) -> list[str]:
             problem = Problem(file, row, None, "; ".join(texts))
         out.append(f"{problem} — row quarantined ({QUARANTINE_TABLE})")
     return out
+
+
+def _field_defects_frame(source: str, file: str, staged: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
+    """One row per withheld value of a staged row and reason, with the staged record's id."""
+    ids = staged.select("_row", record_id(source).alias("record_id"))  # type: ignore[arg-type]
+    return (
+        reasons.join(ids, on="_row", how="inner")
+        .sort("_row", "column", "rule")
+        .select(
+            pl.lit(source, pl.String).alias("source"), pl.lit(file, pl.String).alias("_file"), "_row",
+            "record_id", pl.col("column").alias("column_name"), "rule", pl.col("problem").alias("reason"),
+        )
+        .cast(schemas.FIELD_DEFECTS)  # type: ignore[arg-type]
+    )
+
+
+def _withheld_messages(file: str, reasons: pl.DataFrame) -> list[str]:
+    """One line per withheld value (the few bad values only)."""
+    return [
+        f"{Problem(file, row, column, text[len(column) + 2:] if text.startswith(f'{column}: ') else text)}"
+        f" — value withheld, row staged ({FIELD_DEFECTS_TABLE})"
+        for row, column, text in reasons.sort("_row", "column").select("_row", "column", "reason").iter_rows()
+    ]
 
 
 # ---- batch checks ----------------------------------------------------------------------------
@@ -762,7 +945,8 @@ def _check_sentence(r: dict[str, object]) -> str:
     if r["success"]:
         return f"{where}: {asks}. Passed ({r['element_count']} rows)."
     return (f"{where}: {asks}. Failed: {r['unexpected_count']} of {r['element_count']} rows did not; "
-            "they are in audit.quarantine with the reason.")
+            "each is in audit.quarantine, or in audit.field_defects where only the value was withheld, "
+            "with the reason.")
 
 
 def build_data_docs(results_dir: Path, outcome: ValidationOutcome, *, title: str = "hearth validation") -> Path:
@@ -784,9 +968,18 @@ def build_data_docs(results_dir: Path, outcome: ValidationOutcome, *, title: str
     )
     n_failed = ordered.filter(~pl.col("success")).height
     counts = "".join(
-        f"<li>{html.escape(s)}: {c['delivered']} delivered, {c['staged']} staged, {c['quarantined']} quarantined</li>"
+        f"<li>{html.escape(s)}: {c['delivered']} delivered, {c['staged']} staged, {c['quarantined']} quarantined; "
+        f"{c.get('field_defects', 0)} values withheld from {c.get('rows_with_field_defects', 0)} staged rows</li>"
         for s, c in outcome.counts.items()
     )
+    withheld = outcome.field_defects.group_by("source", "column_name", "reason").agg(pl.len().alias("n")).sort(
+        "source", "column_name", "reason"
+    )
+    withheld_rows = "".join(
+        f"<li>{html.escape(r['source'])}, column {html.escape(r['column_name'])}: {r['n']} "
+        f"value{'s' if r['n'] != 1 else ''} withheld ({html.escape(r['reason'])}); the rows were staged without them.</li>"
+        for r in withheld.iter_rows(named=True)
+    ) or "<li>none</li>"
     failures = "".join(f"<li>{html.escape(f)}</li>" for f in outcome.batch_failures) or "<li>none</li>"
     page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -794,6 +987,7 @@ def build_data_docs(results_dir: Path, outcome: ValidationOutcome, *, title: str
 li.fail{{color:#b00020;font-weight:600}}li.ok{{color:#333}}</style></head><body>
 <h1>{html.escape(title)}</h1><h2>Files that could not be used</h2><ul>{failures}</ul>
 <h2>Checks: {n_failed} failed, {ordered.height - n_failed} passed</h2><ul class="checks">{rows}</ul>
+<h2>Values withheld (rows staged without them; {FIELD_DEFECTS_TABLE})</h2><ul class="withheld">{withheld_rows}</ul>
 <h2>Rows</h2><ul>{counts}</ul>
 <p>The checks' full results are in the JSON files beside this page.</p></body></html>
 """

@@ -82,7 +82,7 @@ TABLES = frozenset(
         "linked.pending_school_notifications", "linked.pending_flag_evidence",
         "linked.pending_unlocated_suspects", "marts.unlocated_suspects",
         "marts.child_index", "marts.child_flags", "marts.mash_list", "marts.school_notifications",
-        "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.dq_results",
+        "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.field_defects", "audit.dq_results",
         "audit.link_decisions", "audit.link_models", "audit.review_decisions", "audit.coordinator_decisions",
         "audit.flag_evidence", "audit.publications", "audit.access_log", "audit.purges",
     }
@@ -112,7 +112,8 @@ DATE_KEY = {
 }
 # Append-only audit tables that a rerun must not duplicate, and the date each is keyed on.
 AUDIT_DATE_KEY = {
-    "audit.quarantine": "delivery_date", "audit.dq_results": "delivery_date",
+    "audit.quarantine": "delivery_date", "audit.field_defects": "delivery_date",
+    "audit.dq_results": "delivery_date",
     "audit.link_decisions": "as_of",
 }
 # The marts published per list date from their linked.pending_* tables (publish_<mart>.sql).

@@ -2,14 +2,14 @@
 -- (review side by side, explain). Only ids asked for are returned.
 WITH ids AS (SELECT unnest($record_ids::VARCHAR[]) AS record_id),
 health AS (
-    SELECT 'health_register:' || nhs_number AS record_id, 'health_register' AS source,
+    SELECT 'health_register:' || coalesce(nhs_number, substitute_id) AS record_id, 'health_register' AS source,
            forename, surname, dob, concat_ws(', ', address_line1, address_line2, town) AS address,
            postcode, 'GP ' || gp_practice_code AS detail, _file, _row
     FROM staging.health_register_snapshots
     WHERE snapshot_date = (SELECT max(snapshot_date) FROM staging.health_register_snapshots WHERE snapshot_date <= $as_of)
 ),
 school AS (
-    SELECT 'school_census:' || upn, 'school_census',
+    SELECT 'school_census:' || coalesce(upn, substitute_id), 'school_census',
            forename, surname, dob, concat_ws(', ', address_line1, address_line2, town),
            postcode, 'school ' || school_urn || ' ' || coalesce(school_name, ''), _file, _row
     FROM staging.school_census_snapshots

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -15,7 +15,7 @@ from pipeline.cli import app
 from pipeline.pseudonymise import EXTRACT_QUERIES
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "audit"))
-from world import D1, D2, NAMES, publish_two_nights
+from world import D2, NAMES, publish_two_nights
 
 runner = CliRunner()
 KEY = "p" * 40

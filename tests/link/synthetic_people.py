@@ -92,8 +92,9 @@ def synthetic_registers(n_children: int, *, seed: int = 7, school_share: float =
         "address_line2": None, "town": "Norwich",
         "postcode": house_pc[house],
         "uprn": uprn[house],
-        "gp_practice_code": "D82001", "health_visitor_team": None, "_file": "synthetic", "_row": idx + 1,
-    }, schema_overrides={"address_line2": pl.String, "health_visitor_team": pl.String})
+        "gp_practice_code": "D82001", "health_visitor_team": None, "substitute_id": None,
+        "_file": "synthetic", "_row": idx + 1,
+    }, schema_overrides={"address_line2": pl.String, "health_visitor_team": pl.String, "substitute_id": pl.String})
     on_school = rng.random(n_children) < school_share
     s = health.with_columns(upn=pl.Series(np.char.add("S", (100_000_000_000 + idx).astype(str))), address_line1=pl.Series(line1_s)).filter(pl.Series(on_school))
     m = s.height

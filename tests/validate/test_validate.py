@@ -104,6 +104,8 @@ RULES = [
     ("health_register", "gender", "female", "'female' is not one of f, m, x, u"),
     ("health_register", "postcode", "NR1 3Q", "'NR1 3Q' is not a UK postcode"),
     ("health_register", "dob", "2015-02-30", "'2015-02-30' is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
+    ("health_register", "dob", "2014-02-29", "'2014-02-29' is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
+    ("health_register", "dob", "", "required value is missing"),
     ("health_register", "dob", "2026-11-21", "'2026-11-21' is in the future (run date 2026-11-20)"),
     ("health_register", "dob", "20/11/2007", "'20/11/2007' is before 2007-11-21: older than 18 on the run date 2026-11-20"),
     ("health_register", "gp_practice_code", "82001", "'82001' is not a GP practice ODS code (a letter and 5 digits)"),
@@ -117,6 +119,7 @@ RULES = [
     ("police_incidents", "reported_at", "2026-11-21T00:30:00", "'2026-11-21T00:30:00' is after the run date 2026-11-20"),
     ("police_persons", "role", "bystander", "'bystander' is not one of victim, suspect, child, witness, other"),
     ("police_persons", "dob", "2027-01-01", "'2027-01-01' is in the future (run date 2026-11-20)"),
+    ("police_persons", "dob", "31/02/1990", "'31/02/1990' is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
     ("police_persons", "incident_id", "I404", "'I404' is not an incident in this delivery or in the warehouse"),
     ("health_register", "forename", "Ivy\x1b]0;x\x07", "'Ivy\x1b]0;x\x07' contains a control character (such as NUL or ESC), which no name has"),
     ("school_census", "surname", "Finch\x1b[2J", "'Finch\x1b[2J' contains a control character (such as NUL or ESC), which no name has"),
@@ -124,18 +127,33 @@ RULES = [
 ]
 
 
-@pytest.mark.parametrize(("source", "column", "value", "message"), RULES)
-def test_row_rule_quarantines_row_with_original_text(
-    tmp_path: Path, source: str, column: str, value: str, message: str
-) -> None:
+# A second identifier, so that a row with one bad field is not also a duplicate key.
+OTHER_ID = {"health_register": ("943 476 5919", "401 023 2137"), "school_census": (UPN.lower(), UPN2)}
+
+
+def _bad_row(source: str, column: str, value: str) -> str:
     position = COLUMNS[source].split(",").index(column)
     fields = GOOD[source].split(",")
     fields[position] = value
-    files = {source: csv_of(source, GOOD[source], ",".join(fields))}
+    row = ",".join(fields)
+    if source in OTHER_ID and column not in ("nhs_number", "upn"):
+        row = row.replace(*OTHER_ID[source], 1)
+    return row
+
+
+def _is_field_level(source: str, column: str) -> bool:
+    return source in schemas.REGISTER_SOURCES or (source, column) == ("police_persons", "dob")
+
+
+@pytest.mark.parametrize(("source", "column", "value", "message"), [r for r in RULES if not _is_field_level(r[0], r[1])])
+def test_row_rule_quarantines_row_with_original_text(
+    tmp_path: Path, source: str, column: str, value: str, message: str
+) -> None:
+    files = {source: csv_of(source, GOOD[source], _bad_row(source, column, value))}
     if source == "police_persons":
         files["police_incidents"] = csv_of("police_incidents", GOOD["police_incidents"])
     if source == "police_incidents":  # keep the good row's id unique
-        files[source] = csv_of(source, GOOD[source], ",".join(fields).replace("I1,", "I2,", 1))
+        files[source] = csv_of(source, GOOD[source], _bad_row(source, column, value).replace("I1,", "I2,", 1))
     outcome = deliver(tmp_path, files, **LOOSE)
 
     assert outcome.messages == [
@@ -146,11 +164,114 @@ def test_row_rule_quarantines_row_with_original_text(
     assert quarantined["reasons"] == [f"{column}: {message}"]
     assert json.loads(quarantined["record"])[column] == value  # verbatim, untrimmed
     assert outcome.staged[source]["_row"].to_list() == [1]
+    assert outcome.field_defects.height == 0
     failed = outcome.dq_results.filter(~pl.col("success") & (pl.col("source") == source))
     check = failed.filter(pl.col("suite") == source).row(0, named=True)
     assert (check["column_name"], check["unexpected_count"], check["element_count"]) == (column, 1, 2)
     if len(value.strip()) > 3 and column not in ("dob", "reported_at"):
         assert value not in check["details"]  # dq_results never carry row values
+
+
+@pytest.mark.parametrize(("source", "column", "value", "message"), [r for r in RULES if _is_field_level(r[0], r[1])])
+def test_field_rule_withholds_the_value_and_stages_the_row(
+    tmp_path: Path, source: str, column: str, value: str, message: str
+) -> None:
+    files = {source: csv_of(source, GOOD[source], _bad_row(source, column, value))}
+    if source == "police_persons":
+        files["police_incidents"] = csv_of("police_incidents", GOOD["police_incidents"])
+        files[source] = csv_of(source, GOOD[source], _bad_row(source, column, value).replace(",P1,", ",P2,", 1))
+    outcome = deliver(tmp_path, files, **LOOSE)
+
+    assert outcome.messages == [
+        f"{source}.csv row 2, column {column}: {message} — value withheld, row staged (audit.field_defects)"
+    ]
+    assert outcome.quarantine.height == 0
+    staged = outcome.staged[source].sort("_row")
+    assert staged["_row"].to_list() == [1, 2]
+    assert staged[column][1] is None and staged[column][0] is not None
+    assert outcome.counts[source] == {
+        "delivered": 2, "staged": 2, "quarantined": 0, "field_defects": 1, "rows_with_field_defects": 1,
+    }
+    defect = outcome.field_defects.row(0, named=True)
+    assert (defect["source"], defect["_file"], defect["_row"], defect["column_name"]) == (
+        source, f"{source}.csv", 2, column,
+    )
+    assert defect["reason"] == message.replace(f"'{value}' ", "", 1)
+    if value.strip():
+        assert value.strip() not in defect["reason"]  # audit keeps the reason, never the value
+    failed = outcome.dq_results.filter(~pl.col("success") & (pl.col("suite") == source)).row(0, named=True)
+    assert (failed["column_name"], failed["unexpected_count"], failed["element_count"]) == (column, 1, 2)
+
+
+# (row, what is left of it, expected reasons) for register rows that cannot identify a child.
+UNIDENTIFIABLE = [
+    (",,Smith,2015-01-02,1 High St,nr13qh,D82001,F".replace(",,Smith", "943 476 5919,,"),
+     ["forename: required value is missing", "surname: required value is missing",
+      "row cannot identify a child: neither forename nor surname is usable"]),
+    ("1234567890,Zoë,Smith,2015-02-30,1 High St,nr13qh,D82001,F",
+     ["nhs_number: '1234567890' fails the Modulus 11 check",
+      "dob: '2015-02-30' is not a date (YYYY-MM-DD or DD/MM/YYYY)",
+      "row cannot identify a child: neither nhs_number nor dob is usable"]),
+    (",Zoë,Smith,,1 High St,nr13qh,D82001,F",
+     ["nhs_number: required value is missing", "dob: required value is missing",
+      "row cannot identify a child: neither nhs_number nor dob is usable"]),
+]
+
+
+@pytest.mark.parametrize(("row", "reasons"), UNIDENTIFIABLE)
+def test_register_row_that_cannot_identify_a_child_is_quarantined_whole(
+    tmp_path: Path, row: str, reasons: list[str]
+) -> None:
+    outcome = deliver(tmp_path, {"health_register": csv_of("health_register", row)})
+    assert outcome.staged["health_register"].height == 0 and outcome.field_defects.height == 0
+    quarantined = outcome.quarantine.row(0, named=True)
+    assert sorted(quarantined["reasons"]) == sorted(reasons)  # every reason, field-level ones too
+    assert outcome.messages[0].endswith("— row quarantined (audit.quarantine)")
+    identifies = outcome.dq_results.filter(pl.col("expectation") == "hearth_register_rows_identify_a_child").row(0, named=True)
+    assert (identifies["success"], identifies["unexpected_count"]) == (False, 1)
+
+
+def test_bad_identifier_with_a_name_and_dob_is_staged_under_a_stable_substitute_id(tmp_path: Path) -> None:
+    bad_nhs = "9434765918,Bad,Checksum,2016-03-04,2 High St,NR1 3QH,D82001,m"
+    census = f"{UPN[:-1]}X,Siân,Jones,02/01/2015,1 High St,NR1 3QH,123456,Hill School,R"
+    first = deliver(tmp_path / "a", {
+        "health_register": csv_of("health_register", GOOD["health_register"], bad_nhs),
+        "school_census": csv_of("school_census", census),
+    })
+    # Another night, other rows around it, the identifier spaced differently: the same id.
+    second = deliver(tmp_path / "b", {
+        "health_register": csv_of("health_register", "943 476 5918,Bad,Checksum,2016-03-04,2 High St,NR1 3QH,D82001,m"),
+        "school_census": csv_of("school_census", census),
+    })
+    for outcome in (first, second):
+        health = outcome.staged["health_register"].filter(pl.col("forename") == "Bad").row(0, named=True)
+        assert health["nhs_number"] is None  # never linked or guarded on
+        assert health["substitute_id"].startswith("withheld-")
+        school = outcome.staged["school_census"].row(0, named=True)
+        assert school["upn"] is None and school["substitute_id"].startswith("withheld-")
+    ids = [o.field_defects.sort("source")["record_id"].to_list() for o in (first, second)]
+    assert ids[0] == ids[1]
+    assert ids[0][0].startswith("health_register:withheld-") and ids[0][1].startswith("school_census:withheld-")
+    assert "9434765918" not in ids[0][0]
+    assert first.staged["health_register"].filter(pl.col("forename") == "Zoë")["substitute_id"].to_list() == [None]
+
+
+def test_a_bad_identifier_delivered_twice_is_still_a_duplicate_key(tmp_path: Path) -> None:
+    bad = "9434765918,Bad,Checksum,2016-03-04,2 High St,NR1 3QH,D82001,m"
+    outcome = deliver(tmp_path, {"health_register": csv_of("health_register", bad, bad.replace("Bad,", "Bád,"))})
+    assert outcome.staged["health_register"]["_row"].to_list() == [1]
+    quarantined = outcome.quarantine.row(0, named=True)
+    assert quarantined["_row"] == 2
+    assert any("(stands in for an unusable nhs_number) is also on row 1" in r for r in quarantined["reasons"])
+
+
+def test_duplicate_key_keeps_the_row_with_fewer_withheld_values(tmp_path: Path) -> None:
+    without_dob = GOOD["health_register"].replace("2015-01-02", "")
+    outcome = deliver(tmp_path, {"health_register": csv_of("health_register", without_dob, GOOD["health_register"])})
+    staged = outcome.staged["health_register"]
+    assert staged["_row"].to_list() == [2] and staged["dob"].to_list() == [date(2015, 1, 2)]
+    assert outcome.field_defects.height == 0  # the row that lost its dob was not staged
+    assert outcome.quarantine["_row"].to_list() == [1]
 
 
 @pytest.mark.parametrize("postcode", ["nr1 3qh", "NR13QH", " SW1A  1AA ", "ZZ99 3VZ", "zz993vz", "GIR 0AA"])
@@ -182,7 +303,9 @@ def test_unreadable_record_is_quarantined_whole(tmp_path: Path) -> None:
     row = outcome.quarantine.row(0, named=True)
     assert row["reasons"] == ["unreadable record: has 10 fields but the header has 8 (an unquoted comma?)"]
     assert json.loads(row["record"]) == {"_raw_line": GOOD["health_register"] + ",x,y"}
-    assert outcome.counts["health_register"] == {"delivered": 2, "staged": 1, "quarantined": 1}
+    assert outcome.counts["health_register"] == {
+        "delivered": 2, "staged": 1, "quarantined": 1, "field_defects": 0, "rows_with_field_defects": 0,
+    }
 
 
 def test_truncated_file_quarantines_last_row(tmp_path: Path) -> None:
@@ -203,10 +326,10 @@ def test_exact_duplicate_and_duplicate_register_keys(tmp_path: Path) -> None:
     })
     assert outcome.messages == [
         f"school_census.csv row 2, column upn: '{UPN}' is also on row 1, which was kept "
-        "(the first row of a duplicated key is kept) — row quarantined (audit.quarantine)",
+        "(the first row of a duplicated key is kept, rows with fewer withheld values first) — row quarantined (audit.quarantine)",
         "health_register.csv row 2: exact duplicate of row 1 — row quarantined (audit.quarantine)",
         "health_register.csv row 3, column nhs_number: '9434765919' is also on row 1, "
-        "which was kept (the first row of a duplicated key is kept) — row quarantined (audit.quarantine)",
+        "which was kept (the first row of a duplicated key is kept, rows with fewer withheld values first) — row quarantined (audit.quarantine)",
     ]
     assert outcome.staged["health_register"]["_row"].to_list() == [1]
     assert outcome.staged["school_census"]["_row"].to_list() == [1, 3]

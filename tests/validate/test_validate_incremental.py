@@ -12,7 +12,7 @@ import pytest
 
 from pipeline import schemas
 from pipeline.ingest import read_delivery
-from pipeline.validate import ValidationContext, ValidationOutcome, validate_delivery
+from pipeline.validate import ValidationContext, ValidationOutcome, staged_whole, validate_delivery
 
 DAY = date(2026, 11, 20)
 HEADER = "nhs_number,forename,surname,dob,address_line1,postcode,gp_practice_code,gender"
@@ -31,10 +31,10 @@ def _read(tmp_path: Path, day: date, rows: list[str]) -> pl.DataFrame:
 
 
 def _previous(tmp_path: Path, day: date, rows: list[str]) -> tuple[date, pl.DataFrame]:
-    """What the warehouse would return: yesterday's delivered text of its staged rows."""
+    """What the warehouse would return: yesterday's delivered text of the rows it staged whole."""
     delivery = _read(tmp_path, day, rows)
     outcome = validate_delivery(delivery, ValidationContext(run_date=day))
-    staged_rows = outcome.staged["health_register"]["_row"]
+    staged_rows = staged_whole(outcome, "health_register")
     frame = delivery.files["health_register"].frame.filter(pl.col("_row").is_in(staged_rows.implode()))
     return day, frame
 
@@ -49,23 +49,30 @@ def _reasons(outcome: ValidationOutcome) -> dict[int, list[str]]:
     return {r["_row"]: sorted(r["reasons"]) for r in outcome.quarantine.iter_rows(named=True)}
 
 
+def _withheld(outcome: ValidationOutcome) -> dict[int, list[str]]:
+    grouped = outcome.field_defects.group_by("_row").agg(pl.concat_str("column_name", pl.lit(": "), "reason").sort())
+    return {row: list(reasons) for row, reasons in grouped.iter_rows()}
+
+
 def test_unchanged_row_still_gets_the_date_checks(tmp_path: Path) -> None:
     yesterday = DAY - timedelta(days=1)
     previous = _previous(tmp_path / "y", yesterday, [AGEING, STEADY, BAD_BEFORE])
-    assert previous[1].height == 2  # the bad checksum row was quarantined yesterday
+    assert previous[1].height == 2  # the bad checksum row was staged without its NHS number
 
     changed = "401 023 2145,Ben,Turing,2016-05-06,3 Mill Lane,NR1 1AA,D82001,m"
     rows = [AGEING, STEADY, BAD_BEFORE, changed, "4010232153,Cy,Stale,2099-01-01,1 A St,NR1 1AA,D82001,m"]
     incremental = _validate(tmp_path / "i", rows, previous)
     full = _validate(tmp_path / "f", rows, None)
 
-    assert _reasons(incremental) == _reasons(full)
+    assert _reasons(incremental) == _reasons(full) == {}
+    assert _withheld(incremental) == _withheld(full)
     assert incremental.staged["health_register"].equals(full.staged["health_register"])
-    reasons = _reasons(incremental)
-    assert any("older than" in r or "is before" in r for r in reasons[1])   # unchanged, now too old
-    assert any("Modulus 11" in r for r in reasons[3])                         # rejected again
-    assert any("future" in r for r in reasons[5])
-    assert 2 not in reasons and 4 not in reasons
+    assert incremental.counts == full.counts
+    withheld = _withheld(incremental)
+    assert any("older than" in r for r in withheld[1])      # unchanged, now too old: dob withheld
+    assert withheld[3] == ["nhs_number: fails the Modulus 11 check"]  # withheld again, checked in full
+    assert any("future" in r for r in withheld[5])
+    assert 2 not in withheld and 4 not in withheld
 
     by_rule = {json.loads(r["details"])["rule"]: r for r in incremental.dq_results.iter_rows(named=True)
                if r["suite"] == "health_register"}
@@ -104,7 +111,7 @@ def test_county_snapshot_incremental_equals_full(tmp_path: Path) -> None:
     prev = validate_delivery(prev_delivery, ValidationContext(run_date=first))
     previously = {}
     for source in schemas.REGISTER_SOURCES:
-        rows = prev.staged[source]["_row"].implode()
+        rows = staged_whole(prev, source).implode()
         previously[source] = (first, prev_delivery.files[source].frame.filter(pl.col("_row").is_in(rows)))
     delivery = read_delivery(landing, second)
     full = validate_delivery(delivery, ValidationContext(run_date=second))
@@ -113,6 +120,22 @@ def test_county_snapshot_incremental_equals_full(tmp_path: Path) -> None:
     for source in schemas.REGISTER_SOURCES:
         assert incremental.staged[source].equals(full.staged[source]), source
     assert _reasons(incremental) == _reasons(full)
+    assert _withheld(incremental) == _withheld(full)
+    assert incremental.field_defects.equals(full.field_defects)
     counts = ["source", "expectation", "column_name", "success", "unexpected_count"]
     registers = pl.col("source").is_in(list(schemas.REGISTER_SOURCES))
     assert incremental.dq_results.filter(registers).select(counts).equals(full.dq_results.filter(registers).select(counts))
+
+
+def test_a_row_staged_with_a_value_withheld_is_checked_in_full_again(tmp_path: Path) -> None:
+    """Delivered unchanged, a row whose date of birth was empty yesterday must have it
+    withheld (and recorded) again: the not-null check does not depend on the run date."""
+    yesterday = DAY - timedelta(days=1)
+    empty_dob = "401 023 2145,Ben,Turing,,3 Mill Lane,NR1 1AA,D82001,m"
+    previous = _previous(tmp_path / "y", yesterday, [STEADY, empty_dob])
+    assert previous[1]["_row"].to_list() == [1]
+    incremental = _validate(tmp_path / "i", [STEADY, empty_dob], previous)
+    full = _validate(tmp_path / "f", [STEADY, empty_dob], None)
+    assert _withheld(incremental) == _withheld(full) == {2: ["dob: required value is missing"]}
+    assert incremental.staged["health_register"].equals(full.staged["health_register"])
+    assert incremental.staged["health_register"]["dob"].to_list() == [date(2015, 1, 2), None]

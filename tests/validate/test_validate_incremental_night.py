@@ -8,6 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from pipeline import warehouse
@@ -15,6 +16,8 @@ from pipeline.config import Settings
 from pipeline.night import run_night
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "recovery"))
+sys.path.insert(0, str(Path(__file__).parent.parent))
+from builders import nhs_number
 from nights import NIGHTS, write_county
 
 
@@ -29,6 +32,11 @@ def _nhs_check_details(published: Path, run_id: str) -> dict[str, object]:
 @pytest.mark.slow
 def test_second_snapshot_is_incremental_unless_the_rules_changed(settings: Settings, tmp_path: Path) -> None:
     write_county(settings.landing_dir)
+    # One child delivered without a date of birth: staged with it withheld on both nights.
+    health = settings.landing_dir / NIGHTS[0].isoformat() / "health_register.csv"
+    rows = pl.read_csv(health, infer_schema=False)
+    extra = rows.head(1).with_columns(nhs_number=pl.lit(nhs_number(9_999)), forename=pl.lit("Nodob"), dob=pl.lit(""))
+    pl.concat([rows, extra]).write_csv(health)
     for source in ("health_register", "school_census"):  # the same snapshot delivered again
         shutil.copy(settings.landing_dir / NIGHTS[0].isoformat() / f"{source}.csv",
                     settings.landing_dir / NIGHTS[1].isoformat() / f"{source}.csv")
@@ -39,6 +47,11 @@ def test_second_snapshot_is_incremental_unless_the_rules_changed(settings: Setti
     details = _nhs_check_details(settings.warehouse, second.run_id)
     assert details["unchanged_rows"] == 60 and details["unchanged_rechecked"] is False
     assert details["unchanged_since"] == NIGHTS[0].isoformat()
+    # The row staged with its dob withheld was not taken as unchanged: checked in full again.
+    with warehouse.open_reader(settings.warehouse) as wh:
+        withheld = wh.fetch("SELECT delivery_date, column_name, reason FROM audit.field_defects "
+                            "WHERE source = 'health_register' ORDER BY delivery_date")
+    assert withheld == [(NIGHTS[0], "dob", "required value is missing"), (NIGHTS[1], "dob", "required value is missing")]
 
     changed_rules = tmp_path / "expectations"
     shutil.copytree(settings.expectations_dir, changed_rules)

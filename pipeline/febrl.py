@@ -256,6 +256,7 @@ class StagedFebrl:
     school: pl.DataFrame            # schemas.STAGED["school_census"]
     quarantine: pl.DataFrame        # schemas.QUARANTINE
     counts: dict[str, dict[str, int]]
+    field_defects: pl.DataFrame     # schemas.FIELD_DEFECTS: values withheld from staged rows
 
 
 def stage_febrl4(landing: Path, delivery_date: date = DELIVERY_DATE) -> StagedFebrl:
@@ -287,6 +288,7 @@ def stage_febrl4(landing: Path, delivery_date: date = DELIVERY_DATE) -> StagedFe
         school=outcome.staged["school_census"],
         quarantine=outcome.quarantine,
         counts=outcome.counts,
+        field_defects=outcome.field_defects,
     )
 
 

@@ -76,7 +76,13 @@ REGISTER_PASSES = (
     BlockingPass("dob+address", ("dob", "address_key")),
     BlockingPass("surname_part+address", ("surname_part_metas", "address_key")),
     BlockingPass("forename+surname", ("forename_canon", "surname_meta")),
+    # A record whose date of birth was withheld as unusable has only names and address:
+    # a surname typo at the same postcode, or names exchanged in the same sector, must
+    # still meet its counterpart.
+    BlockingPass("postcode+forename", ("postcode", "forename_meta")),
+    BlockingPass("sector+names_transposed", ("postcode_sector", "forename_meta"), ("postcode_sector", "surname_meta")),
     TRANSPOSED_DOB_PASS,
+    TRANSPOSED_PASS,
 )
 # Police children often have no date of birth and may live at a newer address than the
 # register holds, so names without address are a pass of their own.

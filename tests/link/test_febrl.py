@@ -19,14 +19,17 @@ from pipeline.errors import InputError
 from pipeline.landing_values import valid_nhs_numbers, valid_upns
 from pipeline.link import LinkResult
 
-# Measured on the linkage as of this test's first version (Nov 2026): precision 1.0000,
-# recall 0.8240 over the 4 222 pairs whose two records were both staged (0.7823 over the 4 447
-# pairs carrying every required field, 0.6958 over all 5 000), and 666 review pairs for
-# 3 479 linked (0.19). Floors sit a little under what the code reaches; raise them as the
-# linkage improves, never lower them to pass.
+# Measured on the first version of this test (Nov 2026): precision 1.0000, recall 0.8240 over
+# the 4 222 pairs whose two records were both staged (rows with an unusable value were then
+# quarantined whole), 666 review pairs for 3 479 linked (0.19). With one-to-one assignment
+# instead of the blanket forename guard, crossed names, the one-digit date level and the
+# blocking passes for records without a date of birth, and with unusable values withheld
+# rather than whole rows quarantined: precision 1.0000, recall 0.9460 over the 4 998 pairs
+# both staged (4 728 found), 166 review pairs for 4 728 linked (0.035). Floors sit a little
+# under what the code reaches; raise them as the linkage improves, never lower them to pass.
 PRECISION_FLOOR = 0.995
-RECALL_FLOOR_ELIGIBLE = 0.80
-REVIEW_SHARE_CEILING = 0.22
+RECALL_FLOOR_ELIGIBLE = 0.93
+REVIEW_SHARE_CEILING = 0.045
 
 
 @pytest.fixture(scope="module")
@@ -122,17 +125,23 @@ def test_incomplete_records_are_counted(recast: febrl.FebrlRecast) -> None:
 def test_febrl4_through_validate_and_link(recast: febrl.FebrlRecast, staged: febrl.StagedFebrl, linked: LinkResult) -> None:
     """One test, so that the delivery is validated and linked once per test run (each xdist
     worker would build module fixtures of its own)."""
-    # incomplete rows are delivered, and quarantined with the reason, not dropped
+    # incomplete rows are delivered and accounted for with the reason, never dropped
     incomplete = recast.incomplete_records()
     for source in ("health_register", "school_census"):
         counts = staged.counts[source]
         assert counts["delivered"] == 5_000
         assert counts["delivered"] == counts["staged"] + counts["quarantined"]
-        assert counts["quarantined"] >= incomplete[source]
-    missing = staged.quarantine.filter(
-        pl.col("reasons").list.eval(pl.element().str.contains("required value is missing")).list.any()
-    )
-    assert missing.group_by("source").len().sort("source").rows() == [
+        # a row missing a required value is staged without it (the value withheld, the
+        # defect in audit) unless it can no longer identify a child, then it is quarantined
+        assert counts["quarantined"] + counts["rows_with_field_defects"] >= incomplete[source]
+    # every incomplete record is accounted for: quarantined, or staged with the value withheld
+    missing_rows = pl.concat([
+        staged.quarantine.filter(
+            pl.col("reasons").list.eval(pl.element().str.contains("required value is missing")).list.any()
+        ).select("source", "_row"),
+        staged.field_defects.filter(pl.col("reason").str.contains("required value is missing")).select("source", "_row"),
+    ]).unique()
+    assert missing_rows.group_by("source").len().sort("source").rows() == [
         ("health_register", incomplete["health_register"]), ("school_census", incomplete["school_census"]),
     ]
 
@@ -145,7 +154,7 @@ def test_febrl4_through_validate_and_link(recast: febrl.FebrlRecast, staged: feb
     assert found["left_id"].is_in(staged_ids.implode()).all()
     assert found["right_id"].is_in(staged_ids.implode()).all()
     assert true_found.join(eligible, on=["left_id", "right_id"], how="anti").height == 0
-    assert eligible.height > 4_000
+    assert eligible.height > 4_900  # unusable values are withheld: nearly every record is staged
 
     precision = true_found.height / found.height
     recall = true_found.height / eligible.height
@@ -158,5 +167,5 @@ def test_febrl4_through_validate_and_link(recast: febrl.FebrlRecast, staged: feb
 
 
 def test_stage_refuses_a_missing_delivery(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="write_febrl4_delivery"):
+    with pytest.raises(InputError, match="no delivery folder"):
         febrl.stage_febrl4(tmp_path, date(2026, 11, 30))

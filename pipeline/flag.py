@@ -506,6 +506,29 @@ def unlocated_suspects(window: pl.DataFrame, incident_households: pl.DataFrame, 
     )
 
 
+ADDRESS_CONFLICT = "ADDRESS_CONFLICT"
+
+
+def address_conflicts(window: pl.DataFrame, incident_households: pl.DataFrame) -> pl.DataFrame:
+    """``(incident_id, person_ref, follow_up)``: victims and suspects of incidents in the
+    window whose keyed home and the incident address (a dwelling with children registered)
+    could not be told apart as their home (``incident_households.basis =
+    'address_conflict'``). Both households are reached; ``ADDRESS_CONFLICT:<incident_id>/
+    <person_ref>`` asks the discussion to establish which is home."""
+    return (
+        incident_households.filter(pl.col("basis") == "address_conflict")
+        .join(window.select("incident_id"), on="incident_id", how="semi")
+        .select("incident_id", "person_ref")
+        .unique()
+        .with_columns(
+            follow_up=pl.concat_str(
+                [pl.lit(ADDRESS_CONFLICT + ":"), pl.col("incident_id"), pl.lit("/"), pl.col("person_ref")]
+            )
+        )
+        .sort("incident_id", "person_ref")
+    )
+
+
 def unlocated_suspect_rows(
     unlocated: pl.DataFrame,
     window: pl.DataFrame,
@@ -559,7 +582,8 @@ def mash_rows(
     """One row per household with something new since the previous list: an incident new or
     changed since then, or a rise in the household's level (a household not flagged before
     counts as a rise). ``follow_ups`` (``incident_id``, ``follow_up``; see
-    :func:`unlocated_suspects`) of any of the household's incidents are carried on its row."""
+    :func:`unlocated_suspects` and :func:`address_conflicts`) of any of the household's
+    incidents are carried on its row."""
     if previous_list_date is None:
         changed = pl.lit(True)
     else:
@@ -745,7 +769,10 @@ def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
         flags, window=window, households=inputs.households, previous_flags=previous_flags,
         previous_list_date=inputs.previous_list_date, ever_listed=inputs.ever_listed_households,
         decisions=decisions, rules=rules, list_date=list_date,
-        follow_ups=unlocated,
+        follow_ups=pl.concat([
+            unlocated.select("incident_id", "follow_up"),
+            address_conflicts(window, inputs.incident_households).select("incident_id", "follow_up"),
+        ]),
     )
     unlocated_rows = unlocated_suspect_rows(
         unlocated, window, mash,

@@ -495,7 +495,8 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
     school = school.with_columns(nhs_number=pl.lit(None, pl.String), incident_id=pl.lit(None, pl.String))
     persons = persons.with_columns(nhs_number=pl.lit(None, pl.String), upn=pl.lit(None, pl.String))
     register = pl.concat([health, school], how="diagonal_relaxed")
-    police_children = placement.compared_at_incident(persons.filter(pl.col("role") == "child"), persons, incidents)
+    siblings = placement.sibling_homes(persons, register)
+    police_children = placement.compared_at_incident(persons.filter(pl.col("role") == "child"), persons, incidents, siblings)
     police_adults = persons.filter(pl.col("role") != "child")
 
     scored: list[Scored] = []
@@ -527,8 +528,8 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
     nodes, decisions = cluster_records(nodes, decisions)
     decisions = retire_impossible_reviews(nodes, decisions)
 
-    children, xref, members = _children(nodes, register, persons, incidents, inputs.child_xref)
-    person_links = _person_links(nodes, persons, incidents, members, decisions)
+    children, xref, members = _children(nodes, register, persons, incidents, siblings, inputs.child_xref)
+    person_links = _person_links(nodes, persons, incidents, siblings, members, decisions)
     incident_households = placement.incident_households(person_links, persons, incidents, children)
     households = placement.build_households([health, school, persons, incidents])
 
@@ -551,14 +552,15 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
 
 
 def _children(
-    nodes: pl.DataFrame, register: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame, previous: pl.DataFrame,
+    nodes: pl.DataFrame, register: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame, siblings: pl.DataFrame,
+    previous: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """CHILD_INDEX rows, the new CHILD_XREF, and member records with their child_id."""
     child_components = nodes.filter(pl.col("kind") != "police_adult")["component"].unique().implode()
     members = nodes.filter(pl.col("component").is_in(child_components)).select("record_id", "source", "component")
     ids = assign_child_ids(members, previous)
     members = members.join(ids, on="component")
-    police = placement.person_household(persons, incidents).filter(pl.col("role") == "child").with_columns(household_id=pl.col("lives_at"))
+    police = placement.person_household(persons, incidents, siblings).filter(pl.col("role") == "child").with_columns(household_id=pl.col("lives_at"))
     attrs = [
         "forename", "surname", "dob", "nhs_number", "upn", "postcode", "address_display", "household_id",
         "school_urn", "school_name", "year_group", "gp_practice_code", "health_visitor_team",
@@ -580,7 +582,8 @@ def _children(
 
 
 def _person_links(
-    nodes: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame, members: pl.DataFrame, decisions: pl.DataFrame,
+    nodes: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame, siblings: pl.DataFrame, members: pl.DataFrame,
+    decisions: pl.DataFrame,
 ) -> pl.DataFrame:
     police_nodes = nodes.filter(pl.col("source") == "police_persons")
     person_ids = police_nodes.group_by("component").agg(seed=pl.col("record_id").min()).with_columns(
@@ -599,7 +602,7 @@ def _person_links(
     linked_to_register = members.filter(pl.col("source") != "police_persons").select("child_id").unique()
     child_of = members.filter(pl.col("source") == "police_persons").select("record_id", "child_id")
     return (
-        placement.person_household(persons, incidents)
+        placement.person_household(persons, incidents, siblings)
         .join(police_nodes.select("record_id", "component"), on="record_id", how="left")
         .join(person_ids.select("component", "person_id"), on="component", how="left")
         .join(child_of, on="record_id", how="left")

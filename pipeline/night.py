@@ -410,7 +410,11 @@ def write_report(wh: Warehouse, list_date: date, settings: Settings) -> list[Pat
     mash = wh.query("mash_list_on", list_date=list_date)
     flags = wh.query("flags_on", list_date=list_date)
     unlocated = wh.query("unlocated_suspects_on", list_date=list_date)
-    html, csv = render_report(list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules, unlocated=unlocated)
+    conflicts = wh.query("address_conflicts_on", as_of=list_date)
+    html, csv = render_report(
+        list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules, unlocated=unlocated,
+        address_conflicts=conflicts,
+    )
     out = settings.reports_dir / list_date.isoformat()
     out.mkdir(parents=True, exist_ok=True)
     files = [out / f"mash-list-{list_date}.html", out / f"mash-list-{list_date}.csv"]

@@ -88,9 +88,15 @@ def _environment() -> jinja2.Environment:
 
 
 def report_rows(
-    list_date: date, mash_list: pl.DataFrame, child_flags: pl.DataFrame, *, rules: Rules
+    list_date: date, mash_list: pl.DataFrame, child_flags: pl.DataFrame, *, rules: Rules,
+    address_conflicts: pl.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
-    """The list's households in priority order, with their children, ready to display."""
+    """The list's households in priority order, with their children, ready to display.
+    ``address_conflicts`` (query ``address_conflicts_on``) gives both addresses of each
+    ``ADDRESS_CONFLICT`` follow-up."""
+    conflicts = {
+        r["follow_up"]: r for r in (address_conflicts if address_conflicts is not None else pl.DataFrame()).iter_rows(named=True)
+    }
     day_flags = child_flags.filter(pl.col("list_date") == list_date)
     children = {row["child_id"]: row for row in day_flags.iter_rows(named=True)}
     rows = []
@@ -113,7 +119,7 @@ def report_rows(
             "postcode": h["postcode"] or "",
             "children": kids,
             "reasons": [rules.sentence(r) for r in h["reasons"]],
-            "follow_ups": [_follow_up_sentence(f) for f in (h.get("follow_ups") or [])],
+            "follow_ups": [_follow_up_sentence(f, conflicts.get(f)) for f in (h.get("follow_ups") or [])],
             "incident_ids": list(h["incident_ids"]),
             "agencies": [_agency_label(a) for a in h["agencies"]],
             "due_by": _when(h["due_by"]),
@@ -123,14 +129,27 @@ def report_rows(
     return rows
 
 
-def _follow_up_sentence(follow_up: str) -> str:
-    """Plain English for a ``mash_list.follow_ups`` entry (pipeline.flag.unlocated_suspects)."""
+def _address(address: str | None, postcode: str | None) -> str:
+    return ", ".join(part for part in (address, postcode) if part) or "(address not known)"
+
+
+def _follow_up_sentence(follow_up: str, conflict: dict[str, Any] | None = None) -> str:
+    """Plain English for a ``mash_list.follow_ups`` entry (pipeline.flag.unlocated_suspects,
+    pipeline.flag.address_conflicts; ``conflict`` is its ``address_conflicts_on`` row)."""
     code, _, where = follow_up.partition(":")
     incident, _, person = where.partition("/")
     if code == "SUSPECT_HOME_UNKNOWN":
         return (
             f"Police to establish where the suspect ({person}, incident {incident}) lives and whether "
             "children live there: no address, or no fixed abode, is recorded on any incident."
+        )
+    if code == "ADDRESS_CONFLICT":
+        role = (conflict or {}).get("role") or "person"
+        keyed = _address((conflict or {}).get("keyed_address"), (conflict or {}).get("keyed_postcode"))
+        scene = _address((conflict or {}).get("incident_address"), (conflict or {}).get("incident_postcode"))
+        return (
+            f"Address conflict: police keyed {keyed} for the {role} ({person}, incident {incident}), "
+            f"incident at {scene}. Children registered at both are listed; establish which is home."
         )
     return follow_up
 
@@ -165,18 +184,21 @@ def render_report(
     rules_version: str | None = None,
     rules: Rules | None = None,
     unlocated: pl.DataFrame | None = None,
+    address_conflicts: pl.DataFrame | None = None,
 ) -> tuple[str, str]:
     """Render the day's MASH list as (html, csv). ``rules`` supplies the plain-English reason
     sentences (default: the project's ``config/rules.toml``); ``rules_version`` defaults to the
     version the list rows record, else the rules'. ``unlocated`` (``marts.unlocated_suspects``
-    rows) adds the suspects new since the previous list whose home is unknown."""
+    rows) adds the suspects new since the previous list whose home is unknown;
+    ``address_conflicts`` (query ``address_conflicts_on``) names both addresses of each
+    address conflict."""
     rules = rules or load_rules()
     if rules_version is None:
         recorded = mash_list["rules_version"].drop_nulls().unique().to_list() if "rules_version" in mash_list.columns else []
         rules_version = recorded[0] if len(recorded) == 1 else rules.version
     if rules.version != rules_version:
         log.warning("report for rules %s rendered with sentences from rules %s", rules_version, rules.version)
-    rows = report_rows(list_date, mash_list, child_flags, rules=rules)
+    rows = report_rows(list_date, mash_list, child_flags, rules=rules, address_conflicts=address_conflicts)
     priorities = {r["household_id"]: r["priority"] for r in rows}
     suspects = [
         {

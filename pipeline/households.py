@@ -289,9 +289,9 @@ def incident_households(
     the most recently reported one is used (``known_home``), so the children living with
     him there are found too.
 
-    An incident address that is a dwelling but nobody's recorded home is weighed against
-    the homes police keyed (:func:`incident_dwellings`): it may be reached
-    (``incident_dwelling``, ``address_conflict``) and a keyed home the evidence clearly
+    An incident address that is a dwelling is weighed against the homes police keyed
+    elsewhere (:func:`incident_dwellings`): when it is nobody's home it may be reached
+    (``incident_dwelling``, ``address_conflict``), and a keyed home the evidence clearly
     contradicts is not reached."""
     own = persons.filter(pl.col("household_id").is_not_null())
     victim = own.filter(pl.col("role") == "victim").select(
@@ -320,7 +320,7 @@ def incident_households(
         "incident_id", household_id=pl.col("known_home"), role=pl.col("role"), person_ref=pl.col("person_ref"),
         basis=pl.lit("known_home"),
     )
-    homes = pl.concat([victim, suspect, known_home])
+    homes = pl.concat([victim, suspect, known_home, incident_address])
     at_dwelling, contradicted = incident_dwellings(person_links, persons, incidents, children, homes=homes)
     return (
         pl.concat([victim, suspect, incident_address, linked, known_home])
@@ -344,10 +344,8 @@ def incident_dwellings(
 
     Police often key a victim's or suspect's home wrongly (another real address) while the
     incident happened at home. An incident address is a *dwelling* when it is a register
-    household or carries a UPRN. When it is nobody's recorded home on the incident (and a
-    victim has a home of their own, else ``incident_address`` covers it), each victim and
-    suspect with a keyed home ``K`` is weighed against the incident dwelling ``D``; for each
-    address the evidence is
+    household or carries a UPRN. Each victim and suspect whose keyed home ``K`` is not the
+    incident dwelling ``D`` is weighed; for each address the evidence is
 
     - +1 when children registered there share a surname (any part) with a victim, suspect or
       child named on the incident;
@@ -355,13 +353,19 @@ def incident_dwellings(
     - +1 when the same person (``person_id``) was keyed there, or an incident of theirs
       happened there, on another incident.
 
-    ``D`` scoring higher is reached (``incident_dwelling``) and, when ``D`` has positive
-    evidence and ``K`` is somebody else's family, ``K`` is not reached. ``K`` scoring higher
-    leaves ``D`` unreached unless children of the family live there (a shared surname):
-    missing a child costs more than discussing one too many. A tie reaches ``D`` as well; when children are registered at
-    both, and ``D`` is not shown to be another party's home, the tie is an
-    ``address_conflict`` for the person, which the MASH list carries as a
-    follow-up: flagging both is better than flagging neither.
+    When ``D`` is nobody's home on the incident (no ``homes`` row there): ``D`` scoring
+    higher is reached (``incident_dwelling``); ``K`` scoring higher leaves ``D`` unreached
+    unless children of the family live there (a shared surname): missing a child costs more
+    than discussing one too many. A tie reaches ``D`` as well; when children are registered
+    at both, and ``D`` is not shown to be another party's home, the tie is an
+    ``address_conflict`` for the person, which the MASH list carries as a follow-up:
+    flagging both is better than flagging neither.
+
+    ``K`` is *contradicted* (not reached) only when the evidence is clear: ``D`` is home
+    (it scored higher, or it is another party's home on the incident) with the family's
+    children, ``K`` holds children of another family, nothing else places the person at
+    ``K``, and the person is not an ex-partner suspect (expected to live elsewhere, often
+    with a new family whose children need share no name on the incident).
     """
     key_schema: schemas.Schema = {"incident_id": pl.String, "household_id": pl.String, "role": pl.String, "person_ref": pl.String, "basis": pl.String}
     registered = children.filter(
@@ -376,15 +380,19 @@ def incident_dwellings(
             pl.col("household_key").str.starts_with("uprn:")
             | pl.col("d").is_in(register_homes["household_id"].implode())
         )
-        .join(homes.select("incident_id", d=pl.col("household_id")), on=["incident_id", "d"], how="anti")
-        .join(homes.filter(pl.col("role") == "victim").select("incident_id").unique(), on="incident_id", how="semi")
-        .select("incident_id", "d")
+        .join(homes.select("incident_id", d=pl.col("household_id"), explained=pl.lit(True)), on=["incident_id", "d"], how="left")
+        .with_columns(pl.col("explained").fill_null(False))
+        .select("incident_id", "d", "explained")
         .unique()
     )
     parties = (
         homes.filter(pl.col("basis").is_in(["victim_home", "suspect_home"]))
         .join(candidates, on="incident_id")
+        .filter(pl.col("household_id") != pl.col("d"))
         .join(person_links.select("incident_id", "person_ref", "person_id"), on=["incident_id", "person_ref"], how="left")
+        .join(
+            persons.select("incident_id", "person_ref", "relationship_to_victim"), on=["incident_id", "person_ref"], how="left"
+        )
     )
     if parties.height == 0:
         return schemas.empty(key_schema), schemas.empty(key_schema)
@@ -422,21 +430,30 @@ def incident_dwellings(
             against=((pl.col("kids") == 1) & (pl.col("share") == 0)).cast(pl.Int32),
         )
         .with_columns(net=pl.col("share") + pl.col("seen") - pl.col("against"))
-        .pivot("side", index=["incident_id", "person_ref"], values=["net", "kids", "against", "share"])
+        .pivot("side", index=["incident_id", "person_ref"], values=["net", "kids", "against", "share", "seen"])
     )
     weighed = parties.join(scored, on=["incident_id", "person_ref"]).with_columns(
         d_wins=pl.col("net_d") > pl.col("net_k"),
         tie=pl.col("net_d") == pl.col("net_k"),
     ).with_columns(
         # D shown to be one party's home explains the incident address for the others.
-        d_home=pl.col("d_wins").any().over("incident_id"),
+        d_home=pl.col("d_wins").any().over("incident_id") | pl.col("explained"),
     )
-    reached = weighed.filter(pl.col("d_wins") | pl.col("tie") | (pl.col("share_d") == 1)).select(
+    reached = weighed.filter(
+        ~pl.col("explained") & (pl.col("d_wins") | pl.col("tie") | (pl.col("share_d") == 1))
+    ).select(
         "incident_id", household_id=pl.col("d"), role=pl.col("role"), person_ref=pl.col("person_ref"),
         basis=pl.when(pl.col("tie") & (pl.col("kids_k") == 1) & (pl.col("kids_d") == 1) & ~pl.col("d_home"))
         .then(pl.lit("address_conflict")).otherwise(pl.lit("incident_dwelling")),
     )
-    contradicted = weighed.filter(pl.col("d_wins") & (pl.col("net_d") >= 1) & (pl.col("against_k") == 1)).select(
+    # An ex-partner is expected to live elsewhere: his keyed home is never contradicted.
+    contradicted = weighed.filter(
+        (pl.col("d_wins") | pl.col("explained"))
+        & (pl.col("net_d") >= 1)
+        & (pl.col("against_k") == 1)
+        & (pl.col("seen_k") == 0)
+        & ~((pl.col("role") == "suspect") & (pl.col("relationship_to_victim") == "ex_partner")).fill_null(False)
+    ).select(
         "incident_id", "household_id", "role", "person_ref", "basis",
     )
     return reached.cast(key_schema), contradicted.cast(key_schema)  # type: ignore[arg-type]

@@ -598,6 +598,29 @@ def unlocated_suspects(window: pl.DataFrame, incident_households: pl.DataFrame, 
     )
 
 
+ADDRESS_CONFLICT = "ADDRESS_CONFLICT"
+
+
+def address_conflicts(window: pl.DataFrame, incident_households: pl.DataFrame) -> pl.DataFrame:
+    """``(incident_id, person_ref, follow_up)``: victims and suspects of incidents in the
+    window whose keyed home and the incident address (a dwelling with children registered)
+    could not be told apart as their home (``incident_households.basis =
+    'address_conflict'``). Both households are reached; ``ADDRESS_CONFLICT:<incident_id>/
+    <person_ref>`` asks the discussion to establish which is home."""
+    return (
+        incident_households.filter(pl.col("basis") == "address_conflict")
+        .join(window.select("incident_id"), on="incident_id", how="semi")
+        .select("incident_id", "person_ref")
+        .unique()
+        .with_columns(
+            follow_up=pl.concat_str(
+                [pl.lit(ADDRESS_CONFLICT + ":"), pl.col("incident_id"), pl.lit("/"), pl.col("person_ref")]
+            )
+        )
+        .sort("incident_id", "person_ref")
+    )
+
+
 def unlocated_suspect_rows(
     unlocated: pl.DataFrame,
     window: pl.DataFrame,
@@ -765,9 +788,9 @@ def mash_rows(flags: pl.DataFrame, ctx: ListContext, *, rules: Rules, list_date:
     changed since then, or a rise in the household's level (a household not flagged before
     counts as a rise). A child with no known home is a row of its own, keyed on the child, and
     follows the same rule: listed when something is new, not every night. ``follow_ups``
-    (``incident_id``, ``follow_up``; see :func:`unlocated_suspects`) of any of the row's
-    incidents are carried on it, with what is new in words, a history line, who the suspect is
-    and how each incident reaches the row."""
+    (``incident_id``, ``follow_up``; see :func:`unlocated_suspects` and
+    :func:`address_conflicts`) of any of the row's incidents are carried on it, with what is
+    new in words, a history line, who the suspect is and how each incident reaches the row."""
     if ctx.previous_list_date is None:
         changed = pl.lit(True)
     else:
@@ -1009,7 +1032,12 @@ def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
         ListContext(
             window=window, households=inputs.households, previous_flags=previous_flags,
             previous_list_date=inputs.previous_list_date, ever_listed=inputs.ever_listed_households,
-            decisions=decisions, follow_ups=unlocated, previous_incidents=inputs.previous_incidents,
+            decisions=decisions,
+            follow_ups=pl.concat([
+                unlocated.select("incident_id", "follow_up"),
+                address_conflicts(window, inputs.incident_households).select("incident_id", "follow_up"),
+            ]),
+            previous_incidents=inputs.previous_incidents,
             persons=inputs.persons, incident_households=inputs.incident_households, pairs=pairs,
         ),
         rules=rules, list_date=list_date,

@@ -35,6 +35,7 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from pipeline import households as placement
 from pipeline import schemas
 from pipeline.config import LinkageSettings
 from pipeline.errors import LinkageError
@@ -629,56 +630,6 @@ def assign_child_ids(members: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFr
     return minted.select("component", "child_id")
 
 
-# ---- households ----------------------------------------------------------------------------
-
-
-def resolve_household_keys(frames: list[pl.DataFrame]) -> list[pl.DataFrame]:
-    """Give records without a UPRN the UPRN of a record at the same normalised address.
-
-    So "Flat 2, 10 High St" without a UPRN and "2/10 High Street" with one are one household.
-    An address that maps to two different UPRNs is left alone (ambiguous).
-    """
-    known = pl.concat([f.select("postcode", "address_key", "uprn") for f in frames]).drop_nulls()
-    uprn_of = (
-        known.unique().group_by("postcode", "address_key").agg(pl.col("uprn").first(), n=pl.len())
-        .filter(pl.col("n") == 1).select("postcode", "address_key", _uprn=pl.col("uprn"))
-    )
-    out = []
-    for f in frames:
-        joined = f.join(uprn_of, on=["postcode", "address_key"], how="left", nulls_equal=False)
-        out.append(joined.with_columns(
-            household_key=pl.when(pl.col("household_key").is_not_null() & pl.col("uprn").is_null() & pl.col("_uprn").is_not_null())
-            .then(pl.concat_str(pl.lit("uprn:"), pl.col("_uprn")))
-            .otherwise(pl.col("household_key"))
-        ).with_columns(household_id=stable_id("H", pl.col("household_key"))).drop("_uprn"))
-    return out
-
-
-def build_households(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    """One row per household key seen in any source."""
-    rows = pl.concat([
-        f.select("household_id", "household_key", address=pl.col("address_display"), postcode="postcode", uprn="uprn")
-        for f in frames
-    ]).filter(pl.col("household_key").is_not_null())
-    return (
-        rows.sort(["household_key", "uprn", "address"], nulls_last=True)
-        .group_by("household_id", maintain_order=True)
-        .agg(
-            pl.col("household_key").first(),
-            pl.col("address").drop_nulls().first(),
-            pl.col("postcode").drop_nulls().first(),
-            pl.col("household_key").first().str.strip_prefix("uprn:").alias("uprn_from_key"),
-            pl.col("uprn").drop_nulls().first(),
-        )
-        .with_columns(
-            uprn=pl.when(pl.col("household_key").str.starts_with("uprn:")).then(pl.col("uprn_from_key")).otherwise(pl.col("uprn"))
-        )
-        .sort("household_id")
-        .select(schemas.HOUSEHOLDS.keys())
-        .cast(schemas.HOUSEHOLDS)  # type: ignore[arg-type]
-    )
-
-
 # ---- the entry point -----------------------------------------------------------------------
 
 
@@ -697,12 +648,13 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
     incidents = standardise_address(inputs.incidents.with_columns(
         record_id=pl.concat_str(pl.lit("police_incidents:"), pl.col("incident_id"))
     ))
-    health, school, persons, incidents = resolve_household_keys([health, school, persons, incidents])
+    health, school, persons, incidents = placement.resolve_household_keys([health, school, persons, incidents])
     health = health.with_columns(upn=pl.lit(None, pl.String), incident_id=pl.lit(None, pl.String))
     school = school.with_columns(nhs_number=pl.lit(None, pl.String), incident_id=pl.lit(None, pl.String))
     persons = persons.with_columns(nhs_number=pl.lit(None, pl.String), upn=pl.lit(None, pl.String))
     register = pl.concat([health, school], how="diagonal_relaxed")
-    police_children = _compared_at_incident(persons.filter(pl.col("role") == "child"), persons, incidents)
+    siblings = placement.sibling_homes(persons, register)
+    police_children = placement.compared_at_incident(persons.filter(pl.col("role") == "child"), persons, incidents, siblings)
     police_adults = persons.filter(pl.col("role") != "child")
 
     scored: list[Scored] = []
@@ -734,10 +686,10 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
     nodes, decisions = cluster_records(nodes, decisions)
     decisions = retire_impossible_reviews(nodes, decisions)
 
-    children, xref, members = _children(nodes, register, persons, incidents, inputs.child_xref)
-    person_links = _person_links(nodes, persons, incidents, members, decisions)
-    incident_households = _incident_households(person_links, persons, incidents, children)
-    households = build_households([health, school, persons, incidents])
+    children, xref, members = _children(nodes, register, persons, incidents, siblings, inputs.child_xref)
+    person_links = _person_links(nodes, persons, incidents, siblings, members, decisions)
+    incident_households = placement.incident_households(person_links, persons, incidents, children)
+    households = placement.build_households([health, school, persons, incidents])
 
     final = decisions.select(schemas.LINK_DECISIONS.keys()).sort("link_type", "left_id", "right_id")
     review_queue = final.filter(pl.col("decision") == "review").select(schemas.REVIEW_QUEUE.keys())
@@ -757,69 +709,16 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
     )
 
 
-LOCATION_COLUMNS = ("uprn", "postcode", "postcode_sector", "address_key", "house_number", "street", "flat")
-
-
-def _compared_at_incident(children: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame) -> pl.DataFrame:
-    """Police child nominals with no address of their own, compared (and blocked) where
-    they most likely live: the home of the incident's victim, else the incident address.
-
-    Officers often record a child at the scene with name only: no date of birth, no
-    address. Compared on names alone such a child almost never reaches an automatic match
-    (measured on the synthetic county: 29 % linked, against 97–99 % for every other child),
-    although nearly all live with the victim, usually where the incident happened. Using the
-    victim's home first finds the children of an incident that happened elsewhere (on the
-    county, a third of the address-less children still missed). A child who lives
-    elsewhere then disagrees on location, which lowers the weight: it never forces a match.
-    A ZZ99 (no fixed abode) child keeps no address.
-    """
-    if children.height == 0:
-        return children
-    has_address = (
-        pl.col("postcode").is_not_null() | pl.col("uprn").is_not_null() | pl.col("address_key").is_not_null()
-    ) & ~pl.col("postcode_pseudo")
-    no_address = ~has_address & ~pl.col("postcode_pseudo")
-    home = (
-        persons.filter((pl.col("role") == "victim") & has_address)
-        .sort("incident_id", "person_ref")
-        .unique("incident_id", keep="first")
-        .select("incident_id", pl.lit(True).alias("_victim_home"), *[pl.col(c).alias(f"_home_{c}") for c in LOCATION_COLUMNS])
-    )
-    at = incidents.unique("incident_id", keep="first").select(
-        "incident_id", *[pl.col(c).alias(f"_incident_{c}") for c in LOCATION_COLUMNS]
-    )
-    return (
-        children.join(home, on="incident_id", how="left", maintain_order="left")
-        .join(at, on="incident_id", how="left", maintain_order="left")
-        .with_columns([
-            pl.when(no_address & pl.col("_victim_home").fill_null(False)).then(pl.col(f"_home_{c}"))
-            .when(no_address).then(pl.col(f"_incident_{c}"))
-            .otherwise(pl.col(c)).alias(c)
-            for c in LOCATION_COLUMNS
-        ])
-        .drop("_victim_home", *[f"_{kind}_{c}" for kind in ("home", "incident") for c in LOCATION_COLUMNS])
-    )
-
-
-def _person_household(persons: pl.DataFrame, incidents: pl.DataFrame) -> pl.DataFrame:
-    """Where each nominal lives: own recorded address; a victim or child with none lives at
-    the incident address (domestic incidents are mostly at home)."""
-    inc = incidents.select("incident_id", incident_household=pl.col("household_id"))
-    return persons.join(inc, on="incident_id", how="left").with_columns(
-        lives_at=pl.when(pl.col("household_key").is_not_null() | pl.col("postcode_pseudo")).then(pl.col("household_id"))
-        .when(pl.col("role").is_in(["victim", "child"])).then(pl.col("incident_household"))
-    )
-
-
 def _children(
-    nodes: pl.DataFrame, register: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame, previous: pl.DataFrame,
+    nodes: pl.DataFrame, register: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame, siblings: pl.DataFrame,
+    previous: pl.DataFrame,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """CHILD_INDEX rows, the new CHILD_XREF, and member records with their child_id."""
     child_components = nodes.filter(pl.col("kind") != "police_adult")["component"].unique().implode()
     members = nodes.filter(pl.col("component").is_in(child_components)).select("record_id", "source", "component")
     ids = assign_child_ids(members, previous)
     members = members.join(ids, on="component")
-    police = _person_household(persons, incidents).filter(pl.col("role") == "child").with_columns(household_id=pl.col("lives_at"))
+    police = placement.person_household(persons, incidents, siblings).filter(pl.col("role") == "child").with_columns(household_id=pl.col("lives_at"))
     attrs = [
         "forename", "surname", "dob", "nhs_number", "upn", "postcode", "address_display", "household_id",
         "school_urn", "school_name", "year_group", "gp_practice_code", "health_visitor_team",
@@ -827,31 +726,22 @@ def _children(
     records = pl.concat([register, police], how="diagonal_relaxed").select("record_id", "uprn", *attrs)
     full = members.join(records, on="record_id", how="left").with_columns(
         _rank=pl.col("source").replace_strict(SOURCE_PRIORITY, return_dtype=pl.Int32),
-        _has_home=pl.col("household_id").is_not_null(),
-        _has_uprn=pl.col("uprn").is_not_null(),
     )
-    # Register spelling is preferred; the address comes from the best-ranked member that
-    # has a usable one, so household, postcode and address line agree with each other. A
-    # member whose address carries a UPRN comes first: when a child's records disagree on
-    # the address it is usually a typed postcode (NR1 5PE for NR1 1PE) on the record without
-    # one, and that would put the child in a household of one, away from its siblings.
+    # Register spelling is preferred; the home is chosen in pipeline.households.child_homes.
     by_rank = full.sort(["child_id", "_rank", "record_id"])
     named = by_rank.group_by("child_id", maintain_order=True).agg(
         *[pl.col(c).drop_nulls().first() for c in attrs if c not in ("postcode", "address_display", "household_id")],
         sources=pl.col("source").replace_strict(CHILD_SOURCE_LABEL, return_dtype=pl.String).unique().sort(),
     )
-    homes = (
-        full.sort(["child_id", "_has_home", "_has_uprn", "_rank", "record_id"], descending=[False, True, True, False, False])
-        .group_by("child_id", maintain_order=True)
-        .agg(pl.col("postcode").first(), pl.col("address_display").first().alias("address"), pl.col("household_id").first())
-    )
+    homes = placement.child_homes(full)
     children = named.join(homes, on="child_id").sort("child_id")
     xref = members.select("record_id", "child_id").sort("record_id")
     return children, xref, members
 
 
 def _person_links(
-    nodes: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame, members: pl.DataFrame, decisions: pl.DataFrame,
+    nodes: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame, siblings: pl.DataFrame, members: pl.DataFrame,
+    decisions: pl.DataFrame,
 ) -> pl.DataFrame:
     police_nodes = nodes.filter(pl.col("source") == "police_persons")
     person_ids = police_nodes.group_by("component").agg(seed=pl.col("record_id").min()).with_columns(
@@ -870,7 +760,7 @@ def _person_links(
     linked_to_register = members.filter(pl.col("source") != "police_persons").select("child_id").unique()
     child_of = members.filter(pl.col("source") == "police_persons").select("record_id", "child_id")
     return (
-        _person_household(persons, incidents)
+        placement.person_household(persons, incidents, siblings)
         .join(police_nodes.select("record_id", "component"), on="record_id", how="left")
         .join(person_ids.select("component", "person_id"), on="component", how="left")
         .join(child_of, on="record_id", how="left")
@@ -882,50 +772,4 @@ def _person_links(
         )
         .sort("incident_id", "person_ref")
         .select(schemas.PERSON_LINKS.keys())
-    )
-
-
-def _incident_households(
-    person_links: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame, children: pl.DataFrame,
-) -> pl.DataFrame:
-    """Which households each incident touches: victims' and suspects' own homes, the incident
-    address when no victim has a known home of their own, and the register homes of the
-    children recorded at the scene (which finds a family whose register address is stale).
-
-    A victim or suspect recorded here with no usable address (none given, or no fixed
-    abode) still has a home if the same person (``person_id``) gave one on another incident:
-    the most recently reported one is used (``known_home``), so the children living with
-    him there are found too."""
-    own = persons.filter(pl.col("household_id").is_not_null())
-    victim = own.filter(pl.col("role") == "victim").select(
-        "incident_id", "household_id", "role", "person_ref", basis=pl.lit("victim_home")
-    )
-    suspect = own.filter(pl.col("role") == "suspect").select(
-        "incident_id", "household_id", "role", "person_ref", basis=pl.lit("suspect_home")
-    )
-    incident_address = incidents.filter(pl.col("household_id").is_not_null()).join(
-        victim.select("incident_id").unique(), on="incident_id", how="anti"
-    ).select("incident_id", "household_id", role=pl.lit("victim"), person_ref=pl.lit(None, pl.String), basis=pl.lit("incident_address"))
-    linked = person_links.filter((pl.col("role") == "child") & pl.col("link_probability").is_not_null()).select(
-        "incident_id", "person_ref", "child_id"
-    ).join(children.select("child_id", home=pl.col("household_id")), on="child_id").filter(pl.col("home").is_not_null()).select(
-        "incident_id", household_id=pl.col("home"), role=pl.lit("child"), person_ref=pl.col("person_ref"), basis=pl.lit("linked_child_home")
-    )
-    adults = person_links.filter(pl.col("role").is_in(["victim", "suspect"]) & pl.col("person_id").is_not_null())
-    known = (
-        adults.filter(pl.col("household_id").is_not_null())
-        .join(incidents.select("incident_id", "reported_at"), on="incident_id")
-        .sort(["reported_at", "incident_id"], descending=True)
-        .group_by("person_id", maintain_order=True)
-        .agg(known_home=pl.col("household_id").first())
-    )
-    known_home = adults.filter(pl.col("household_id").is_null()).join(known, on="person_id").select(
-        "incident_id", household_id=pl.col("known_home"), role=pl.col("role"), person_ref=pl.col("person_ref"),
-        basis=pl.lit("known_home"),
-    )
-    return (
-        pl.concat([victim, suspect, incident_address, linked, known_home])
-        .unique()
-        .sort("incident_id", "basis", "household_id", "person_ref")
-        .select(schemas.INCIDENT_HOUSEHOLDS.keys())
     )

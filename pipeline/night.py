@@ -529,12 +529,14 @@ def write_report(
     flags = wh.query("flags_on", list_date=list_date)
     unlocated = wh.query("unlocated_suspects_on", list_date=list_date)
     notifications = wh.query("school_notifications_on", list_date=list_date)
+    conflicts = wh.query("address_conflicts_on", as_of=list_date)
     if warnings is None:
         recorded = wh.query("run_warnings_on", list_date=list_date)["warnings"].to_list()
         warnings = json.loads(recorded[0]) if recorded and recorded[0] else []
     notices = [w["message"] for w in warnings if w.get("kind") in REPORT_WARNING_KINDS]
     html, csv = render_report(list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules,
-                              unlocated=unlocated, notifications=notifications, notices=notices)
+                              unlocated=unlocated, notifications=notifications, notices=notices,
+                              address_conflicts=conflicts)
     out = settings.reports_dir / list_date.isoformat()
     return write_files({out / f"mash-list-{list_date}.html": html, out / f"mash-list-{list_date}.csv": csv},
                        what="the MASH list report")

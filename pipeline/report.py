@@ -52,6 +52,8 @@ REACH_WORDS = {
     "linked_child_home": "home of a child police recorded at the incident",
     "known_home": "the home police recorded for that person on another incident",
     "named": "a child police named at the incident",
+    "incident_dwelling": "where the incident happened, a home with children registered",
+    "address_conflict": "one of two addresses police and the incident give for the same person",
 }
 
 
@@ -164,9 +166,14 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def follow_up_sentence(follow_up: str) -> str:
+def _address(address: str | None, postcode: str | None) -> str:
+    return ", ".join(part for part in (address, postcode) if part) or "(address not known)"
+
+
+def follow_up_sentence(follow_up: str, conflict: Mapping[str, Any] | None = None) -> str:
     """Plain English for a ``mash_list.follow_ups`` entry, ``<KIND>:<incident_id>/<person_ref>``.
-    A kind this version does not know is still said in words from its name."""
+    A kind this version does not know is still said in words from its name. ``conflict`` is
+    an ``ADDRESS_CONFLICT``'s row of the ``address_conflicts_on`` query (both addresses)."""
     kind, _, where = follow_up.partition(":")
     incident, _, person = where.partition("/")
     about = f"incident {incident}" + (f", person {person}" if person else "")
@@ -174,6 +181,14 @@ def follow_up_sentence(follow_up: str) -> str:
         return (
             f"Police to establish where the suspect ({person}, incident {incident}) lives and whether "
             "children live there: no address, or no fixed abode, is recorded on any incident."
+        )
+    if kind == "ADDRESS_CONFLICT" and conflict is not None:
+        keyed = _address(conflict.get("keyed_address"), conflict.get("keyed_postcode"))
+        scene = _address(conflict.get("incident_address"), conflict.get("incident_postcode"))
+        return (
+            f"Address conflict: police keyed {keyed} for the {conflict.get('role') or 'person'} ({person}, "
+            f"incident {incident}), incident at {scene}. Children registered at both are listed; establish "
+            "which is home."
         )
     if kind == "ADDRESS_CONFLICT":
         return f"Records disagree about where someone lives ({about}): establish the current address."
@@ -242,9 +257,14 @@ def _cross_references(rows: list[dict[str, Any]]) -> None:
 def report_rows(
     list_date: date, mash_list: pl.DataFrame, child_flags: pl.DataFrame, *, rules: Rules,
     notifications: pl.DataFrame | None = None, gp_names: Mapping[str, str] | None = None,
+    address_conflicts: pl.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
     """The list's rows in priority order, with their children, ready to display. A row with no
-    household (a child with no known home) has ``no_home`` set."""
+    household (a child with no known home) has ``no_home`` set. ``address_conflicts`` (query
+    ``address_conflicts_on``) gives both addresses of each ``ADDRESS_CONFLICT`` follow-up."""
+    conflicts = {} if address_conflicts is None else {
+        r["follow_up"]: r for r in address_conflicts.iter_rows(named=True)
+    }
     day_flags = child_flags.filter(pl.col("list_date") == list_date)
     children = {row["child_id"]: row for row in day_flags.iter_rows(named=True)}
     schools = {c["school_urn"]: c["school_name"] for c in children.values()
@@ -275,7 +295,7 @@ def report_rows(
             "suspect": list(h.get("suspect_relationships") or []),
             "reach": reach,
             "reasons": [rules.sentence(r) for r in h["reasons"]],
-            "follow_ups": [follow_up_sentence(f) for f in (h.get("follow_ups") or [])],
+            "follow_ups": [follow_up_sentence(f, conflicts.get(f)) for f in (h.get("follow_ups") or [])],
             "incident_ids": list(h["incident_ids"]),
             "agencies": [_agency_label(a, schools=schools, gps=gp_names) for a in h["agencies"]],
             "due_by": _when(h["due_by"]),
@@ -327,6 +347,7 @@ def render_report(
     notifications: pl.DataFrame | None = None,
     gp_names: Mapping[str, str] | None = None,
     notices: list[str] | None = None,
+    address_conflicts: pl.DataFrame | None = None,
 ) -> tuple[str, str]:
     """Render the day's MASH list as (html, csv). ``rules`` supplies the plain-English reason
     sentences (default: the project's ``config/rules.toml``); ``rules_version`` defaults to the
@@ -335,7 +356,8 @@ def render_report(
     ``notifications`` (``marts.school_notifications``) says per child when its school is to be
     told, and which notices are late; ``gp_names`` (default ``config/gp_practices.csv``) names
     GP practices. ``notices`` go at the top of the page: what the night processed but the
-    coordinator must know (a delivery cut short to be resent)."""
+    coordinator must know (a delivery cut short to be resent). ``address_conflicts`` (query
+    ``address_conflicts_on``) names both addresses of each address conflict."""
     rules = rules or load_rules()
     gp_names = load_gp_practices() if gp_names is None else gp_names
     if rules_version is None:
@@ -343,7 +365,8 @@ def render_report(
         rules_version = recorded[0] if len(recorded) == 1 else rules.version
     if rules.version != rules_version:
         log.warning("report for rules %s rendered with sentences from rules %s", rules_version, rules.version)
-    rows = report_rows(list_date, mash_list, child_flags, rules=rules, notifications=notifications, gp_names=gp_names)
+    rows = report_rows(list_date, mash_list, child_flags, rules=rules, notifications=notifications, gp_names=gp_names,
+                       address_conflicts=address_conflicts)
     priorities = {r["household_id"]: r["priority"] for r in rows}
     suspects = [
         {

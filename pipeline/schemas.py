@@ -346,7 +346,11 @@ def conform(frame: pl.DataFrame, schema: Schema) -> pl.DataFrame:
 # basis). `basis` is one of: victim_home, suspect_home, incident_address (victim's own address
 # unknown, incident at home), linked_child_home (a child recorded at the scene was linked to a
 # register child living here), known_home (no usable address on this incident, but the same
-# person gave one on another incident: the latest is used).
+# person gave one on another incident: the latest is used), incident_dwelling (the incident
+# address is a dwelling that the evidence says is, or may be, the home of the victim or
+# suspect in person_ref, whose keyed home is elsewhere), address_conflict (the same, but the
+# evidence cannot tell the keyed home and the incident dwelling apart: both are reached and
+# the MASH list asks which is home). See docs/linkage.md "Households".
 INCIDENT_HOUSEHOLDS: Schema = {
     "incident_id": pl.String,
     "household_id": pl.String,

@@ -496,3 +496,30 @@ def test_unlocated_suspects_include_incidents_that_reached_no_child() -> None:
     assert (rows["U-2"]["person_ref"], rows["U-2"]["person_id"]) == ("U-2-S", "P-U-2-S")
     assert result.unlocated_suspects.schema == pl.Schema(schemas.UNLOCATED_SUSPECTS)
     assert build_flags(make_inputs(), RULES).unlocated_suspects.schema == pl.Schema(schemas.UNLOCATED_SUSPECTS)
+
+
+def test_an_address_conflict_is_a_follow_up_on_both_households() -> None:
+    day = LIST_DATE - timedelta(days=1)
+    inputs = make_inputs(
+        incidents=[incident("A-1", day, first_seen=LIST_DATE)],
+        # Police keyed the victim at H_KEYED; the incident happened at H_SCENE, also a home of
+        # the family's children; the evidence could not tell which is hers.
+        links=[{**link("A-1", "H_KEYED"), "person_ref": "A-1-V"},
+               {**link("A-1", "H_SCENE", "victim", "address_conflict"), "person_ref": "A-1-V"}],
+        nominals=[nominal("A-1", "A-1-V", None, role="victim", household_id="H_KEYED")],
+        children=[child("K1", "H_KEYED", FIVE), child("K2", "H_SCENE", FIVE)],
+    )
+    result = build_flags(inputs, RULES)
+    follow_ups = {r["household_id"]: r["follow_ups"] for r in result.mash_list.iter_rows(named=True)}
+    assert follow_ups == {"H_KEYED": ["ADDRESS_CONFLICT:A-1/A-1-V"], "H_SCENE": ["ADDRESS_CONFLICT:A-1/A-1-V"]}
+    assert result.unlocated_suspects.is_empty()
+    conflicts = pl.DataFrame([{
+        "follow_up": "ADDRESS_CONFLICT:A-1/A-1-V", "incident_id": "A-1", "person_ref": "A-1-V", "role": "victim",
+        "keyed_address": "3 Elm Road", "keyed_postcode": "NR5 3CD",
+        "incident_address": "14 Rose Lane", "incident_postcode": "NR5 2AB",
+    }])
+    html, csv_text = render_report(LIST_DATE, result.mash_list, result.child_flags,
+                                   generated_at=noon(LIST_DATE), rules=RULES, address_conflicts=conflicts)
+    sentence = ("Address conflict: police keyed 3 Elm Road, NR5 3CD for the victim (A-1-V, incident A-1), "
+                "incident at 14 Rose Lane, NR5 2AB.")
+    assert sentence in html and sentence in csv_text

@@ -572,11 +572,11 @@ def run_stage(stage: str, run_date: date, settings: Settings, *, run_id: str | N
     ``ingest`` starts a run when no ``run_id`` is given; later stages need the run id
     that ingest returned. Without ``create`` a missing warehouse is refused, not made.
     """
+    if run_id is None and stage != "ingest":
+        raise HearthError(f"stage {stage!r} needs the run id returned by the ingest stage")
     try:
         with warehouse.open_writer(settings.warehouse, key=settings.encryption_key, create=create) as wh:
             if run_id is None:
-                if stage != "ingest":
-                    raise HearthError(f"stage {stage!r} needs the run id returned by the ingest stage")
                 run_id = begin_run(wh, run_date, settings, trigger=trigger)
             ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)
             return run_id, STAGES[stage](ctx)

@@ -24,11 +24,12 @@ runner = CliRunner()
 # Evidence tables and the date column a rerun of that date must not grow.
 EVIDENCE = {
     "audit.quarantine": "delivery_date", "audit.dq_results": "delivery_date",
+    "audit.field_defects": "delivery_date",
     "audit.link_decisions": "as_of", "audit.flag_evidence": "list_date",
 }
 # Every audit table this test must see rows in, or it proves nothing about that table.
 MUST_HAVE_ROWS = (
-    "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.dq_results", "audit.link_decisions",
+    "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.field_defects", "audit.dq_results", "audit.link_decisions",
     "audit.link_models", "audit.flag_evidence", "audit.publications", "audit.access_log",
     "audit.review_decisions", "audit.coordinator_decisions", "audit.schema_migrations",
 )
@@ -64,11 +65,15 @@ def test_no_audit_row_is_ever_changed_or_deleted(settings: Settings, monkeypatch
                         ("HEARTH_REPORTS_DIR", settings.reports_dir)):
         monkeypatch.setenv(name, str(value))
     write_county(settings.landing_dir)
-    # Night 2 delivers one nominal with an impossible date of birth: it is quarantined.
+    # Night 2 delivers one nominal with a role the contract does not know (it is quarantined
+    # whole) and one with an impossible date of birth (the date is withheld, the nominal kept).
     persons = settings.landing_dir / NIGHTS[1].isoformat() / "police_persons.csv"
     first = persons.read_text(encoding="utf-8").splitlines()[1].split(",")
-    first[1], first[5] = "PXBAD", "1990-02-31"
-    persons.write_text(persons.read_text(encoding="utf-8") + ",".join(first) + "\n", encoding="utf-8")
+    bad_role, bad_dob = list(first), list(first)
+    bad_role[1], bad_role[2] = "PXBAD", "bystander"
+    bad_dob[1], bad_dob[5] = "PXDOB", "1990-02-31"
+    extra = "".join(",".join(row) + "\n" for row in (bad_role, bad_dob))
+    persons.write_text(persons.read_text(encoding="utf-8") + extra, encoding="utf-8")
     run_night(NIGHTS[0], settings, trigger="test")
     _people_act(settings.warehouse)
     run_night(NIGHTS[1], settings, trigger="test")

@@ -439,7 +439,8 @@ def test_a_landing_file_linking_outside_the_landing_folder_is_refused_unread(env
 def test_quarantine_is_logged_by_row_number_without_the_values(env: Path) -> None:
     nxt = NIGHT + timedelta(days=1)
     write_delivery(env / "landing", nxt, "police_persons", [
-        {"incident_id": "INC-R", "person_ref": "P9", "role": "victim", "forename": "Rosa", "surname": "Marsh",
+        # An unknown role quarantines the row whole (a bad date alone would only be withheld).
+        {"incident_id": "INC-R", "person_ref": "P9", "role": "bystander", "forename": "Rosa", "surname": "Marsh",
          "dob": "1996-02-31", "gender": "f", "postcode": "NR99 9ZZ", "address_line1": "1 Test Row"},
     ])
     records: list[logging.LogRecord] = []

@@ -2,7 +2,10 @@
 
 Precedence (highest first): explicit arguments (CLI flags / Airflow params) → environment
 variables ``HEARTH_<FIELD>`` (nested: ``HEARTH_LINKAGE__MATCH_THRESHOLD``) → the TOML file
-named by ``HEARTH_CONFIG`` (default ``config/hearth.toml``) → the defaults below.
+named by ``HEARTH_CONFIG`` (default ``config/hearth.toml``, the checkout's or, for an
+installed hearth, the copy in the package) → the defaults below.
+Default data paths start at the checkout, or for an installed hearth at the working directory
+(``pipeline.paths``).
 Secrets (the encryption key) come only from the environment, never from a file in git.
 """
 
@@ -21,9 +24,10 @@ from pydantic_settings import (
 )
 
 from pipeline.errors import ConfigError
+from pipeline.paths import shipped, work_root
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "hearth.toml"
+PROJECT_ROOT = work_root()
+DEFAULT_CONFIG_FILE = shipped("config") / "hearth.toml"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
 
 
@@ -87,8 +91,8 @@ class Settings(BaseSettings):
     landing_dir: Path = PROJECT_ROOT / "data" / "landing"
     warehouse: Path = DEFAULT_WAREHOUSE
     reports_dir: Path = PROJECT_ROOT / "data" / "reports"  # in fact set by _reports_beside_the_warehouse
-    rules_file: Path = PROJECT_ROOT / "config" / "rules.toml"
-    expectations_dir: Path = PROJECT_ROOT / "expectations"
+    rules_file: Path = shipped("config") / "rules.toml"
+    expectations_dir: Path = shipped("expectations")
     ingest: IngestSettings = IngestSettings()  # type: ignore[call-arg]
     linkage: LinkageSettings = LinkageSettings()  # type: ignore[call-arg]
     retention: RetentionSettings = RetentionSettings()  # type: ignore[call-arg]

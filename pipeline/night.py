@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from pipeline import __version__, schemas, warehouse
-from pipeline.config import PROJECT_ROOT, Settings
+from pipeline.config import Settings
 from pipeline.errors import (
     DataQualityError,
     HearthError,
@@ -38,6 +38,7 @@ from pipeline.errors import (
     WorkingFileCorruptError,
 )
 from pipeline.outputs import write_files
+from pipeline.paths import checkout_root
 from pipeline.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -82,9 +83,12 @@ class NightContext:
 
 def git_commit() -> str | None:
     """The commit the code runs from, if it runs from a git checkout."""
+    # An installed hearth may be started inside some other repository: not its commit.
+    if (checkout := checkout_root()) is None:
+        return None
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+            ["git", "rev-parse", "HEAD"], cwd=checkout, capture_output=True, text=True,
             timeout=5, check=False,
         )
     except (OSError, subprocess.SubprocessError):

@@ -27,12 +27,13 @@ import polars as pl
 
 from pipeline.calendar import LONDON
 from pipeline.errors import ConfigError
+from pipeline.paths import shipped
 from pipeline.rules import Rules, load_rules
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-GP_PRACTICES_FILE = Path(__file__).resolve().parent.parent / "config" / "gp_practices.csv"
+TEMPLATES = shipped("templates")
+GP_PRACTICES_FILE = shipped("config") / "gp_practices.csv"
 CSV_COLUMNS = (
     "priority", "risk_level", "new_since_previous", "household_id", "address", "postcode",
     "children", "child_ids", "schools", "agencies", "reasons", "incident_ids", "due_by", "follow_ups",

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from pipeline.errors import ConfigError
+from pipeline.paths import shipped
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ DATA_RULES = (
 PROCESS_RULES = ("LEVEL_KEPT", "COORDINATOR_LEVEL")
 RULE_ORDER = DATA_RULES + PROCESS_RULES
 
-DEFAULT_RULES_FILE = Path(__file__).resolve().parent.parent / "config" / "rules.toml"
+DEFAULT_RULES_FILE = shipped("config") / "rules.toml"
 
 
 @dataclass(frozen=True)

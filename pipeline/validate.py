@@ -34,9 +34,10 @@ import polars as pl
 
 from pipeline import landing_values as lv
 from pipeline import schemas
-from pipeline.config import PROJECT_ROOT, IngestSettings
+from pipeline.config import IngestSettings
 from pipeline.errors import DataQualityError, Problem
 from pipeline.ingest import RAW_LINE, Delivery, LandedFile
+from pipeline.paths import shipped
 from pipeline.standardise import record_id, stable_id
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class ValidationContext:
     police_max_reject_share: float = 0.05
     police_min_rejects: int = 5
     register_max_age_years: int = 18
-    expectations_dir: Path = PROJECT_ROOT / "expectations"
+    expectations_dir: Path = shipped("expectations")
     # Per register: the date of its previous snapshot and the rows (delivered text) staged
     # whole from it (none of their values withheld: see staged_whole). A row delivered again
     # unchanged passed every check that does not depend on the run date then, so only the

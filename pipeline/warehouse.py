@@ -52,6 +52,7 @@ from pipeline.errors import (
     WorkingFileCorruptError,
 )
 from pipeline.outputs import output_error, private_dirs
+from pipeline.paths import shipped
 from pipeline.working_copy import (
     copy_durably,
     fsync_dir,
@@ -65,7 +66,7 @@ from pipeline.working_copy import (
 
 log = logging.getLogger(__name__)
 
-SQL_DIR = PROJECT_ROOT / "sql"
+SQL_DIR = shipped("sql")
 DDL_DIR = SQL_DIR / "ddl"
 QUERY_DIR = SQL_DIR / "queries"
 CATALOG = "wh"

@@ -143,7 +143,7 @@ def build_households(frames: list[pl.DataFrame]) -> pl.DataFrame:
     )
 
 
-LOCATION_COLUMNS = ("uprn", "postcode", "postcode_sector", "address_key", "house_number", "street", "flat")
+LOCATION_COLUMNS = ("uprn", "postcode", "postcode_sector", "postcode_district", "address_key", "house_number", "street", "flat")
 
 
 def sibling_homes(persons: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame:
@@ -403,7 +403,6 @@ def incident_dwellings(
         .join(parties.select("incident_id").unique(), on="incident_id", how="semi")
         .select("incident_id", part=parts).explode("part").drop_nulls().unique()
     )
-    shares = child_names.join(incident_names, on="part").select("incident_id", "household_id", share=pl.lit(1)).unique()
     has_children = register_homes.with_columns(kids=pl.lit(1))
     incident_home = incidents.filter(pl.col("household_id").is_not_null()).select("incident_id", "household_id")
     elsewhere = pl.concat([
@@ -416,6 +415,16 @@ def incident_dwellings(
         parties.select("incident_id", "person_ref", "person_id", side=pl.lit("k"), household_id=pl.col("household_id")),
         parties.select("incident_id", "person_ref", "person_id", side=pl.lit("d"), household_id=pl.col("d")),
     ])
+    # Which of the weighed addresses hold a registered child sharing a surname part with the
+    # incident's people: joined address by address, never surname by surname (a common
+    # surname across a county would multiply every child by every incident bearing it).
+    shares = (
+        sides.select("incident_id", "household_id").unique()
+        .join(child_names, on="household_id")
+        .join(incident_names, on=["incident_id", "part"], how="semi")
+        .select("incident_id", "household_id", share=pl.lit(1))
+        .unique()
+    )
     seen = (
         sides.join(elsewhere.rename({"incident_id": "other_incident"}), on=["person_id", "household_id"])
         .filter(pl.col("other_incident") != pl.col("incident_id"))

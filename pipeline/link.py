@@ -6,17 +6,20 @@ adults across incidents; households from addresses.
 1. standardise every source (``pipeline.standardise``);
 2. for each link type, block (several polars joins), compare (recordlinkage ``Compare`` with
    rapidfuzz features), fit a Fellegi–Sunter model (u from random pairs, m by EM) and decide
-   each pair against the configured thresholds; reviewers' decisions override the model;
-3. cluster accepted pairs into people with connected components, cutting the weakest links
+   each pair against the configured thresholds;
+3. decide which of the model's matches stand (``apply_guards``): one-to-one assignment
+   between sources, the twin check, and the outright-disagreement rule within police
+   records; reviewers' decisions then override the model;
+4. cluster accepted pairs into people with connected components, cutting the weakest links
    where a cluster would hold two NHS numbers, two UPNs or two nominals of one incident;
-4. give every child a stable id (yesterday's id of any member record, else minted from the
-   members), and every person a household.
+5. give every child a stable id (yesterday's id of any member record, else minted from the
+   members), and place everyone in a household (``pipeline.households``).
 
-Two safety rules sit on top of the model because Fellegi–Sunter's independence assumption
-fails exactly where harm is greatest: household members share surname, address and often
-date of birth. A pair whose forenames disagree outright (twins, siblings) or whose dates of
-birth disagree outright (father and son of the same name) is never matched automatically;
-at most it goes to clerical review.
+The guards exist because Fellegi–Sunter's independence assumption fails exactly where harm
+is greatest: household members share surname, address and, for twins, date of birth. They
+are narrow on purpose: a blanket "forenames disagree, so a person decides" rule also held
+back every re-keyed or badly typed forename, which on data hearth did not generate left most
+true pairs waiting for a review nobody does (see ``apply_guards`` and docs/linkage.md).
 """
 
 from __future__ import annotations
@@ -72,11 +75,13 @@ REGISTER_PASSES = (
     BlockingPass("postcode+surname_part", ("postcode", "surname_part_metas")),
     BlockingPass("sector+address", ("postcode_sector", "address_key")),
     # A mistyped postcode together with a second defect (a re-keyed name, a date typo) is
-    # common on data hearth did not write: the same address, or the same whole name,
-    # anywhere in the county still proposes the pair.
+    # common on data hearth did not write: the same address anywhere in the county, or the
+    # same whole name in the same postal district, still proposes the pair. (The whole name
+    # county-wide proposed ten times the pairs of every other pass together on a
+    # 350 000-household county: common names are common.)
     BlockingPass("dob+address", ("dob", "address_key")),
     BlockingPass("surname_part+address", ("surname_part_metas", "address_key")),
-    BlockingPass("forename+surname", ("forename_canon", "surname_meta")),
+    BlockingPass("forename+surname+district", ("forename_canon", "surname_meta", "postcode_district")),
     # A record whose date of birth was withheld as unusable has only names and address:
     # a surname typo at the same postcode, or names exchanged in the same sector, must
     # still meet its counterpart.
@@ -373,8 +378,11 @@ def apply_guards(
     if decisions.height == 0:
         return decisions
     info = nodes.select("record_id", "source", "incident_id")
+    # Only the columns the rules read: the scores JSON of a million pairs copied through
+    # every join here cost more memory than the comparisons themselves.
     d = (
-        decisions.with_row_index("_i")
+        decisions.select("left_id", "right_id", "decision", "reason", "match_weight", "forename_level", "dob_level")
+        .with_row_index("_i")
         .join(info.rename({"record_id": "left_id", "source": "_ls", "incident_id": "_linc"}), on="left_id", how="left")
         .join(info.rename({"record_id": "right_id", "source": "_rs", "incident_id": "_rinc"}), on="right_id", how="left")
         .sort("_i")
@@ -401,13 +409,13 @@ def apply_guards(
         .otherwise(pl.concat_str("right_id", pl.lit("|"), pl.coalesce("_linc", "_ls"))),
     )
     decided = assign_one_to_one(d.filter(~within_police), margin)
-    out = d.join(decided, on="_i", how="left").with_columns(
+    final = d.join(decided, on="_i", how="left").sort("_i").select(
         decision=pl.coalesce("_decision", "decision"), reason=pl.coalesce("_reason", "reason"),
     )
-    counts = out.filter(pl.col("_reason").is_not_null()).group_by("_reason").len()
+    counts = decided.group_by("_reason").len()
     if counts.height:
         logger.info("guards and one-to-one: %s", dict(counts.sort("_reason").iter_rows()))
-    return out.sort("_i").select(decisions.columns)
+    return decisions.with_columns(decision=final["decision"], reason=final["reason"])
 
 
 def assign_one_to_one(pairs: pl.DataFrame, margin: float) -> pl.DataFrame:
@@ -437,12 +445,15 @@ def assign_one_to_one(pairs: pl.DataFrame, margin: float) -> pl.DataFrame:
     held: set[str] = set()
     ambiguous: set[int] = set()
     kept: list[int] = live.filter(alone)["_i"].to_list()
+    def closed(g: str) -> bool:
+        return g in taken or g in held
+
     for i, a, b, w in rows:
-        if {a, b} & (taken | held):
+        if closed(a) or closed(b):
             continue
         rivals = [
             r for g in (a, b) for r in by_group[g]
-            if r[0] != i and w - r[3] < margin and not {r[1], r[2]} & (taken | held)
+            if r[0] != i and w - r[3] < margin and not (closed(r[1]) or closed(r[2]))
         ]
         if rivals:
             for r in [(i, a, b, w), *rivals]:

@@ -194,6 +194,11 @@ def postcode_sector(expr: pl.Expr) -> pl.Expr:
     return expr.str.head(-2)
 
 
+def postcode_district(expr: pl.Expr) -> pl.Expr:
+    """"NR1 3QH" → "NR1": the outward code (of an already normalised postcode)."""
+    return expr.str.split(" ").list.first()
+
+
 # ---- addresses -----------------------------------------------------------------------------
 
 _FLAT = r"\b(?:FLAT|FLT|APARTMENT|APT|UNIT|ROOM)\s*([0-9]+[A-Z]?|[A-Z])\b"
@@ -336,6 +341,7 @@ def standardise_address(frame: pl.DataFrame) -> pl.DataFrame:
     )
     return out.with_columns(
         postcode_sector=postcode_sector(pl.col("postcode")),
+        postcode_district=postcode_district(pl.col("postcode")),
         household_key=household_key(
             pl.col("postcode"), pl.col("address_key"), pl.col("uprn"), pl.col("postcode_pseudo")
         ),

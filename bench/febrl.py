@@ -31,7 +31,9 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import OUT, peak_rss_mb_self, python, record, run_measured
-from linkage_vs_splink import MATCH_THRESHOLD, pair_quality, splink_predict
+from linkage_vs_splink import MATCH_THRESHOLD, splink_predict
+
+from pipeline.synth_accuracy import pair_quality
 
 LEVELS = ("forename", "surname", "dob", "location")
 REVIEW_THRESHOLD = 0.50

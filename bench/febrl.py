@@ -93,6 +93,7 @@ def run_hearth(inputs: Path) -> dict[str, object]:
         school=pl.read_parquet(inputs / "staged_school.parquet"),
         quarantine=schemas.empty(schemas.QUARANTINE),
         counts={},
+        field_defects=schemas.empty(schemas.FIELD_DEFECTS),
     )
     started = time.perf_counter()
     result = febrl.link_febrl4(staged, LinkageSettings())  # type: ignore[call-arg]

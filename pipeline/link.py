@@ -445,15 +445,15 @@ def assign_one_to_one(pairs: pl.DataFrame, margin: float) -> pl.DataFrame:
     held: set[str] = set()
     ambiguous: set[int] = set()
     kept: list[int] = live.filter(alone)["_i"].to_list()
-    def closed(g: str) -> bool:
+    def done(g: str) -> bool:
         return g in taken or g in held
 
     for i, a, b, w in rows:
-        if closed(a) or closed(b):
+        if done(a) or done(b):
             continue
         rivals = [
             r for g in (a, b) for r in by_group[g]
-            if r[0] != i and w - r[3] < margin and not (closed(r[1]) or closed(r[2]))
+            if r[0] != i and w - r[3] < margin and not (done(r[1]) or done(r[2]))
         ]
         if rivals:
             for r in [(i, a, b, w), *rivals]:

@@ -83,6 +83,10 @@ class StaleRegisterError(DataQualityError):
     """A register snapshot is older than the configured maximum age."""
 
 
+class UnknownSourceError(HearthError):
+    """A source name that is not in the registry (pipeline/sources.py): never guessed."""
+
+
 class LinkageError(HearthError):
     """Linkage could not produce a consistent person index."""
 

@@ -20,6 +20,7 @@ import polars as pl
 from pipeline.calendar import LONDON
 from pipeline.errors import UsageError
 from pipeline.report import REACH_WORDS
+from pipeline.sources import REGISTRY
 from pipeline.warehouse import Warehouse
 
 ACCEPTED = ("auto_match", "reviewed_match")
@@ -46,7 +47,8 @@ _LEVEL_WORDS: dict[str, dict[int, str]] = {
     "gender": {1: "same sex", 0: "different sex", -1: "sex not recorded"},
     "person_ref": {1: "same police person reference", 0: "different police person reference"},
 }
-_SOURCE_WORDS = {"health_register": "health register", "school_census": "school census", "police": "police"}
+# A source in words, by its label in child_index.sources (pipeline/sources.py).
+_SOURCE_WORDS = {s.child_label: s.words for s in REGISTRY if s.child_label}
 
 # How a withheld column is named to a reader of ``hearth explain``.
 FIELD_NAMES = {

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 import polars as pl
 
-from pipeline import schemas
+from pipeline import schemas, sources
 from pipeline.calendar import (
     LONDON,
     TIMEZONE,
@@ -33,7 +33,14 @@ from pipeline.calendar import (
     school_day_starts_after,
 )
 from pipeline.rules import LEVEL_RANK, LEVELS, RULE_ORDER, Rules
+from pipeline.sources import REGISTRY
 
+# (source, identifier) of each register, in the order linkage prefers their values: a
+# child's register records in flag evidence.
+_REGISTER_IDS: list[tuple[str, str]] = [
+    (s.name, s.identifier) for s in sorted(REGISTRY, key=lambda s: s.link_priority or 0)
+    if s.is_register and s.identifier
+]
 log = logging.getLogger(__name__)
 
 # Rows listed on earlier list dates (strictly before this one), by their stable ``list_key``
@@ -178,9 +185,7 @@ def child_incident_pairs(
         .select(
             "child_id", "incident_id",
             named=pl.lit(True),
-            nominal_record=pl.concat_str(
-                [pl.lit("police_persons:"), pl.col("incident_id"), pl.lit(":"), pl.col("person_ref")]
-            ),
+            nominal_record=sources.record_id("police_persons"),
         )
     )
     unknown = via_nominal.join(children, on="child_id", how="anti")
@@ -398,8 +403,7 @@ def evidence_rows(flags: pl.DataFrame, *, rules: Rules, list_date: date) -> pl.D
     day = list_date.isoformat()
     n = pl.col("n_incidents").cast(pl.String)
     register_records = pl.concat_list(
-        pl.concat_str([pl.lit("health_register:"), pl.col("nhs_number")]),
-        pl.concat_str([pl.lit("school_census:"), pl.col("upn")]),
+        pl.concat_str([pl.lit(f"{name}:"), pl.col(identifier)]) for name, identifier in _REGISTER_IDS
     ).list.drop_nulls()
     base = flags.with_columns(
         source_records=pl.concat_list(register_records, pl.col("nominal_records")),
@@ -519,21 +523,20 @@ def _agencies(flags: pl.DataFrame, list_date: date) -> pl.DataFrame:
         .then(pl.concat_str([pl.lit("health_visiting:"), pl.col("health_visitor_team")]))
         .otherwise(pl.lit("health_visiting"))
     )
+    agencies = sorted((s.agency for s in REGISTRY if s.agency), key=lambda a: a.order)
     per_child = flags.select(
         "_hh_key",
         agency=pl.concat_list(
-            pl.lit("police"),
-            pl.concat_str([pl.lit("school:"), pl.col("school_urn")]),
-            pl.concat_str([pl.lit("gp:"), pl.col("gp_practice_code")]),
+            *(pl.lit(a.tag) if a.column is None else pl.concat_str([pl.lit(f"{a.tag}:"), pl.col(a.column)])
+              for a in agencies),
             health_visiting,
         ),
     ).explode("agency").drop_nulls("agency")
-    order = (
-        pl.when(pl.col("agency") == "police").then(0)
-        .when(pl.col("agency").str.starts_with("school:")).then(1)
-        .when(pl.col("agency").str.starts_with("gp:")).then(2)
-        .otherwise(3)
-    )
+    # The registry's agency order; health visiting (no source of its own) last.
+    order = pl.lit(len(agencies))
+    for a in reversed(agencies):
+        matches = pl.col("agency") == a.tag if a.column is None else pl.col("agency").str.starts_with(f"{a.tag}:")
+        order = pl.when(matches).then(a.order).otherwise(order)
     return (
         per_child.unique()
         .sort(order, "agency")

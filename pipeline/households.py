@@ -332,7 +332,7 @@ def incident_households(
     )
 
 
-REGISTER_SOURCES = ("health_register", "school_census")
+REGISTER_SOURCES = schemas.REGISTER_SOURCES
 
 
 def incident_dwellings(

@@ -28,6 +28,7 @@ import polars as pl
 
 from pipeline import schemas
 from pipeline.errors import InputError, Problem, RunWarning
+from pipeline.sources import spec
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +177,7 @@ def _is_delivery_date(name: str) -> bool:
 
 
 def _cut_short_warning(landed: LandedFile) -> RunWarning:
-    sender = "police" if landed.source in schemas.POLICE_SOURCES else "the register owner"
+    sender = spec(landed.source).sender
     row = landed.cut_at_row or 0
     return RunWarning(
         "truncated_file",

@@ -39,7 +39,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from pipeline import households as placement
-from pipeline import schemas
+from pipeline import schemas, sources
 from pipeline.config import LinkageSettings
 from pipeline.errors import LinkageError
 from pipeline.link_compare import BlockingPass, candidate_pairs, compare_with_recordlinkage
@@ -51,12 +51,15 @@ from pipeline.link_model import (
     estimate_u,
     fit_m_by_sessions,
 )
+from pipeline.sources import REGISTRY
 from pipeline.standardise import stable_id, standardise_address, standardise_people
 
 logger = logging.getLogger(__name__)
 
-SOURCE_PRIORITY = {"health_register": 0, "school_census": 1, "police_persons": 2}
-CHILD_SOURCE_LABEL = {"health_register": "health_register", "school_census": "school_census", "police_persons": "police"}
+# Which source's spelling of a child wins (0 first), and its label in child_index.sources:
+# from the registry (pipeline/sources.py).
+SOURCE_PRIORITY = {s.name: s.link_priority for s in REGISTRY if s.link_priority is not None}
+CHILD_SOURCE_LABEL = {s.name: s.child_label for s in REGISTRY if s.child_label is not None}
 RANDOM_SEED = 20_241_105  # u-sampling is seeded so that a rerun reproduces every probability
 
 # Forename and surname exchanged (a form filled in surname first): the one pass that
@@ -657,7 +660,7 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
     school = standardise_people(inputs.school, source="school_census").unique("record_id", keep="first", maintain_order=True)
     persons = standardise_people(inputs.persons, source="police_persons").unique("record_id", keep="first", maintain_order=True)
     incidents = standardise_address(inputs.incidents.with_columns(
-        record_id=pl.concat_str(pl.lit("police_incidents:"), pl.col("incident_id"))
+        record_id=sources.record_id("police_incidents")
     ))
     health, school, persons, incidents = placement.resolve_household_keys([health, school, persons, incidents])
     health = health.with_columns(upn=pl.lit(None, pl.String), incident_id=pl.lit(None, pl.String))

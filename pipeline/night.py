@@ -210,7 +210,7 @@ def stage_ingest(ctx: NightContext) -> StageResult:
 
 def _previous_counts(wh: Warehouse, run_date: date) -> dict[str, int]:
     # snapshot_info is newest first per source: the first earlier row is the previous snapshot.
-    earlier = wh.query("snapshot_info", as_of=run_date).filter(pl.col("snapshot_date") < run_date)
+    earlier = warehouse.snapshot_info(wh, run_date).filter(pl.col("snapshot_date") < run_date)
     previous = earlier.unique("source", keep="first", maintain_order=True)
     return dict(zip(previous["source"], previous["row_count"], strict=True))
 
@@ -357,7 +357,7 @@ def _check_bookkeeping(wh: Warehouse, day: date, delivery: Delivery) -> None:
 
 
 def _check_freshness(wh: Warehouse, day: date, max_age: int) -> dict[str, Any]:
-    info = wh.query("snapshot_info", as_of=day)
+    info = warehouse.snapshot_info(wh, day)
     snapshots: dict[str, Any] = {}
     stale = []
     for source in schemas.REGISTER_SOURCES:
@@ -390,8 +390,8 @@ def stage_link(ctx: NightContext) -> StageResult:
     with _recorded(ctx, "link") as result:
         wh, day = ctx.wh, ctx.run_date
         inputs = LinkInputs(
-            health=wh.query("health_register_snapshot", as_of=day),
-            school=wh.query("school_census_snapshot", as_of=day),
+            health=warehouse.register_snapshot(wh, "health_register", day),
+            school=warehouse.register_snapshot(wh, "school_census", day),
             persons=wh.query("current_persons", as_of=day),
             incidents=current_incidents(wh, day)[0],
             child_xref=wh.query("child_xref_before", before=day),

@@ -29,6 +29,7 @@ from pipeline.calendar import LONDON
 from pipeline.errors import ConfigError
 from pipeline.paths import shipped
 from pipeline.rules import Rules, load_rules
+from pipeline.sources import REGISTRY
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def _agency_label(agency: str, *, schools: Mapping[str, str] | None = None, gps:
         return f"GP: {name} ({value})" if name else f"GP practice {value}"
     if kind == "health_visiting":
         return f"Health visiting ({value})" if value else "Health visiting (team not recorded)"
-    labels = {"police": "Police"}
+    labels = {s.agency.tag: s.agency.label for s in REGISTRY if s.agency}
     return f"{labels.get(kind, kind)} {value}".strip()
 
 

@@ -35,6 +35,7 @@ import polars as pl
 
 from pipeline.config import RetentionSettings
 from pipeline.errors import ConfigError, UsageError
+from pipeline.sources import REGISTRY
 from pipeline.warehouse import DATE_KEY, Warehouse
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,13 @@ DEFAULT_RAW_DAYS = 92
 DEFAULT_POLICE_DAYS = 730
 DEFAULT_REGISTER_DAYS = 365
 
-POLICE_TABLES = ("raw.police_incidents", "raw.police_persons",
-                 "staging.police_incident_versions", "staging.police_person_versions")
-REGISTER_RAW = ("raw.school_census", "raw.health_register")
+# Each source's tables by its retention class in the registry (pipeline/sources.py).
+_POLICE = [s for s in REGISTRY if s.retention == "police"]
+_REGISTERS = [s for s in REGISTRY if s.retention == "register"]
+POLICE_TABLES = (*(s.raw_table for s in _POLICE), *(s.staging_table for s in _POLICE))
+REGISTER_RAW = tuple(s.raw_table for s in _REGISTERS)
 # Register snapshots: the newest one on or before the cut-off stays (it is still current).
-REGISTER_SNAPSHOTS = ("staging.school_census_snapshots", "staging.health_register_snapshots")
+REGISTER_SNAPSHOTS = tuple(s.staging_table for s in _REGISTERS)
 PURGEABLE = POLICE_TABLES + REGISTER_RAW + REGISTER_SNAPSHOTS
 
 PLAN_SCHEMA = {

@@ -7,7 +7,7 @@ stage honours them on every later run.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import polars as pl
 from rich.table import Table
@@ -15,6 +15,7 @@ from rich.table import Table
 from pipeline import warehouse
 from pipeline.config import Settings
 from pipeline.errors import UsageError
+from pipeline.sources import REGISTRY
 from pipeline.terminal import plain
 
 FIELDS = ("source", "forename", "surname", "dob", "address", "postcode", "detail", "_file", "_row")
@@ -28,7 +29,7 @@ def queue_tables(settings: Settings, *, limit: int = 20) -> list[Table]:
             return []
         as_of = queue["as_of"][0]
         ids = sorted(set(queue["left_id"]) | set(queue["right_id"]))
-        records = wh.query("source_records", record_ids=ids, as_of=as_of)
+        records = source_records(wh, ids, as_of)
     by_id = {r["record_id"]: r for r in records.iter_rows(named=True)}
     tables = []
     for pair in queue.iter_rows(named=True):
@@ -50,6 +51,26 @@ def queue_tables(settings: Settings, *, limit: int = 20) -> list[Table]:
         )
         tables.append(t)
     return tables
+
+
+def source_records(wh: warehouse.Warehouse, record_ids: list[str], as_of: date) -> pl.DataFrame:
+    """The records named by ``record_ids`` as of ``as_of`` (a register's snapshot, a police
+    record's latest version), in one display shape (:data:`FIELDS`), by record id."""
+    frames = []
+    for spec in REGISTRY:
+        if spec.detail is None or not any(i.startswith(f"{spec.name}:") for i in record_ids):
+            continue
+        rows = (wh.query(spec.records_query, as_of=as_of) if spec.records_query
+                else warehouse.register_snapshot(wh, spec.name, as_of))
+        frames.append(rows.select(
+            record_id=spec.record_id(), source=pl.lit(spec.name), forename="forename", surname="surname",
+            dob="dob",
+            address=pl.concat_str("address_line1", "address_line2", "town", separator=", ", ignore_nulls=True),
+            postcode="postcode", detail=spec.detail(), _file="_file", _row="_row",
+        ).filter(pl.col("record_id").is_in(record_ids)))
+    if not frames:
+        return pl.DataFrame(schema={"record_id": pl.String, **{f: pl.String for f in FIELDS}})
+    return pl.concat(frames, how="vertical_relaxed").sort("record_id")
 
 
 def why_waiting(reason: str | None) -> str:
@@ -89,7 +110,7 @@ def record_decisions(
     )
     with warehouse.open_writer(settings.warehouse, key=settings.encryption_key, create=False) as wh:
         asked = sorted({i for p in pairs for i in p[:2]})
-        known = set(wh.query("known_record_ids", ids=asked)["record_id"].to_list())
+        known = warehouse.known_record_ids(wh, asked)
         if unknown := [i for i in asked if i not in known]:
             raise UsageError(
                 f"no decision recorded: no record has the id(s) {', '.join(map(repr, unknown))}. "

@@ -9,119 +9,26 @@ from __future__ import annotations
 
 import polars as pl
 
-Schema = dict[str, pl.DataType | type[pl.DataType]]
+from pipeline.sources import LINEAGE as LINEAGE
+from pipeline.sources import POLICE_SOURCES as POLICE_SOURCES
+from pipeline.sources import REGISTER_SOURCES as REGISTER_SOURCES
+from pipeline.sources import REGISTRY
+from pipeline.sources import SOURCES as SOURCES
+from pipeline.sources import Schema as Schema
 
-SOURCES = ("police_incidents", "police_persons", "school_census", "health_register")
-POLICE_SOURCES = ("police_incidents", "police_persons")
-REGISTER_SOURCES = ("school_census", "health_register")
-
-# Landing contract v1: the columns each source must (req) or may (opt) carry.
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "police_incidents": (
-        "incident_id", "reported_at", "updated_at", "dash_risk", "children_present", "address_line1",
-    ),
-    "police_persons": ("incident_id", "person_ref", "role", "forename", "surname"),
-    "school_census": (
-        "upn", "forename", "surname", "dob", "address_line1", "postcode", "school_urn", "school_name",
-    ),
-    "health_register": (
-        "nhs_number", "forename", "surname", "dob", "address_line1", "postcode", "gp_practice_code",
-    ),
-}
-OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
-    "police_incidents": ("offence", "address_line2", "town", "postcode", "uprn"),
-    "police_persons": (
-        "dob", "gender", "relationship_to_victim", "address_line1", "address_line2", "town",
-        "postcode", "uprn",
-    ),
-    "school_census": ("gender", "address_line2", "town", "uprn", "year_group"),
-    "health_register": ("gender", "address_line2", "town", "uprn", "health_visitor_team"),
-}
-CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {
-    s: REQUIRED_COLUMNS[s] + OPTIONAL_COLUMNS[s] for s in SOURCES
-}
-ENUMS: dict[str, dict[str, tuple[str, ...]]] = {
-    "police_incidents": {
-        "dash_risk": ("standard", "medium", "high", "not_assessed"),
-        "children_present": ("yes", "no", "unknown"),
-    },
-    "police_persons": {
-        "role": ("victim", "suspect", "child", "witness", "other"),
-        "gender": ("f", "m", "x", "u"),
-        "relationship_to_victim": (
-            "self", "partner", "ex_partner", "parent", "step_parent", "child", "step_child",
-            "sibling", "other_family", "other", "unknown",
-        ),
-    },
-    "school_census": {"gender": ("f", "m", "x", "u")},
-    "health_register": {"gender": ("f", "m", "x", "u")},
-}
+# Landing contract v1, per source (pipeline/sources.py is where a source is declared): the
+# columns each source must (req) or may (opt) carry, and the allowed values of its enums.
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {s.name: s.required for s in REGISTRY}
+OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {s.name: s.optional for s in REGISTRY}
+CONTRACT_COLUMNS: dict[str, tuple[str, ...]] = {s.name: s.contract_columns for s in REGISTRY}
+ENUMS: dict[str, dict[str, tuple[str, ...]]] = {s.name: s.enums for s in REGISTRY}
 MISSING_LITERALS = ("", "NULL", "N/A", "-")
-
-# Every row read from a file carries where it came from. `_row` is the 1-based data-row
-# number (the header is not counted), so "row 1" is the first line after the header.
-LINEAGE: Schema = {"_file": pl.String, "_row": pl.Int64}
-
-_ADDRESS: Schema = {
-    "address_line1": pl.String, "address_line2": pl.String, "town": pl.String,
-    "postcode": pl.String, "uprn": pl.String,
-}
 
 # ---- validate → (warehouse staging) → link/flag: typed, valid rows --------------------
 # Text is trimmed; enums are lower-case; missing literals are null. Datetimes are UTC.
 # Postcodes/names are NOT normalised here (that is standardise's job); nhs_number has its
-# spaces removed, upn is upper-case.
-STAGED: dict[str, Schema] = {
-    "police_incidents": {
-        "incident_id": pl.String,
-        "reported_at": pl.Datetime("us", "UTC"),
-        "updated_at": pl.Datetime("us", "UTC"),
-        "dash_risk": pl.String,
-        "children_present": pl.String,
-        "offence": pl.String,
-        **_ADDRESS,
-        # updated_at was a naive local time in the repeated October hour (read as BST).
-        "updated_at_ambiguous": pl.Boolean,
-        **LINEAGE,
-    },
-    "police_persons": {
-        "incident_id": pl.String,
-        "person_ref": pl.String,
-        "role": pl.String,
-        "forename": pl.String,
-        "surname": pl.String,
-        "dob": pl.Date,
-        "gender": pl.String,
-        "relationship_to_victim": pl.String,
-        **_ADDRESS,
-        **LINEAGE,
-    },
-    "school_census": {
-        "upn": pl.String,
-        "forename": pl.String,
-        "surname": pl.String,
-        "dob": pl.Date,
-        "gender": pl.String,
-        **_ADDRESS,
-        "school_urn": pl.String,
-        "school_name": pl.String,
-        "year_group": pl.String,
-        "substitute_id": pl.String,
-        **LINEAGE,
-    },
-    "health_register": {
-        "nhs_number": pl.String,
-        "forename": pl.String,
-        "surname": pl.String,
-        "dob": pl.Date,
-        "gender": pl.String,
-        **_ADDRESS,
-        "gp_practice_code": pl.String,
-        "health_visitor_team": pl.String,
-        "substitute_id": pl.String,
-        **LINEAGE,
-    },
-}
+# spaces removed, upn is upper-case. Lineage (`_file`, `_row`) comes last.
+STAGED: dict[str, Schema] = {s.name: s.staged for s in REGISTRY}
 # A register row whose identifier (nhs_number / upn) was unusable is still staged when its
 # name and date of birth identify a child: the identifier is null (never linked or guarded
 # on) and ``substitute_id`` ("withheld-<12 hex>", from the delivered identifier text, or from

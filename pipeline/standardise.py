@@ -15,14 +15,15 @@ import hashlib
 import logging
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Literal
 
 import jellyfish
 import polars as pl
 
+from pipeline import sources
+
 logger = logging.getLogger(__name__)
 
-Source = Literal["health_register", "school_census", "police_persons", "police_incidents"]
+Source = str  # a source name of the registry (pipeline/sources.py)
 
 # British diminutives the US-centred `nicknames` table lacks or maps ambiguously. The
 # canonical name is what comparison treats them as; ambiguity (Bella → Isabella/Arabella)
@@ -317,14 +318,9 @@ def record_id(source: Source) -> pl.Expr:
 
     A register row staged without its identifier (unusable as delivered) is known by its
     ``substitute_id`` instead: "health_register:withheld-3fa2b1c4d5e6" is stable from one
-    snapshot to the next and can never be mistaken for an NHS number or a UPN."""
-    if source == "health_register":
-        return pl.concat_str(pl.lit("health_register:"), pl.coalesce("nhs_number", "substitute_id"))
-    if source == "school_census":
-        return pl.concat_str(pl.lit("school_census:"), pl.coalesce("upn", "substitute_id"))
-    if source == "police_persons":
-        return pl.concat_str(pl.lit("police_persons:"), pl.col("incident_id"), pl.lit(":"), pl.col("person_ref"))
-    return pl.concat_str(pl.lit("police_incidents:"), pl.col("incident_id"))
+    snapshot to the next and can never be mistaken for an NHS number or a UPN. The parts
+    are the source's ``id_parts`` in the registry; a source not in it raises."""
+    return sources.record_id(source)
 
 
 def standardise_address(frame: pl.DataFrame) -> pl.DataFrame:
@@ -373,7 +369,7 @@ def standardise_people(frame: pl.DataFrame, *, source: Source) -> pl.DataFrame:
         out = out.with_columns(dob=pl.lit(None, pl.Date))
     if "gender" not in out.columns:
         out = out.with_columns(gender=pl.lit(None, pl.String))
-    if source in ("health_register", "school_census") and "substitute_id" not in out.columns:
+    if sources.spec(source).is_register and "substitute_id" not in out.columns:
         out = out.with_columns(substitute_id=pl.lit(None, pl.String))
     out = out.with_columns(
         record_id=record_id(source),

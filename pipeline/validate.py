@@ -38,28 +38,25 @@ from pipeline.config import IngestSettings
 from pipeline.errors import DataQualityError, Problem
 from pipeline.ingest import RAW_LINE, Delivery, LandedFile
 from pipeline.paths import shipped
+from pipeline.sources import REGISTRY, SOURCES
 from pipeline.standardise import record_id, stable_id
 
 log = logging.getLogger(__name__)
 
 HEARTH_SUITE = "hearth.validate"  # dq_results suite name of the checks made here, not in GX
 QUARANTINE_TABLE = "audit.quarantine"
-# Police first: persons are checked against the incidents that passed in this delivery.
-_ORDER = ("police_incidents", "police_persons", "school_census", "health_register")
+# The registry's order: police first (persons are checked against the incidents that passed
+# in this delivery), then the registers.
+_ORDER = SOURCES
 # Which columns identify a record, and how a duplicate key is settled (see docs/landing.md).
-_KEYS: dict[str, tuple[str, ...]] = {
-    "police_incidents": ("incident_id",),
-    "police_persons": ("incident_id", "person_ref"),
-    "school_census": ("upn",),
-    "health_register": ("nhs_number",),
-}
+_KEYS: dict[str, tuple[str, ...]] = {s.name: s.key for s in REGISTRY}
 # What a rule's failure costs, from its expectation's meta.on_failure in the suite file.
 WITHHOLD_FIELD = "withhold_field"
 QUARANTINE_ROW = "quarantine_row"
 FIELD_DEFECTS_TABLE = "audit.field_defects"
 # The identifier of each register. A row whose identifier is unusable is still a child
 # when a name and a date of birth are left; it is staged under a substitute id.
-IDENTIFIERS: dict[str, str] = {"health_register": "nhs_number", "school_census": "upn"}
+IDENTIFIERS: dict[str, str] = {s.name: s.identifier for s in REGISTRY if s.identifier}
 _DATETIME_COLUMNS = ("reported_at", "updated_at")
 _DATE_COLUMNS = ("dob",)
 
@@ -732,7 +729,7 @@ def _messages(file: str, reasons: pl.DataFrame) -> list[str]:
 
 def _field_defects_frame(source: str, file: str, staged: pl.DataFrame, reasons: pl.DataFrame) -> pl.DataFrame:
     """One row per withheld value of a staged row and reason, with the staged record's id."""
-    ids = staged.select("_row", record_id(source).alias("record_id"))  # type: ignore[arg-type]
+    ids = staged.select("_row", record_id(source).alias("record_id"))
     return (
         reasons.join(ids, on="_row", how="inner")
         .sort("_row", "column", "rule")

@@ -43,6 +43,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipeline import sources
 from pipeline.config import PROJECT_ROOT
 from pipeline.errors import (
     QueryError,
@@ -53,6 +54,7 @@ from pipeline.errors import (
 )
 from pipeline.outputs import output_error, private_dirs
 from pipeline.paths import shipped
+from pipeline.sources import REGISTRY
 from pipeline.working_copy import (
     copy_durably,
     fsync_dir,
@@ -71,12 +73,13 @@ DDL_DIR = SQL_DIR / "ddl"
 QUERY_DIR = SQL_DIR / "queries"
 CATALOG = "wh"
 
+# Each source's raw and staging tables, from the registry (pipeline/sources.py).
+RAW_TABLE = {s.name: s.raw_table for s in REGISTRY}
+STAGING_TABLE = {s.name: s.staging_table for s in REGISTRY}
 # Every table hearth writes. Names are interpolated into SQL only from this fixed set.
 TABLES = frozenset(
     {
-        "raw.police_incidents", "raw.police_persons", "raw.school_census", "raw.health_register",
-        "staging.police_incident_versions", "staging.police_person_versions",
-        "staging.school_census_snapshots", "staging.health_register_snapshots",
+        *RAW_TABLE.values(), *STAGING_TABLE.values(),
         "linked.child_xref", "linked.children", "linked.households", "linked.person_links",
         "linked.incident_households", "linked.review_queue",
         "linked.pending_child_flags", "linked.pending_mash_list",
@@ -88,21 +91,10 @@ TABLES = frozenset(
         "audit.flag_evidence", "audit.publications", "audit.access_log", "audit.purges",
     }
 )
-STAGING_TABLE = {
-    "police_incidents": "staging.police_incident_versions",
-    "police_persons": "staging.police_person_versions",
-    "school_census": "staging.school_census_snapshots",
-    "health_register": "staging.health_register_snapshots",
-}
-RAW_TABLE = {s: f"raw.{s}" for s in STAGING_TABLE}
 # Tables whose rows are keyed by a date column, and that column: "replace by date".
 DATE_KEY = {
-    "raw.police_incidents": "delivery_date", "raw.police_persons": "delivery_date",
-    "raw.school_census": "delivery_date", "raw.health_register": "delivery_date",
-    "staging.police_incident_versions": "delivery_date",
-    "staging.police_person_versions": "delivery_date",
-    "staging.school_census_snapshots": "snapshot_date",
-    "staging.health_register_snapshots": "snapshot_date",
+    **{s.raw_table: "delivery_date" for s in REGISTRY},
+    **{s.staging_table: s.date_column for s in REGISTRY},
     "linked.child_xref": "as_of", "linked.children": "as_of", "linked.households": "as_of",
     "linked.person_links": "as_of", "linked.incident_households": "as_of",
     "linked.review_queue": "as_of",
@@ -271,6 +263,37 @@ class Warehouse:
     def verify(self) -> None:
         """Read every row of the tables readers rely on; a damaged block raises."""
         verify_connection(self.con)
+
+
+# ---- per-source reads: one query per source, its tables bound through query_table ----------
+def register_snapshot(wh: Warehouse, source: str, as_of: date) -> pl.DataFrame:
+    """The latest snapshot of register ``source`` on or before ``as_of``, as staged
+    (``schemas.STAGED[source]``), ordered by its identifier then its substitute id."""
+    spec = sources.spec(source)
+    frame = wh.query("register_snapshot", snapshot_table=spec.staging_table, as_of=as_of)
+    return frame.select(list(spec.staged)).sort([spec.identifier or "substitute_id", "substitute_id"], nulls_last=True)
+
+
+def snapshot_info(wh: Warehouse, as_of: date) -> pl.DataFrame:
+    """Every register's snapshots on or before ``as_of`` with their row counts: one row per
+    (source, snapshot_date), by source, newest first."""
+    frames = [
+        wh.query("snapshot_counts", source=s.name, snapshot_table=s.staging_table, as_of=as_of)
+        for s in sources.REGISTRY if s.is_register
+    ]
+    return pl.concat(frames).sort(["source", "snapshot_date"], descending=[False, True])
+
+
+def known_record_ids(wh: Warehouse, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` name a record ever staged by a source that takes part in linkage."""
+    known: set[str] = set()
+    for spec in sources.REGISTRY:
+        if not spec.link_types or not any(i.startswith(f"{spec.name}:") for i in ids):
+            continue
+        columns = sorted({c for part in spec.id_parts for c in part})
+        staged = wh.query("staged_id_columns", staging_table=spec.staging_table, columns=columns)
+        known |= set(staged.select(spec.record_id()).to_series().drop_nulls().to_list())
+    return known & set(ids)
 
 
 def verify_connection(con: duckdb.DuckDBPyConnection) -> None:

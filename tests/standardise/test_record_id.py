@@ -23,3 +23,23 @@ def test_frames_without_a_substitute_column_still_get_record_ids() -> None:
     school = pl.DataFrame({"upn": ["b801200005001"], "forename": ["Siân"], "surname": ["Jones"]})
     out = standardise_people(school, source="school_census")
     assert out["record_id"].to_list() == ["school_census:B801200005001"]
+
+
+def test_an_unknown_source_has_no_record_id() -> None:
+    """A source missing from the registry must not borrow another source's id."""
+    import pytest
+
+    from pipeline.errors import UnknownSourceError
+    from pipeline.standardise import record_id
+
+    with pytest.raises(UnknownSourceError, match="early_years.*pipeline/sources.py"):
+        record_id("early_years")
+
+
+def test_record_ids_follow_the_registry_parts() -> None:
+    from pipeline.standardise import record_id
+
+    persons = pl.DataFrame({"incident_id": ["INC-1"], "person_ref": ["P2"]})
+    incidents = pl.DataFrame({"incident_id": ["INC-1"]})
+    assert persons.select(record_id("police_persons")).item() == "police_persons:INC-1:P2"
+    assert incidents.select(record_id("police_incidents")).item() == "police_incidents:INC-1"

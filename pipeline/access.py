@@ -42,10 +42,9 @@ def record(settings: Settings, *, who: str, command: str, subject: str | None, d
     while True:
         try:
             with warehouse.open_writer(settings.warehouse, key=settings.encryption_key, create=False) as wh:
-                wh.fetch(
-                    "INSERT INTO audit.access_log (accessed_at, who, command, subject, detail, os_user) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    [datetime.now(UTC), who, command, subject, detail, os_user()],
+                wh.execute(
+                    "access_logged", accessed_at=datetime.now(UTC), who=who, command=command,
+                    subject=subject, detail=detail, os_user=os_user(),
                 )
             break
         except WarehouseBusyError as exc:

@@ -68,6 +68,8 @@ NOT_RETRYABLE = (
     "pipeline.errors.DataQualityError",  # includes StaleRegisterError
     "pipeline.errors.InputError",
     "pipeline.errors.UsageError",  # includes ConfigError
+    # A suite file or custom expectation that crashes crashes again on every retry.
+    "pipeline.errors.ExpectationSuiteError",
     # The damaged working file was replaced by a copy of the published one, which lacks
     # tonight's earlier stages: a retried later task would build on yesterday's data. The
     # night must be rerun from ingest.

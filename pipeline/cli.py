@@ -242,8 +242,9 @@ def report(
     as_: AsOpt = None,
 ) -> None:
     """Write the coordinator's HTML and CSV report for a published list date."""
-    from pipeline import access, night
+    from pipeline import access
     from pipeline import warehouse as wh_mod
+    from pipeline.report import write_report
 
     try:
         day = _parse_date(date_)
@@ -256,7 +257,7 @@ def report(
         # Logged before anything is written: a report that cannot be logged is not made.
         access.record(settings, who=_who(as_), command="report", subject=str(day), detail="mash list report")
         with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
-            files = night.write_report(wh, day, settings)
+            files = write_report(wh, day, settings)
     except HearthError as exc:
         raise _fail(exc) from exc
     for f in files:

@@ -83,6 +83,13 @@ class StaleRegisterError(DataQualityError):
     """A register snapshot is older than the configured maximum age."""
 
 
+class ExpectationSuiteError(HearthError):
+    """A Great Expectations suite could not be loaded or crashed while validating.
+
+    The suite file or a custom expectation is wrong, not the night: retrying the same code on
+    the same suite fails the same way, so the scheduler must not retry it."""
+
+
 class UnknownSourceError(HearthError):
     """A source name that is not in the registry (pipeline/sources.py): never guessed."""
 

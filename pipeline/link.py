@@ -143,6 +143,10 @@ class LinkResult:
     review_queue: pl.DataFrame         # REVIEW_QUEUE
     child_xref: pl.DataFrame           # CHILD_XREF
     models: pl.DataFrame               # LINK_MODELS, the models tonight's pairs were scored with
+    # The decisions kept in audit.link_decisions: every pair but the automatic non-matches
+    # below settings.audit_min_probability, the bulk of candidates, which say nothing an
+    # auditor needs beyond "scored and rejected" (counted, not stored).
+    audited: pl.DataFrame              # LINK_DECISIONS
 
 
 # ---- scoring -------------------------------------------------------------------------------
@@ -717,6 +721,9 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
         person_links=schemas.conform(person_links, schemas.PERSON_LINKS),
         incident_households=schemas.conform(incident_households, schemas.INCIDENT_HOUSEHOLDS),
         decisions=schemas.conform(final, schemas.LINK_DECISIONS),
+        audited=schemas.conform(final, schemas.LINK_DECISIONS).filter(
+            (pl.col("decision") != "auto_nonmatch") | (pl.col("probability") >= settings.audit_min_probability)
+        ),
         review_queue=schemas.conform(review_queue, schemas.REVIEW_QUEUE),
         child_xref=schemas.conform(xref, schemas.CHILD_XREF),
         models=models,

@@ -34,10 +34,8 @@ from pipeline.errors import (
     DataQualityError,
     HearthError,
     RunWarning,
-    StaleRegisterError,
     WorkingFileCorruptError,
 )
-from pipeline.outputs import write_files
 from pipeline.paths import checkout_root
 from pipeline.warehouse import Warehouse
 
@@ -107,24 +105,18 @@ def begin_run(wh: Warehouse, run_date: date, settings: Settings, *, trigger: str
     run_id = run_id or new_run_id(run_date)
     rules = load_rules(settings.rules_file)
     # We hold the only writer, so any run still "running" died (killed, machine lost).
-    wh.fetch(
-        "INSERT INTO audit.run_log (run_id, logical_date, event, event_at, message) "
-        "SELECT run_id, logical_date, 'abandoned', ?, 'no end recorded; superseded by run ' || ? "
-        "FROM audit.runs WHERE status = 'running'",
-        [datetime.now(UTC), run_id],
-    )
-    wh.fetch(
-        "INSERT INTO audit.run_log (run_id, logical_date, event, event_at, trigger, package_version, "
-        "git_commit, rules_version, config) VALUES (?, ?, 'started', ?, ?, ?, ?, ?, ?)",
-        [run_id, run_date, datetime.now(UTC), trigger, __version__, git_commit(), rules.version,
-         json.dumps(settings.public_dict())],
+    wh.execute("run_abandoned", event_at=datetime.now(UTC), run_id=run_id)
+    wh.execute(
+        "run_started", run_id=run_id, logical_date=run_date, event_at=datetime.now(UTC), trigger=trigger,
+        package_version=__version__, git_commit=git_commit(), rules_version=rules.version,
+        config=json.dumps(settings.public_dict()),
     )
     log.info("run %s started for %s", run_id, run_date)
     return run_id
 
 
 def _stage_details(wh: Warehouse, run_id: str) -> dict[str, dict[str, Any]]:
-    rows = wh.fetch("SELECT stage, detail FROM audit.run_stages WHERE run_id = ? ORDER BY started_at", [run_id])
+    rows = wh.query("run_stage_details", run_id=run_id).iter_rows()
     return {stage: json.loads(detail) if detail else {} for stage, detail in rows}
 
 
@@ -138,12 +130,11 @@ def end_run(wh: Warehouse, run_id: str, run_date: date, *, status: str, message:
     ingest = details.get("ingest", {})
     validate = details.get("validate", {})
     warnings = [w for detail in details.values() for w in detail.get("warnings", [])]
-    wh.fetch(
-        "INSERT INTO audit.run_log (run_id, logical_date, event, event_at, rules_version, input_snapshots, "
-        "rows_read, rows_quarantined, message, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, run_date, status, datetime.now(UTC), details.get("flag", {}).get("rules_version"),
-         json.dumps(validate.get("snapshots", {})), json.dumps(ingest.get("rows_read", {})),
-         json.dumps(validate.get("quarantined", {})), message, json.dumps(warnings)],
+    wh.execute(
+        "run_ended", run_id=run_id, logical_date=run_date, event=status, event_at=datetime.now(UTC),
+        rules_version=details.get("flag", {}).get("rules_version"),
+        input_snapshots=json.dumps(validate.get("snapshots", {})), rows_read=json.dumps(ingest.get("rows_read", {})),
+        rows_quarantined=json.dumps(validate.get("quarantined", {})), message=message, warnings=json.dumps(warnings),
     )
     log.info("run %s %s%s", run_id, status, f" with {len(warnings)} warning(s)" if warnings else "")
 
@@ -171,16 +162,15 @@ def _recorded(ctx: NightContext, stage: str) -> Iterator[StageResult]:
             warehouse.refresh_published(ctx.wh)
         raise
     result.seconds = time.perf_counter() - t0
-    ctx.wh.fetch(
-        "INSERT INTO audit.run_stages VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [ctx.run_id, stage, started, result.seconds, result.rows_in, result.rows_out,
-         json.dumps(result.detail, default=str)],
+    ctx.wh.execute(
+        "run_stage_recorded", run_id=ctx.run_id, stage=stage, started_at=started, seconds=result.seconds,
+        rows_in=result.rows_in, rows_out=result.rows_out, detail=json.dumps(result.detail, default=str),
     )
     log.info("%s: %s rows in, %s out, %.1f s", stage, result.rows_in, result.rows_out, result.seconds)
 
 
 def _lists_published_by(wh: Warehouse, run_id: str) -> bool:
-    return bool(wh.fetch("SELECT count(*) FROM audit.publications WHERE run_id = ?", [run_id])[0][0])
+    return bool(wh.query("run_publications", run_id=run_id)["publications"][0])
 
 
 # ---- the stages ------------------------------------------------------------------------
@@ -244,6 +234,8 @@ def stage_validate(ctx: NightContext) -> StageResult:
     from pipeline.validate import (
         ValidationContext,
         build_data_docs,
+        check_freshness,
+        raise_for_batch_failures,
         rules_fingerprint,
         validate_delivery,
     )
@@ -301,14 +293,8 @@ def stage_validate(ctx: NightContext) -> StageResult:
             log.info("%s: rows quarantined %s — see audit.quarantine and %s", day, quarantined, docs)
         if withheld:
             log.info("%s: values withheld from staged rows %s — see audit.field_defects and %s", day, withheld, docs)
-        if outcome.batch_failures:
-            raise DataQualityError(
-                f"Data-quality checks failed for the delivery of {day}; nothing was staged or "
-                "published and yesterday's lists stand. "
-                + " ".join(outcome.batch_failures)
-                + f" Details: audit.dq_results (run {ctx.run_id}) and {docs}."
-            )
-        snapshots = _check_freshness(wh, day, ctx.settings.ingest.register_max_age_days)
+        raise_for_batch_failures(outcome, day=day, run_id=ctx.run_id, docs=docs)
+        snapshots = check_freshness(warehouse.snapshot_info(wh, day), day, ctx.settings.ingest.register_max_age_days)
         result.detail = {
             "quarantined": quarantined,
             "staged": {s: f.height for s, f in outcome.staged.items()},
@@ -356,33 +342,6 @@ def _check_bookkeeping(wh: Warehouse, day: date, delivery: Delivery) -> None:
         )
 
 
-def _check_freshness(wh: Warehouse, day: date, max_age: int) -> dict[str, Any]:
-    info = warehouse.snapshot_info(wh, day)
-    snapshots: dict[str, Any] = {}
-    stale = []
-    for source in schemas.REGISTER_SOURCES:
-        rows = info.filter(pl.col("source") == source)
-        if rows.height == 0:
-            stale.append(f"no {source} snapshot has ever been delivered on or before {day}")
-            continue
-        snap = rows.row(0, named=True)
-        age = (day - snap["snapshot_date"]).days
-        snapshots[source] = {"snapshot_date": snap["snapshot_date"].isoformat(), "age_days": age,
-                             "rows": snap["row_count"]}
-        if age > max_age:
-            stale.append(
-                f"the latest {source} snapshot is from {snap['snapshot_date']} ({age} days old, "
-                f"limit {max_age})"
-            )
-    if stale:
-        raise StaleRegisterError(
-            "Register data too old to build a safe list: " + "; ".join(stale)
-            + ". Ask the register owner for a fresh snapshot, or raise "
-            "HEARTH_INGEST__REGISTER_MAX_AGE_DAYS knowingly for this run."
-        )
-    return snapshots
-
-
 def stage_link(ctx: NightContext) -> StageResult:
     """Link register and police records into children, people and households."""
     from pipeline.link import LinkInputs, link_people
@@ -408,14 +367,8 @@ def stage_link(ctx: NightContext) -> StageResult:
                 ("linked.review_queue", linked.review_queue),
             ):
                 wh.replace_for_date(table, day, frame)
-            # Pairs far below any threshold are the bulk of candidates and say nothing an
-            # auditor needs beyond "scored and rejected"; they are counted, not stored.
-            floor = ctx.settings.linkage.audit_min_probability
-            kept = linked.decisions.filter(
-                (pl.col("decision") != "auto_nonmatch") | (pl.col("probability") >= floor)
-            )
             wh.insert_new(
-                "audit.link_decisions", kept,
+                "audit.link_decisions", linked.audited,
                 key=("link_type", "left_id", "right_id", "decision", "match_weight"),
                 day=day, run_id=ctx.run_id,
             )
@@ -424,7 +377,7 @@ def stage_link(ctx: NightContext) -> StageResult:
         result.rows_out = linked.children.height
         result.detail = {
             "children": linked.children.height, "households": linked.households.height,
-            "pairs_scored": linked.decisions.height, "pairs_audited": kept.height,
+            "pairs_scored": linked.decisions.height, "pairs_audited": linked.audited.height,
             "review_queue": linked.review_queue.height,
             "u_estimated": linked.models.filter(pl.col("u_pairs") > 0)["model"].to_list(),
         }
@@ -514,40 +467,10 @@ def stage_publish(ctx: NightContext) -> StageResult:
     return result
 
 
-# Warnings a coordinator must see at the top of the night's report (the others are for
-# the data engineers: run summary, log and audit.runs).
-REPORT_WARNING_KINDS = ("truncated_file", "ambiguous_update_order")
-
-
-def write_report(
-    wh: Warehouse, list_date: date, settings: Settings, *, warnings: list[dict[str, Any]] | None = None
-) -> list[Path]:
-    """Render the coordinator's report for a published list date into the reports folder.
-
-    ``warnings`` are the night's (default: those recorded for the run that published the date)."""
-    from pipeline.report import render_report
-    from pipeline.rules import load_rules
-
-    rules = load_rules(settings.rules_file)
-    mash = wh.query("mash_list_on", list_date=list_date)
-    flags = wh.query("flags_on", list_date=list_date)
-    unlocated = wh.query("unlocated_suspects_on", list_date=list_date)
-    notifications = wh.query("school_notifications_on", list_date=list_date)
-    conflicts = wh.query("address_conflicts_on", as_of=list_date)
-    if warnings is None:
-        recorded = wh.query("run_warnings_on", list_date=list_date)["warnings"].to_list()
-        warnings = json.loads(recorded[0]) if recorded and recorded[0] else []
-    notices = [w["message"] for w in warnings if w.get("kind") in REPORT_WARNING_KINDS]
-    html, csv = render_report(list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules,
-                              unlocated=unlocated, notifications=notifications, notices=notices,
-                              address_conflicts=conflicts)
-    out = settings.reports_dir / list_date.isoformat()
-    return write_files({out / f"mash-list-{list_date}.html": html, out / f"mash-list-{list_date}.csv": csv},
-                       what="the MASH list report")
-
-
 def stage_report(ctx: NightContext) -> StageResult:
     """Write the coordinator's HTML and CSV report for the day, then close the run."""
+    from pipeline.report import write_report
+
     with _recorded(ctx, "report") as result:
         files = write_report(ctx.wh, ctx.run_date, ctx.settings, warnings=run_warnings(ctx.wh, ctx.run_id))
         result.rows_out = len(files)

@@ -15,21 +15,27 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 import polars as pl
 
 from pipeline.calendar import LONDON
 from pipeline.errors import ConfigError
+from pipeline.outputs import write_files
 from pipeline.paths import shipped
 from pipeline.rules import Rules, load_rules
 from pipeline.sources import REGISTRY
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+    from pipeline.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
@@ -396,3 +402,33 @@ def render_report(
         published_at=f"{rules.published_at:%H:%M}",
     )
     return html, _csv(rows)
+
+
+# Warnings a coordinator must see at the top of the night's report (the others are for
+# the data engineers: run summary, log and audit.runs).
+REPORT_WARNING_KINDS = ("truncated_file", "ambiguous_update_order")
+
+
+def write_report(
+    wh: Warehouse, list_date: date, settings: Settings, *, warnings: list[dict[str, Any]] | None = None
+) -> list[Path]:
+    """Render the coordinator's report for a published list date into the reports folder.
+
+    ``warnings`` are the night's (default: those recorded for the run that published the date)."""
+    rules = load_rules(settings.rules_file)
+    mash = wh.query("mash_list_on", list_date=list_date)
+    flags = wh.query("flags_on", list_date=list_date)
+    unlocated = wh.query("unlocated_suspects_on", list_date=list_date)
+    notifications = wh.query("school_notifications_on", list_date=list_date)
+    conflicts = wh.query("address_conflicts_on", as_of=list_date)
+    if warnings is None:
+        recorded = wh.query("run_warnings_on", list_date=list_date)["warnings"].to_list()
+        warnings = json.loads(recorded[0]) if recorded and recorded[0] else []
+    notices = [w["message"] for w in warnings if w.get("kind") in REPORT_WARNING_KINDS]
+    html_text, csv_text = render_report(
+        list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules, unlocated=unlocated,
+        notifications=notifications, notices=notices, address_conflicts=conflicts,
+    )
+    out = settings.reports_dir / list_date.isoformat()
+    return write_files({out / f"mash-list-{list_date}.html": html_text, out / f"mash-list-{list_date}.csv": csv_text},
+                       what="the MASH list report")

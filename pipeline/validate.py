@@ -35,7 +35,7 @@ import polars as pl
 from pipeline import landing_values as lv
 from pipeline import schemas
 from pipeline.config import IngestSettings
-from pipeline.errors import DataQualityError, Problem
+from pipeline.errors import DataQualityError, ExpectationSuiteError, Problem, StaleRegisterError
 from pipeline.ingest import RAW_LINE, Delivery, LandedFile
 from pipeline.paths import shipped
 from pipeline.sources import REGISTRY, SOURCES
@@ -134,13 +134,46 @@ def staged_whole(outcome: ValidationOutcome, source: str) -> pl.Series:
     return outcome.staged[source].join(withheld, on="_row", how="anti")["_row"]
 
 
-def raise_for_batch_failures(outcome: ValidationOutcome) -> None:
-    """Raise :class:`DataQualityError` naming every batch-level failure, if any."""
+def raise_for_batch_failures(outcome: ValidationOutcome, *, day: date, run_id: str, docs: Path) -> None:
+    """Raise :class:`DataQualityError` naming every batch-level failure of the delivery of
+    ``day``, if any, and where the details are (``audit.dq_results`` and the Data Docs)."""
     if outcome.batch_failures:
         raise DataQualityError(
-            "the delivery failed batch-level checks; nothing may be published from it:\n"
-            + "\n".join(f"  - {f}" for f in outcome.batch_failures)
+            f"Data-quality checks failed for the delivery of {day}; nothing was staged or "
+            "published and yesterday's lists stand. "
+            + " ".join(outcome.batch_failures)
+            + f" Details: audit.dq_results (run {run_id}) and {docs}."
         )
+
+
+def check_freshness(snapshot_info: pl.DataFrame, day: date, max_age: int) -> dict[str, Any]:
+    """Each register's current snapshot as of ``day`` (date, age, rows) from
+    ``snapshot_info`` (warehouse.snapshot_info: newest first per register); raise
+    :class:`StaleRegisterError` naming every register with none, or one older than
+    ``max_age`` days: a list built on it would miss children who moved or were born."""
+    snapshots: dict[str, Any] = {}
+    stale = []
+    for source in schemas.REGISTER_SOURCES:
+        rows = snapshot_info.filter(pl.col("source") == source)
+        if rows.height == 0:
+            stale.append(f"no {source} snapshot has ever been delivered on or before {day}")
+            continue
+        snap = rows.row(0, named=True)
+        age = (day - snap["snapshot_date"]).days
+        snapshots[source] = {"snapshot_date": snap["snapshot_date"].isoformat(), "age_days": age,
+                             "rows": snap["row_count"]}
+        if age > max_age:
+            stale.append(
+                f"the latest {source} snapshot is from {snap['snapshot_date']} ({age} days old, "
+                f"limit {max_age})"
+            )
+    if stale:
+        raise StaleRegisterError(
+            "Register data too old to build a safe list: " + "; ".join(stale)
+            + ". Ask the register owner for a fresh snapshot, or raise "
+            "HEARTH_INGEST__REGISTER_MAX_AGE_DAYS knowingly for this run."
+        )
+    return snapshots
 
 
 def validate_delivery(delivery: Delivery, context: ValidationContext) -> ValidationOutcome:
@@ -464,6 +497,7 @@ def _reasons_from_gx(
         column = kwargs.get("column")
         res = item.get("result") or {}
         rows = _unexpected_rows(res)
+        crashed = _crash_message(item.get("exception_info"))
         dq_rows.append({
             "source": source,
             "suite": source,
@@ -476,20 +510,22 @@ def _reasons_from_gx(
                 "rule": meta.get("rule"),
                 "kwargs": _summarised(kwargs),
                 "unexpected_percent": res.get("unexpected_percent"),
-                "exception": (item.get("exception_info") or {}).get("exception_message"),
+                "exception": crashed,
             }, default=str),
         })
-        if item.get("exception_info", {}).get("raised_exception"):
-            raise RuntimeError(
+        if crashed is not None:
+            raise ExpectationSuiteError(
                 f"expectation {meta.get('rule')} of suite {source} crashed: "
-                f"{item['exception_info']['exception_message']}"
+                f"{crashed}. Nothing was staged or published; "
+                "fix the expectation (its kwargs in the suite file, or its class in "
+                "pipeline/expectations_custom.py), then rerun the night: a retry fails the same way."
             )
         if not rows:
             continue
         failing = _original(readable, column, pl.DataFrame({"_row": rows}, schema={"_row": pl.Int64}))
         scope = meta.get("on_failure", QUARANTINE_ROW)
         if scope not in (WITHHOLD_FIELD, QUARANTINE_ROW):
-            raise RuntimeError(
+            raise ExpectationSuiteError(
                 f"expectation {meta.get('rule')} of suite {source} has meta.on_failure {scope!r}; "
                 f"use {WITHHOLD_FIELD!r} or {QUARANTINE_ROW!r} (the default)"
             )
@@ -500,6 +536,20 @@ def _reasons_from_gx(
         )
     frame = pl.concat(reasons) if reasons else pl.DataFrame(schema=_REASONS)
     return frame, pl.DataFrame(dq_rows, schema=schemas.DQ_RESULTS)
+
+
+def _crash_message(info: Any) -> str | None:
+    """The message of an expectation that raised instead of answering, or None.
+
+    GX 1.x reports it per metric ({metric id: {"raised_exception": …}}), older results at
+    the top level; either way the expectation comes back "failed" with no failing row, so
+    an unnoticed crash would let every row through unchecked."""
+    if not isinstance(info, dict):
+        return None
+    for entry in (info, *info.values()):
+        if isinstance(entry, dict) and entry.get("raised_exception"):
+            return str(entry.get("exception_message") or "an exception without a message")
+    return None
 
 
 def _unexpected_rows(result: dict[str, Any]) -> list[int]:
@@ -845,7 +895,7 @@ class _GxRunner:
             document = json.loads(path.read_text(encoding="utf-8"))
             suite = ExpectationSuite(**document)
             if len(suite.expectations) != len(document["expectations"]):
-                raise RuntimeError(
+                raise ExpectationSuiteError(
                     f"{path}: GX loaded {len(suite.expectations)} of "
                     f"{len(document['expectations'])} expectations; an expectation type is unknown "
                     f"(is its class defined in pipeline/expectations_custom.py?)"
@@ -865,9 +915,17 @@ class _GxRunner:
         self, source: str, prepared: pl.DataFrame, parameters: dict[str, Any], *, parameterised_only: bool = False
     ) -> dict[str, Any]:
         suite = self.parameterised[source] if parameterised_only else self.suites[source]
-        batch = self.batches[source].get_batch(batch_parameters={"dataframe": prepared.to_pandas()})
-        result = batch.validate(suite, result_format=self.RESULT_FORMAT, expectation_parameters=parameters)
-        document: dict[str, Any] = result.to_json_dict()
+        try:
+            batch = self.batches[source].get_batch(batch_parameters={"dataframe": prepared.to_pandas()})
+            result = batch.validate(suite, result_format=self.RESULT_FORMAT, expectation_parameters=parameters)
+            document: dict[str, Any] = result.to_json_dict()
+        except Exception as exc:  # GX's own failures: any class, said once as ours
+            raise ExpectationSuiteError(
+                f"the Great Expectations suite {source}.json crashed while validating the delivery "
+                f"({type(exc).__name__}: {exc}). Nothing was staged or published; yesterday's lists "
+                "stand. Fix the suite file or the custom expectation it uses "
+                "(pipeline/expectations_custom.py), then rerun the night: a retry fails the same way."
+            ) from exc
         return document
 
 
@@ -880,7 +938,15 @@ def _gx_runner(expectations_dir: Path) -> _GxRunner:
     with _RUNNERS_LOCK:  # a prefetch thread may be building it: wait for that one
         if key not in _RUNNERS:
             started = time.perf_counter()
-            _RUNNERS[key] = _GxRunner(key)
+            try:
+                _RUNNERS[key] = _GxRunner(key)
+            except ExpectationSuiteError:
+                raise
+            except Exception as exc:  # a suite file GX cannot load: any of its classes
+                raise ExpectationSuiteError(
+                    f"the Great Expectations suites in {key} could not be loaded "
+                    f"({type(exc).__name__}: {exc}). Fix the suite file named, then rerun the night."
+                ) from exc
             log.info("loaded GX suites from %s in %.1f s", key, time.perf_counter() - started)
         return _RUNNERS[key]
 

@@ -160,6 +160,10 @@ class Warehouse:
         """Run a named query file with bound parameters; return a polars frame."""
         return self.con.sql(sql(name), params=params or None).pl()
 
+    def execute(self, name: str, **params: Any) -> None:
+        """Run a named statement file (an INSERT into audit, say) with bound parameters."""
+        self.con.execute(sql(name), params or None)
+
     def fetch(self, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a literal statement (no input interpolated) and fetch every row."""
         return self.con.execute(text, params).fetchall()

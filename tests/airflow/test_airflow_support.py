@@ -13,6 +13,7 @@ from pipeline import airflow_support as support
 from pipeline.errors import (
     ConfigError,
     DataQualityError,
+    ExpectationSuiteError,
     InputError,
     LinkageError,
     StaleRegisterError,
@@ -86,6 +87,7 @@ def test_start_date_is_aware_and_configurable() -> None:
         (ConfigError("bad setting"), "fail"),
         (WarehouseBusyError("held by another process"), "default"),
         (WorkingFileCorruptError("set aside; rerun the night"), "fail"),
+        (ExpectationSuiteError("expectation dob.date of suite health_register crashed"), "fail"),
         (LinkageError("inconsistent"), "default"),
         (OSError("disk full"), "default"),
     ],

@@ -45,6 +45,17 @@ def test_every_scored_pair_is_recorded_with_scores() -> None:
     assert '"dob":4' in row["scores"] and row["match_weight"] > 0
 
 
+def test_the_audit_keeps_every_pair_but_the_non_matches_below_the_floor() -> None:
+    floor = 0.5  # above May's pair with Alfred's school record, a non-match
+    result = link_people(inputs([ALFRED_H, MAY_H], [ALFRED_S]), SETTINGS.model_copy(update={"audit_min_probability": floor}))
+    below = (pl.col("decision") == "auto_nonmatch") & (pl.col("probability") < floor)
+    assert result.decisions.filter(below).height == 1
+    assert result.audited.filter(below).height == 0
+    assert result.audited.height == result.decisions.filter(~below).height
+    everything = link_people(inputs([ALFRED_H, MAY_H], [ALFRED_S]), SETTINGS.model_copy(update={"audit_min_probability": 0.0}))
+    assert everything.audited.height == everything.decisions.height
+
+
 def test_child_id_is_stable_across_runs() -> None:
     first = link_people(inputs([ALFRED_H, MAY_H], [ALFRED_S]), SETTINGS)
     second = link_people(inputs([ALFRED_H, MAY_H], [ALFRED_S], xref=first.child_xref), SETTINGS)

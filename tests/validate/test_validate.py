@@ -428,3 +428,25 @@ def test_prefetching_the_suites_leaves_errors_to_validation(tmp_path: Path) -> N
     assert not thread.is_alive()  # it failed quietly on its own thread …
     with pytest.raises(Exception, match="made_up_rule|expectation type is unknown|loaded"):
         _gx_runner(broken)  # … and validation raises it, where it can be reported
+
+
+def test_a_crashing_expectation_is_a_hearth_error_the_scheduler_does_not_retry(tmp_path: Path) -> None:
+    """An expectation GX cannot evaluate (here: a regex on a column no file has) fails the
+    night with an error that names it and says a retry fails the same way."""
+    from pipeline.errors import ExpectationSuiteError, HearthError
+
+    suites = tmp_path / "expectations"
+    shutil.copytree(PROJECT_ROOT / "expectations", suites)
+    path = suites / "health_register.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["expectations"].append({
+        "type": "expect_column_values_to_match_regex",
+        "kwargs": {"column": "no_such_column", "regex": "^x$"},
+        "meta": {"rule": "no_such_column.shape", "reason": "is not x"},
+    })
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(ExpectationSuiteError, match="no_such_column.shape of suite health_register crashed") as err:
+        deliver(tmp_path, {"health_register": csv_of("health_register", GOOD["health_register"])},
+                expectations_dir=suites)
+    assert isinstance(err.value, HearthError)
+    assert "a retry fails the same way" in str(err.value)

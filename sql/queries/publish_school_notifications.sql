@@ -1,5 +1,5 @@
+-- Tonight's school_notifications, moved from its pending table (created from this mart: same columns).
 INSERT INTO marts.school_notifications BY NAME
-SELECT list_date, school_urn, child_id, upn, incident_id, notify_by, incident_reported_at,
-       child_present, run_id, late
+SELECT *
 FROM linked.pending_school_notifications
 WHERE list_date = $list_date AND run_id = $run_id

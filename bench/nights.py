@@ -44,7 +44,7 @@ def stage_seconds(warehouse_file: Path) -> dict[str, dict[str, float]]:
     from pipeline import warehouse
 
     with warehouse.open_reader(warehouse_file) as wh:
-        rows = wh.fetch(
+        rows = wh.literal_rows(
             "SELECT l.logical_date, s.stage, s.seconds FROM audit.run_stages s "
             "JOIN audit.run_log l ON l.run_id = s.run_id AND l.event = 'started'"
         )

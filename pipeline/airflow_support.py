@@ -302,7 +302,7 @@ def export_school_notifications_task(context: Mapping[str, Any]) -> dict[str, in
     written: dict[str, int] = {}
     with open_reader(settings.warehouse, key=settings.encryption_key) as wh:
         if not days:
-            latest = wh.fetch("SELECT max(list_date) FROM marts.school_notifications")[0][0]
+            latest = wh.literal_rows("SELECT max(list_date) FROM marts.school_notifications")[0][0]
             days = [latest] if latest is not None else []
         frames: dict[date, pl.DataFrame] = {
             day: wh.query("school_notifications_on", list_date=day) for day in days

@@ -7,14 +7,16 @@ every command calls a stage module or the warehouse.
 from __future__ import annotations
 
 import csv as csv_mod
+import functools
 import io
 import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec
 
 import typer
 from rich.console import Console
@@ -25,6 +27,8 @@ from pipeline.config import PROJECT_ROOT, Settings, default_reports_dir, load_se
 from pipeline.errors import HearthError, UsageError
 from pipeline.logs import configure_logging
 from pipeline.terminal import plain, safe
+
+P = ParamSpec("P")
 
 app = typer.Typer(
     name="hearth",
@@ -105,6 +109,19 @@ def _fail(exc: HearthError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
+def _hearth_errors_exit(command: Callable[P, None]) -> Callable[P, None]:
+    """A command's HearthError becomes its message on stderr and the error's exit code
+    (2 for usage and input errors, 1 otherwise), never a traceback."""
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except HearthError as exc:
+            raise _fail(exc) from exc
+
+    return run
+
+
 def _warn(text: str) -> None:
     err.print(Text.assemble(("hearth: ", "bold yellow"), plain(text)), soft_wrap=True)
 
@@ -123,22 +140,21 @@ def main(
 
 
 @app.command()
+@_hearth_errors_exit
 def init(warehouse: WarehouseOpt = None) -> None:
     """Create a new, empty warehouse (owner-only) where none exists."""
     from pipeline import warehouse as wh_mod
 
-    try:
-        settings = _settings(warehouse=warehouse, must_exist=False)
-        if wh_mod.exists(settings.warehouse):
-            raise UsageError(f"a warehouse already exists at {settings.warehouse}; nothing was changed.")
-        with wh_mod.open_writer(settings.warehouse, key=settings.encryption_key, create=True) as wh:
-            wh_mod.refresh_published(wh)
-    except HearthError as exc:
-        raise _fail(exc) from exc
+    settings = _settings(warehouse=warehouse, must_exist=False)
+    if wh_mod.exists(settings.warehouse):
+        raise UsageError(f"a warehouse already exists at {settings.warehouse}; nothing was changed.")
+    with wh_mod.open_writer(settings.warehouse, key=settings.encryption_key, create=True) as wh:
+        wh_mod.refresh_published(wh)
     console.print(f"created an empty warehouse at {settings.warehouse}; reports go to {settings.reports_dir}")
 
 
 @app.command()
+@_hearth_errors_exit
 def synth(
     out: Annotated[Path, typer.Option("--out", help="folder to write landing/ and truth/ into")],
     households: Annotated[int, typer.Option(min=1, help="number of households")] = 3000,
@@ -149,12 +165,9 @@ def synth(
     """Write a synthetic county's nightly deliveries and its ground truth."""
     from pipeline.synth import write_synthetic_county
 
-    try:
-        start = _parse_date(start_date, "--start-date") if start_date else default_start(days)
-        t0 = time.perf_counter()
-        summary = write_synthetic_county(out, households=households, days=days, seed=seed, start_date=start)
-    except HearthError as exc:
-        raise _fail(exc) from exc
+    start = _parse_date(start_date, "--start-date") if start_date else default_start(days)
+    t0 = time.perf_counter()
+    summary = write_synthetic_county(out, households=households, days=days, seed=seed, start_date=start)
     console.print(
         f"synthetic county: {summary.households:,} households, {summary.children:,} children, "
         f"{len(summary.deliveries)} deliveries from {summary.deliveries[0]} to {summary.deliveries[-1]} "
@@ -176,6 +189,7 @@ def _print_stage(result: Any) -> None:
 
 
 @app.command()
+@_hearth_errors_exit
 def run(
     date_: DateOpt,
     landing: LandingOpt = None,
@@ -188,17 +202,14 @@ def run(
     from pipeline import run_order
     from pipeline.night import run_night
 
-    try:
-        day = _parse_date(date_)
-        run_order.check_not_future(day, allow_future=allow_future)
-        settings = _settings(landing, warehouse, must_exist=not create)
-        history = run_order.read_history(settings)
-        if gap := run_order.gap_before(history, day):
-            _warn(gap)
-        progress = _progress_enabled(settings)
-        summary = run_night(day, settings, trigger="cli", on_stage=_print_stage if progress else None)
-    except HearthError as exc:
-        raise _fail(exc) from exc
+    day = _parse_date(date_)
+    run_order.check_not_future(day, allow_future=allow_future)
+    settings = _settings(landing, warehouse, must_exist=not create)
+    history = run_order.read_history(settings)
+    if gap := run_order.gap_before(history, day):
+        _warn(gap)
+    progress = _progress_enabled(settings)
+    summary = run_night(day, settings, trigger="cli", on_stage=_print_stage if progress else None)
     # Loud on purpose: a night that processed what arrived but lost or doubted something.
     for warning in summary.warnings:
         err.print(f"hearth: warning: {warning['message']}", soft_wrap=True)
@@ -209,6 +220,7 @@ def run(
 
 
 @app.command()
+@_hearth_errors_exit
 def demo(
     households: Annotated[int, typer.Option(min=1)] = 3000,
     days: Annotated[int, typer.Option(min=1)] = 30,
@@ -218,11 +230,8 @@ def demo(
     """Synthesise a small county, run every night in order, and summarise the outputs."""
     from pipeline.demo import run_demo
 
-    try:
-        summary = run_demo(out, households=households, days=days, seed=seed,
-                           progress=sys.stdout.isatty() and not os.environ.get("CI"))
-    except HearthError as exc:
-        raise _fail(exc) from exc
+    summary = run_demo(out, households=households, days=days, seed=seed,
+                       progress=sys.stdout.isatty() and not os.environ.get("CI"))
     table = Table(title=f"hearth demo: {days} nights, {households:,} households")
     for col in ("rows in", "quarantined", "children flagged (last night)", "households listed (all nights)"):
         table.add_column(col, justify="right")
@@ -236,6 +245,7 @@ def demo(
 
 
 @app.command()
+@_hearth_errors_exit
 def report(
     date_: DateOpt,
     warehouse: WarehouseOpt = None,
@@ -246,25 +256,23 @@ def report(
     from pipeline import warehouse as wh_mod
     from pipeline.report import write_report
 
-    try:
-        day = _parse_date(date_)
-        settings = _settings(warehouse=warehouse)
-        with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
-            published = wh.query("published_list_dates")["list_date"].to_list()
-        if day not in published:
-            latest = f"the latest is {published[-1]}" if published else "no night has published a list yet"
-            raise UsageError(f"no night published a list for {day} ({latest}); no report was written.")
-        # Logged before anything is written: a report that cannot be logged is not made.
-        access.record(settings, who=_who(as_), command="report", subject=str(day), detail="mash list report")
-        with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
-            files = write_report(wh, day, settings)
-    except HearthError as exc:
-        raise _fail(exc) from exc
+    day = _parse_date(date_)
+    settings = _settings(warehouse=warehouse)
+    with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
+        published = wh.query("published_list_dates")["list_date"].to_list()
+    if day not in published:
+        latest = f"the latest is {published[-1]}" if published else "no night has published a list yet"
+        raise UsageError(f"no night published a list for {day} ({latest}); no report was written.")
+    # Logged before anything is written: a report that cannot be logged is not made.
+    access.record(settings, who=_who(as_), command="report", subject=str(day), detail="mash list report")
+    with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
+        files = write_report(wh, day, settings)
     for f in files:
         console.print(str(f))
 
 
 @app.command()
+@_hearth_errors_exit
 def explain(
     child_id: Annotated[str, typer.Argument(help="child_id from marts.child_index / child_flags")],
     date_: Annotated[str | None, typer.Option("--date", help="list date (default: latest)")] = None,
@@ -277,18 +285,16 @@ def explain(
     from pipeline import explain as explain_mod
     from pipeline import warehouse as wh_mod
 
-    try:
-        settings = _settings(warehouse=warehouse)
-        day = _parse_date(date_) if date_ else None
-        with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
-            text = explain_mod.explain_child(wh, child_id, day, show_all=show_all)
-        access.record(settings, who=_who(as_), command="explain", subject=child_id, detail=f"date={day}")
-    except HearthError as exc:
-        raise _fail(exc) from exc
+    settings = _settings(warehouse=warehouse)
+    day = _parse_date(date_) if date_ else None
+    with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
+        text = explain_mod.explain_child(wh, child_id, day, show_all=show_all)
+    access.record(settings, who=_who(as_), command="explain", subject=child_id, detail=f"date={day}")
     console.print(plain(text))
 
 
 @app.command()
+@_hearth_errors_exit
 def review(
     warehouse: WarehouseOpt = None,
     as_: AsOpt = None,
@@ -301,18 +307,15 @@ def review(
     from pipeline import access
     from pipeline import review as review_mod
 
-    try:
-        settings = _settings(warehouse=warehouse)
-        who = _who(as_)
-        decisions = [(p, "match") for p in accept or []] + [(p, "nonmatch") for p in reject or []]
-        if decisions:
-            n = review_mod.record_decisions(settings, decisions, who=who, note=note, os_user=_os_user())
-            console.print(f"recorded {n} decision(s); they are honoured from the next run on")
-            return
-        access.record(settings, who=who, command="review", subject="review_queue", detail=f"limit={limit}")
-        tables = review_mod.queue_tables(settings, limit=limit)
-    except HearthError as exc:
-        raise _fail(exc) from exc
+    settings = _settings(warehouse=warehouse)
+    who = _who(as_)
+    decisions = [(p, "match") for p in accept or []] + [(p, "nonmatch") for p in reject or []]
+    if decisions:
+        n = review_mod.record_decisions(settings, decisions, who=who, note=note, os_user=_os_user())
+        console.print(f"recorded {n} decision(s); they are honoured from the next run on")
+        return
+    access.record(settings, who=who, command="review", subject="review_queue", detail=f"limit={limit}")
+    tables = review_mod.queue_tables(settings, limit=limit)
     if not tables:
         console.print("the review queue is empty")
     for t in tables:
@@ -320,6 +323,7 @@ def review(
 
 
 @app.command()
+@_hearth_errors_exit
 def decide(
     household_id: Annotated[str | None, typer.Argument(help="household to decide on")] = None,
     priority: Annotated[int | None, typer.Option(help="pin the household at this priority")] = None,
@@ -333,25 +337,23 @@ def decide(
     from pipeline import decisions as decisions_mod
     from pipeline.rules import load_rules
 
-    try:
-        settings = _settings(warehouse=warehouse)
-        if csv_file:
-            rows = decisions_mod.read_decisions_csv(csv_file)
-        else:
-            if not household_id or not reason:
-                raise UsageError("give HOUSEHOLD_ID and --reason (or --csv FILE)")
-            rows = [decisions_mod.Decision(household_id, priority, level, reason)]
-        who, at = _who(as_), datetime.now(UTC)
-        n = decisions_mod.record(settings, rows, who=who, at=at, os_user=_os_user())
-        published_at = load_rules(settings.rules_file).published_at
-    except HearthError as exc:
-        raise _fail(exc) from exc
+    settings = _settings(warehouse=warehouse)
+    if csv_file:
+        rows = decisions_mod.read_decisions_csv(csv_file)
+    else:
+        if not household_id or not reason:
+            raise UsageError("give HOUSEHOLD_ID and --reason (or --csv FILE)")
+        rows = [decisions_mod.Decision(household_id, priority, level, reason)]
+    who, at = _who(as_), datetime.now(UTC)
+    n = decisions_mod.record(settings, rows, who=who, at=at, os_user=_os_user())
+    published_at = load_rules(settings.rules_file).published_at
     console.print(f"recorded {n} decision(s)", highlight=False)
     for line in decisions_mod.read_back(rows, who=who, at=at, published_at=published_at):
         console.print(line, highlight=False, markup=False)
 
 
 @app.command()
+@_hearth_errors_exit
 def purge(
     date_: Annotated[str | None, typer.Option("--date", help="purge as of this date (default: today, or the latest night if earlier)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run/--apply", help="show what would go (default) or delete it")] = True,
@@ -368,20 +370,17 @@ def purge(
     from pipeline.calendar import LONDON
     from pipeline.rules import load_rules
 
-    try:
-        settings = _settings(warehouse=warehouse)
-        today = datetime.now(LONDON).date()
-        policy = retention.RetentionPolicy.from_settings(settings.retention)
-        request = retention.PurgeRequest(who=_who(as_), today=today, force=force, reason=reason,
-                                         lookback_days=load_rules(settings.rules_file).lookback_days)
-        with wh_mod.open_writer(settings.warehouse, key=settings.encryption_key, create=False) as wh:
-            latest = wh.query("latest_night")["logical_date"][0]
-            day = _parse_date(date_) if date_ else min(today, latest or today)
-            plan = retention.purge(wh, day, policy, dry_run=dry_run, request=request)
-            if not dry_run:
-                wh_mod.refresh_published(wh)
-    except HearthError as exc:
-        raise _fail(exc) from exc
+    settings = _settings(warehouse=warehouse)
+    today = datetime.now(LONDON).date()
+    policy = retention.RetentionPolicy.from_settings(settings.retention)
+    request = retention.PurgeRequest(who=_who(as_), today=today, force=force, reason=reason,
+                                     lookback_days=load_rules(settings.rules_file).lookback_days)
+    with wh_mod.open_writer(settings.warehouse, key=settings.encryption_key, create=False) as wh:
+        latest = wh.query("latest_night")["logical_date"][0]
+        day = _parse_date(date_) if date_ else min(today, latest or today)
+        plan = retention.purge(wh, day, policy, dry_run=dry_run, request=request)
+        if not dry_run:
+            wh_mod.refresh_published(wh)
     table = Table(title=f"retention as of {day}: {'would delete' if dry_run else 'deleted'}")
     for col in plan.columns:
         table.add_column(col)
@@ -391,6 +390,7 @@ def purge(
 
 
 @app.command("audit-extract")
+@_hearth_errors_exit
 def audit_extract(
     out: Annotated[Path, typer.Option("--out", help="a new (or empty) folder for the pseudonymised Parquet extract")],
     warehouse: WarehouseOpt = None,
@@ -400,24 +400,22 @@ def audit_extract(
     from pipeline import access, outputs, pseudonymise
     from pipeline import warehouse as wh_mod
 
-    try:
-        settings = _settings(warehouse=warehouse)
-        key = settings.pseudonym_key or pseudonymise.key_from_env()
-        with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
-            frames = pseudonymise.build_auditor_extract(wh, key)
-        # Logged before anything is written; written to a temporary folder renamed into place.
-        access.record(settings, who=_who(as_), command="audit-extract", subject=str(out),
-                      detail="pseudonymised extract")
-        with outputs.new_folder(out, what="the auditor extract") as tmp:
-            written = pseudonymise.write_auditor_extract(frames, tmp)
-        files = [out / f.name for f in written]
-    except HearthError as exc:
-        raise _fail(exc) from exc
+    settings = _settings(warehouse=warehouse)
+    key = settings.pseudonym_key or pseudonymise.key_from_env()
+    with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
+        frames = pseudonymise.build_auditor_extract(wh, key)
+    # Logged before anything is written; written to a temporary folder renamed into place.
+    access.record(settings, who=_who(as_), command="audit-extract", subject=str(out),
+                  detail="pseudonymised extract")
+    with outputs.new_folder(out, what="the auditor extract") as tmp:
+        written = pseudonymise.write_auditor_extract(frames, tmp)
+    files = [out / f.name for f in written]
     for f in files:
         console.print(str(f))
 
 
 @app.command("sql")
+@_hearth_errors_exit
 def sql_command(
     query: Annotated[str, typer.Argument(help="one SQL query, e.g. \"SELECT * FROM audit.runs\"")],
     csv: Annotated[bool, typer.Option("--csv", help="print CSV instead of a table")] = False,
@@ -428,14 +426,11 @@ def sql_command(
     from pipeline import access
     from pipeline import warehouse as wh_mod
 
-    try:
-        settings = _settings(warehouse=warehouse)
-        # The query text is the subject: an auditor can see exactly what was looked at.
-        access.record(settings, who=_who(as_), command="sql", subject=query, detail="csv" if csv else "table")
-        with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
-            frame = wh_mod.run_readonly_sql(wh, query)
-    except HearthError as exc:
-        raise _fail(exc) from exc
+    settings = _settings(warehouse=warehouse)
+    # The query text is the subject: an auditor can see exactly what was looked at.
+    access.record(settings, who=_who(as_), command="sql", subject=query, detail="csv" if csv else "table")
+    with wh_mod.open_reader(settings.warehouse, key=settings.encryption_key) as wh:
+        frame = wh_mod.run_readonly_sql(wh, query)
     if csv:
         # The csv module, not polars: results may hold lists (child_ids), which polars'
         # CSV writer refuses; unwrapped, whatever the terminal width.
@@ -453,6 +448,3 @@ def sql_command(
     console.print(table)
     console.print(f"{frame.height:,} row(s)")
 
-
-def _main() -> None:  # pragma: no cover - console entry point used by `python -m pipeline`
-    app()

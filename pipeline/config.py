@@ -76,6 +76,11 @@ class LinkageSettings(BaseModel):
 
 
 class RetentionSettings(BaseModel):
+    """How long rows are kept (the only place the defaults are written). raw is a forensic
+    copy for reprocessing a delivery: kept long enough to rerun any night of the last
+    quarter. Police staging versions are kept for the flag look-back (365 days) plus a
+    margin for reruns and audits; register snapshots for one year."""
+
     raw_days: int = Field(92, ge=1, description="days raw rows are kept after delivery")
     police_days: int = Field(730, ge=1, description="days staged police versions are kept")
     register_days: int = Field(365, ge=1, description="days staged register snapshots are kept")

@@ -17,8 +17,7 @@ from pipeline import schemas, warehouse
 from pipeline.calendar import LONDON
 from pipeline.config import Settings
 from pipeline.errors import InputError, Problem, UsageError
-
-LEVELS = ("high", "medium", "standard")
+from pipeline.rules import LEVELS
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def _reset_warehouse(published: Path) -> None:
     work = warehouse.work_path(published)
     if work.exists() or published.exists():
         with warehouse.open_reader(published if published.exists() else work) as wh:
-            other = wh.fetch("SELECT count(*) FROM audit.runs WHERE trigger IS DISTINCT FROM 'demo'")[0][0]
+            other = wh.literal_rows("SELECT count(*) FROM audit.runs WHERE trigger IS DISTINCT FROM 'demo'")[0][0]
         if other:
             raise UsageError(
                 f"{published} holds {other} run(s) not made by the demo; the demo will not reset it. "
@@ -80,7 +80,7 @@ def run_demo(out: Path, *, households: int, days: int, seed: int, progress: bool
             flagged = flag.detail.get("children_flagged", 0) if flag else 0
             bar.advance(task)
     with warehouse.open_reader(settings.warehouse) as wh:
-        listed = wh.fetch("SELECT count(*) FROM marts.mash_list")[0][0]
+        listed = wh.literal_rows("SELECT count(*) FROM marts.mash_list")[0][0]
     return DemoSummary(
         rows_in=rows_in, quarantined=quarantined, children_flagged=flagged, households_listed=listed,
         warehouse=settings.warehouse, reports_dir=settings.reports_dir, landing_dir=county.landing_dir,

@@ -316,14 +316,14 @@ def _check_bookkeeping(wh: Warehouse, day: date, delivery: Delivery) -> None:
     problems = []
     for source in schemas.SOURCES:
         raw, staged = warehouse.RAW_TABLE[source], warehouse.STAGING_TABLE[source]
-        landed = wh.fetch(f"SELECT count(*) FROM {raw} WHERE delivery_date = ?", [day])[0][0]  # noqa: S608 - fixed table list
+        landed = wh.literal_rows(f"SELECT count(*) FROM {raw} WHERE delivery_date = ?", [day])[0][0]  # noqa: S608 - fixed table list
         read = delivery.files[source].frame.height if source in delivery.files else 0
         if landed != read:
             problems.append(
                 f"{source}: ingest landed {landed} rows but validate read {read} from the landing folder"
             )
             continue
-        lost = wh.fetch(
+        lost = wh.literal_rows(
             f"SELECT count(*) FROM {raw} AS r WHERE r.delivery_date = $day "  # noqa: S608 - fixed table list
             f"AND NOT EXISTS (SELECT 1 FROM {staged} AS s WHERE s.{warehouse.DATE_KEY[staged]} = $day "
             "AND s._file = r._file AND s._row = r._row) "

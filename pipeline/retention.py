@@ -40,13 +40,8 @@ from pipeline.warehouse import DATE_KEY, Warehouse
 
 log = logging.getLogger(__name__)
 
-# Defaults until Settings carries a `retention` section (see the report to the lead).
-# raw is a forensic copy for reprocessing a delivery: kept long enough to rerun any night
-# of the last quarter. Police staging versions are kept for the flag look-back (365 days)
-# plus a margin for reruns and audits; register snapshots for one year.
-DEFAULT_RAW_DAYS = 92
-DEFAULT_POLICE_DAYS = 730
-DEFAULT_REGISTER_DAYS = 365
+# The defaults are the settings' (config.RetentionSettings), written once there.
+_DEFAULTS = RetentionSettings.model_validate({})
 
 # Each source's tables by its retention class in the registry (pipeline/sources.py).
 _POLICE = [s for s in REGISTRY if s.retention == "police"]
@@ -71,9 +66,9 @@ PLAN_SCHEMA = {
 class RetentionPolicy:
     """How many days after delivery each kind of row is kept (all at least 1)."""
 
-    raw_days: int = DEFAULT_RAW_DAYS
-    police_days: int = DEFAULT_POLICE_DAYS
-    register_days: int = DEFAULT_REGISTER_DAYS
+    raw_days: int = _DEFAULTS.raw_days
+    police_days: int = _DEFAULTS.police_days
+    register_days: int = _DEFAULTS.register_days
 
     def __post_init__(self) -> None:
         for name in ("raw_days", "police_days", "register_days"):
@@ -122,7 +117,7 @@ def plan_purge(wh: Warehouse, today: date, policy: RetentionPolicy, *,
     rows = []
     for table, cutoff in cutoffs(today, policy, lookback_days=lookback_days).items():
         column = DATE_KEY[table]
-        n, first, last = wh.fetch(
+        n, first, last = wh.literal_rows(
             f"SELECT count(*), min({column}), max({column}) FROM {table} WHERE {_condition(table)}",  # noqa: S608
             {"cutoff": cutoff},
         )[0]
@@ -169,7 +164,7 @@ def purge(wh: Warehouse, today: date, policy: RetentionPolicy, *, dry_run: bool 
     with wh.transaction():
         if not dry_run:
             for table, cutoff in zip(plan["table"], plan["cutoff"], strict=True):
-                wh.fetch(f"DELETE FROM {table} WHERE {_condition(table)}", {"cutoff": cutoff})  # noqa: S608
+                wh.literal_rows(f"DELETE FROM {table} WHERE {_condition(table)}", {"cutoff": cutoff})  # noqa: S608
         if request is not None:
             _record(wh, today, plan, request, applied=not dry_run, in_window=in_window)
     if dry_run:
@@ -208,7 +203,7 @@ def incidents_in_window(wh: Warehouse, plan: pl.DataFrame, today: date, lookback
 def _record(wh: Warehouse, day: date, plan: pl.DataFrame, request: PurgeRequest, *, applied: bool,
             in_window: int) -> None:
     rows = [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in r.items()} for r in plan.iter_rows(named=True)]
-    wh.fetch(
+    wh.literal_rows(
         "INSERT INTO audit.purges VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [datetime.now(UTC), request.who, day, applied, request.force and in_window > 0, request.reason,
          in_window, json.dumps(rows)],

@@ -164,12 +164,10 @@ class Warehouse:
         """Run a named statement file (an INSERT into audit, say) with bound parameters."""
         self.con.execute(sql(name), params or None)
 
-    def fetch(self, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run a literal statement (no input interpolated) and fetch every row."""
+    def literal_rows(self, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a statement written in the code (its table names from :data:`TABLES`, its
+        values bound, no input interpolated) and return every row it yields."""
         return self.con.execute(text, params).fetchall()
-
-    def frame(self, text: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-        return self.con.sql(text, params=params).pl()
 
     def insert(self, table: str, frame: pl.DataFrame, **constants: Any) -> int:
         """Insert a polars frame by column name, adding constant columns (e.g. run_id)."""
@@ -202,13 +200,13 @@ class Warehouse:
         cond = " AND ".join(f"t.{k} IS NOT DISTINCT FROM f.{k}" for k in key if k != column)
         self.con.register("_hearth_frame", frame)
         try:
-            before = self.fetch(f"SELECT count(*) FROM {target}")[0][0]  # noqa: S608
+            before = self.literal_rows(f"SELECT count(*) FROM {target}")[0][0]  # noqa: S608
             self.con.execute(
                 f"INSERT INTO {target} BY NAME SELECT f.* FROM _hearth_frame AS f "  # noqa: S608
                 f"WHERE NOT EXISTS (SELECT 1 FROM {target} AS t WHERE t.{column} = ? AND {cond})",
                 [day],
             )
-            after = self.fetch(f"SELECT count(*) FROM {target}")[0][0]  # noqa: S608
+            after = self.literal_rows(f"SELECT count(*) FROM {target}")[0][0]  # noqa: S608
         finally:
             self.con.unregister("_hearth_frame")
         return int(after - before)
@@ -247,7 +245,7 @@ class Warehouse:
             for mart in PUBLISHED_MARTS:
                 self.con.execute(f"DELETE FROM {_table(mart)} WHERE list_date = ?", [list_date])  # noqa: S608
                 self.con.execute(sql(f"publish_{mart.split('.')[1]}"), {"list_date": list_date, "run_id": run_id})
-                counts[mart] = self.fetch(
+                counts[mart] = self.literal_rows(
                     f"SELECT count(*) FROM {_table(mart)} WHERE list_date = ?", [list_date]  # noqa: S608
                 )[0][0]
             if as_of_latest:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import polars as pl
 from stdnum.gb import nhs, upn
 
 from pipeline.schemas import CONTRACT_COLUMNS
+from pipeline.warehouse import Warehouse
 
 
 def nhs_number(seed: int) -> str:
@@ -37,3 +40,9 @@ def write_delivery(landing: Path, day: date, source: str, rows: list[dict[str, s
         for row in rows:
             writer.writerow({k: row.get(k, "") for k in CONTRACT_COLUMNS[source]})
     return path
+
+
+def read_sql(wh: Warehouse, text: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+    """A test's own query on an open warehouse, as a frame (the pipeline reads only named
+    query files: Warehouse.query)."""
+    return wh.con.sql(text, params=params or None).pl()

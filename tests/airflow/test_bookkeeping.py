@@ -45,8 +45,8 @@ def test_a_file_changed_between_ingest_and_validate_fails_the_night(tmp_path: Pa
         support.run_stage_task("validate", context, run_id=landed["run_id"])
     assert "police_persons: ingest landed 4 rows but validate read" in str(failed.value)
     with warehouse.open_writer(tmp_path / "wh" / "warehouse.duckdb") as wh:
-        status = wh.fetch("SELECT status, message FROM audit.runs")
-        staged = wh.fetch("SELECT count(*) FROM staging.police_incident_versions")[0][0]
+        status = wh.literal_rows("SELECT status, message FROM audit.runs")
+        staged = wh.literal_rows("SELECT count(*) FROM staging.police_incident_versions")[0][0]
     assert status[0][0] == "failed" and "validate" in status[0][1]
     assert staged == 0  # nothing from the night is staged
 
@@ -59,6 +59,6 @@ def test_rows_neither_staged_nor_quarantined_fail_the_night(tmp_path: Path) -> N
     landed = support.run_stage_task("ingest", context)
     with warehouse.open_writer(tmp_path / "wh" / "warehouse.duckdb") as wh:
         # A raw row validation never saw (as if a record went missing on the way).
-        wh.fetch("UPDATE raw.police_incidents SET _row = 99 WHERE _row = 2")
+        wh.literal_rows("UPDATE raw.police_incidents SET _row = 99 WHERE _row = 2")
     with pytest.raises(DataQualityError, match=r"police_incidents: 1 of 2 delivered rows were neither"):
         support.run_stage_task("validate", context, run_id=landed["run_id"])

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from builders import read_sql
 from polars.testing import assert_frame_equal
 
 from pipeline import warehouse
@@ -57,7 +58,7 @@ def _dags() -> dict[str, Any]:
 def _marts(settings: Settings, night: date) -> dict[str, pl.DataFrame]:
     with warehouse.open_reader(settings.warehouse) as wh:
         frames = {
-            table: wh.frame(f"SELECT * FROM {table} WHERE list_date = $d", {"d": night})
+            table: read_sql(wh, f"SELECT * FROM {table} WHERE list_date = $d", {"d": night})
             for table in MART_KEYS
         }
     return {t: f.drop([c for c in f.columns if c == "run_id"]).sort(MART_KEYS[t]) for t, f in frames.items()}
@@ -65,7 +66,7 @@ def _marts(settings: Settings, night: date) -> dict[str, pl.DataFrame]:
 
 def _runs(settings: Settings) -> pl.DataFrame:
     with warehouse.open_reader(settings.warehouse) as wh:
-        return wh.frame("SELECT run_id, logical_date, status, trigger, message FROM audit.runs ORDER BY started_at")
+        return read_sql(wh, "SELECT run_id, logical_date, status, trigger, message FROM audit.runs ORDER BY started_at")
 
 
 def _assert_same_marts(left: dict[str, pl.DataFrame], right: dict[str, pl.DataFrame]) -> None:

@@ -41,7 +41,7 @@ def _snapshot(published: Path) -> dict[str, Counter[str]]:
 
 def _count(published: Path, table: str, column: str, day: object) -> int:
     with warehouse.open_reader(published) as wh:
-        return wh.fetch(f"SELECT count(*) FROM {table} WHERE {column} = ?", [day])[0][0]
+        return wh.literal_rows(f"SELECT count(*) FROM {table} WHERE {column} = ?", [day])[0][0]
 
 
 def _cli(*args: str) -> None:
@@ -52,8 +52,8 @@ def _cli(*args: str) -> None:
 def _people_act(published: Path) -> None:
     """An auditor looks a child up, a reviewer decides a pair, a coordinator a household."""
     with warehouse.open_reader(published) as wh:
-        child, household = wh.fetch("SELECT child_id, household_id FROM marts.child_flags ORDER BY ALL LIMIT 1")[0]
-        left, right = wh.fetch("SELECT left_id, right_id FROM audit.link_decisions ORDER BY ALL LIMIT 1")[0]
+        child, household = wh.literal_rows("SELECT child_id, household_id FROM marts.child_flags ORDER BY ALL LIMIT 1")[0]
+        left, right = wh.literal_rows("SELECT left_id, right_id FROM audit.link_decisions ORDER BY ALL LIMIT 1")[0]
     _cli("explain", child, "--as", "auditor.ann")
     _cli("review", "--reject", f"{left}={right}", "--as", "reviewer.bob", "--note", "different people")
     _cli("decide", household, "--level", "high", "--reason", "seen by social worker", "--as", "coord.cat")
@@ -96,10 +96,10 @@ def test_no_audit_row_is_ever_changed_or_deleted(settings: Settings, monkeypatch
     # A retention purge as of the latest night deletes raw rows past their day, never audit ones.
     monkeypatch.setenv("HEARTH_RETENTION__RAW_DAYS", "1")
     with warehouse.open_reader(settings.warehouse) as wh:
-        raw_before = wh.fetch("SELECT count(*) FROM raw.police_persons")[0][0]
+        raw_before = wh.literal_rows("SELECT count(*) FROM raw.police_persons")[0][0]
     _cli("purge", "--date", NIGHTS[2].isoformat(), "--apply")
     with warehouse.open_reader(settings.warehouse) as wh:
-        assert 0 < wh.fetch("SELECT count(*) FROM raw.police_persons")[0][0] < raw_before, "the purge did run"
+        assert 0 < wh.literal_rows("SELECT count(*) FROM raw.police_persons")[0][0] < raw_before, "the purge did run"
     after = _snapshot(settings.warehouse)
     assert set(before) <= set(after)
     for table, rows in before.items():
@@ -113,13 +113,13 @@ def test_no_audit_row_is_ever_changed_or_deleted(settings: Settings, monkeypatch
         for table in MUST_HAVE_ROWS:
             for statement in (f"DELETE FROM {table}", f"UPDATE {table} SET {_a_column(wh, table)} = NULL"):
                 with pytest.raises(duckdb.Error, match="read-only"):
-                    wh.fetch(statement)
+                    wh.literal_rows(statement)
     assert _snapshot(settings.warehouse) == after
 
 
 def _a_column(wh: warehouse.Warehouse, table: str) -> str:
     schema, name = table.split(".")
-    return wh.fetch(
+    return wh.literal_rows(
         "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'wh' AND table_schema = ? "
         "AND table_name = ? ORDER BY ordinal_position LIMIT 1", [schema, name],
     )[0][0]

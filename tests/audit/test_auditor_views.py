@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from builders import read_sql
 
 from pipeline import warehouse
 from pipeline.config import PROJECT_ROOT, Settings
@@ -29,7 +30,7 @@ def published(settings: Settings) -> Iterator[warehouse.Warehouse]:
 
 
 def _why(wh: warehouse.Warehouse, day: object, child: str) -> dict:
-    rows = wh.frame("SELECT * FROM audit.why_flagged WHERE list_date = $d AND child_id = $c", {"d": day, "c": child})
+    rows = read_sql(wh, "SELECT * FROM audit.why_flagged WHERE list_date = $d AND child_id = $c", {"d": day, "c": child})
     assert rows.height == 1
     return rows.row(0, named=True)
 
@@ -58,13 +59,13 @@ def test_why_flagged_carries_rules_household_records_and_link_scores(published: 
 
 
 def test_why_flagged_has_one_row_per_list_date_and_child(published: warehouse.Warehouse) -> None:
-    counts = published.fetch("SELECT count(*), count(DISTINCT (list_date, child_id)) FROM audit.why_flagged")
-    flags = published.fetch("SELECT count(*) FROM marts.child_flags")
+    counts = published.literal_rows("SELECT count(*), count(DISTINCT (list_date, child_id)) FROM audit.why_flagged")
+    flags = published.literal_rows("SELECT count(*) FROM marts.child_flags")
     assert counts == [(flags[0][0], flags[0][0])]
 
 
 def test_night_changes_lists_new_dropped_escalated_and_listed(published: warehouse.Warehouse) -> None:
-    rows = published.fetch(
+    rows = published.literal_rows(
         "SELECT list_date, previous_list_date, change, subject_id, level_before, level_after "
         "FROM audit.night_changes ORDER BY list_date, change, subject_id"
     )
@@ -85,7 +86,7 @@ def test_police_record_links_says_which_households_and_children_a_record_reached
 ) -> None:
     rows = {
         r["record_id"]: r
-        for r in published.frame("SELECT * FROM audit.police_record_links WHERE as_of = $d", {"d": D2}).iter_rows(named=True)
+        for r in read_sql(published, "SELECT * FROM audit.police_record_links WHERE as_of = $d", {"d": D2}).iter_rows(named=True)
     }
     assert set(rows) == {"police_persons:INC-1:P1", "police_persons:INC-1:P3", "police_incidents:INC-1",
                          "police_persons:INC-2:P5"}
@@ -100,7 +101,7 @@ def test_police_record_links_says_which_households_and_children_a_record_reached
 
 
 def test_quarantine_summary_counts_each_rejected_row_once_per_reason(published: warehouse.Warehouse) -> None:
-    rows = published.fetch("SELECT column_name, problem, rows FROM audit.quarantine_summary ORDER BY problem")
+    rows = published.literal_rows("SELECT column_name, problem, rows FROM audit.quarantine_summary ORDER BY problem")
     assert rows == [("dob", "dob: '…' is not a date", 1), ("nhs_number", "nhs_number: '…' fails Modulus 11", 2)]
 
 
@@ -116,4 +117,4 @@ def test_the_auditing_guide_has_queries() -> None:
 def test_every_query_in_the_auditing_guide_runs_on_the_published_file(
     published: warehouse.Warehouse, index: int
 ) -> None:
-    published.fetch(_doc_queries()[index])
+    published.literal_rows(_doc_queries()[index])

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+from builders import read_sql
 from typer.testing import CliRunner
 
 from pipeline import warehouse
@@ -108,7 +109,7 @@ def _next_list(env: dict[str, object]) -> date:
 
 def _frame(published: object, sql: str, **params: object) -> pl.DataFrame:
     with warehouse.open_reader(Path(published)) as wh:  # type: ignore[arg-type]
-        return wh.frame(sql, params or None)
+        return read_sql(wh, sql, params or None)
 
 
 def _digest(published: object, day: date) -> dict[str, str]:

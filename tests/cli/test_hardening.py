@@ -21,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from builders import read_sql
 from typer.testing import CliRunner
 
 from pipeline import outputs, run_order, warehouse, working_copy
@@ -75,10 +76,10 @@ def _digest(root: Path) -> dict[str, str]:
         if not path.exists():
             continue
         with warehouse.open_reader(path) as wh:
-            tables = wh.fetch("SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            tables = wh.literal_rows("SELECT table_schema || '.' || table_name FROM information_schema.tables "
                               "WHERE table_catalog = 'wh' AND table_type = 'BASE TABLE' ORDER BY 1")
             for (table,) in tables:
-                rows = wh.frame(f"SELECT * FROM {table} ORDER BY ALL")
+                rows = read_sql(wh, f"SELECT * FROM {table} ORDER BY ALL")
                 out[f"{label}:{table}"] = hashlib.sha256(repr(rows.rows()).encode()).hexdigest()
     for f in sorted(root.rglob("*")):
         if f.is_file() and "reports" in f.parts:
@@ -88,7 +89,7 @@ def _digest(root: Path) -> dict[str, str]:
 
 def _access_log(root: Path) -> list[tuple]:
     with warehouse.open_writer(_published(root)) as wh:
-        return [tuple(r) for r in wh.fetch("SELECT who, command, subject, os_user FROM audit.access_log ORDER BY accessed_at")]
+        return [tuple(r) for r in wh.literal_rows("SELECT who, command, subject, os_user FROM audit.access_log ORDER BY accessed_at")]
 
 
 # ---- 1. a warehouse path that does not exist ---------------------------------------------------
@@ -254,11 +255,11 @@ def test_decisions_on_unknown_ids_are_refused_and_nothing_written(env: Path, arg
 
 def test_a_decision_on_a_known_household_is_recorded_with_the_os_user(env: Path) -> None:
     with warehouse.open_reader(_published(env)) as wh:
-        household = wh.fetch("SELECT household_id FROM marts.mash_list WHERE household_id IS NOT NULL LIMIT 1")[0][0]
+        household = wh.literal_rows("SELECT household_id FROM marts.mash_list WHERE household_id IS NOT NULL LIMIT 1")[0][0]
     result = runner.invoke(app, ["decide", household, "--level", "high", "--reason", "seen", "--as", "coord.a"])
     assert result.exit_code == 0, result.output
     with warehouse.open_reader(_published(env)) as wh:
-        assert wh.fetch("SELECT decided_by, os_user FROM audit.coordinator_decisions") == \
+        assert wh.literal_rows("SELECT decided_by, os_user FROM audit.coordinator_decisions") == \
             [("coord.a", getpass.getuser())]
 
 
@@ -359,7 +360,7 @@ def test_a_full_disk_during_the_warehouse_copy_leaves_no_partial_copy(
 
     monkeypatch.setattr(working_copy, "shutil", FullDisk)
     with warehouse.open_reader(_published(env)) as wh:
-        household = wh.fetch("SELECT household_id FROM linked.households LIMIT 1")[0][0]
+        household = wh.literal_rows("SELECT household_id FROM linked.households LIMIT 1")[0][0]
     before = _published(env).read_bytes()
     result = runner.invoke(app, ["decide", household, "--level", "high", "--reason", "x"])
     assert result.exit_code == 1, result.output
@@ -405,10 +406,10 @@ def test_a_header_with_markup_is_reported_verbatim_with_exit_2(env: Path) -> Non
 def test_escape_sequences_in_names_never_reach_the_terminal(env: Path) -> None:
     evil = "Ivy\x1b]0;pwned\x07\x1b[2J[link=http://evil.example]x[/link]"
     with warehouse.open_writer(_published(env)) as wh:
-        child = wh.fetch("SELECT child_id FROM marts.child_index WHERE forename = 'Ivy'")[0][0]
-        wh.fetch("UPDATE marts.child_index SET forename = ? WHERE child_id = ?", [evil, child])
-        wh.fetch("UPDATE marts.child_flags SET forename = ? WHERE child_id = ?", [evil, child])
-        wh.fetch("UPDATE linked.children SET forename = ? WHERE child_id = ?", [evil, child])
+        child = wh.literal_rows("SELECT child_id FROM marts.child_index WHERE forename = 'Ivy'")[0][0]
+        wh.literal_rows("UPDATE marts.child_index SET forename = ? WHERE child_id = ?", [evil, child])
+        wh.literal_rows("UPDATE marts.child_flags SET forename = ? WHERE child_id = ?", [evil, child])
+        wh.literal_rows("UPDATE linked.children SET forename = ? WHERE child_id = ?", [evil, child])
         warehouse.refresh_published(wh)
     result = runner.invoke(app, ["explain", child])
     assert result.exit_code == 0, result.output
@@ -429,9 +430,9 @@ def test_a_landing_file_linking_outside_the_landing_folder_is_refused_unread(env
     assert "police_incidents.csv" in result.output and "outside the landing folder" in result.output
     assert "SECRET" not in result.output
     with warehouse.open_reader(_published(env)) as wh:
-        for (table,) in wh.fetch("SELECT table_schema || '.' || table_name FROM information_schema.tables "
+        for (table,) in wh.literal_rows("SELECT table_schema || '.' || table_name FROM information_schema.tables "
                                  "WHERE table_catalog = 'wh'"):
-            text = repr(wh.frame(f"SELECT * FROM {table}").rows())
+            text = repr(read_sql(wh, f"SELECT * FROM {table}").rows())
             assert "SECRET" not in text, table
 
 
@@ -470,7 +471,7 @@ def test_quarantine_is_logged_by_row_number_without_the_values(env: Path) -> Non
 
 def _quarantine_reasons(root: Path) -> str:
     with warehouse.open_reader(_published(root)) as wh:
-        return str(wh.fetch("SELECT list(reasons) FROM audit.quarantine"))
+        return str(wh.literal_rows("SELECT list(reasons) FROM audit.quarantine"))
 
 
 # ---- 13. hearth sql -------------------------------------------------------------------------------

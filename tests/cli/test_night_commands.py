@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from builders import read_sql
 from typer.testing import CliRunner
 
 from pipeline import warehouse
@@ -34,7 +35,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _marts(path: Path) -> dict[str, pl.DataFrame]:
     with warehouse.open_reader(path / "wh" / "warehouse.duckdb") as wh:
-        return {t: wh.frame(f"SELECT * FROM marts.{t} ORDER BY ALL") for t in
+        return {t: read_sql(wh, f"SELECT * FROM marts.{t} ORDER BY ALL") for t in
                 ("child_flags", "mash_list", "school_notifications", "child_index")}
 
 
@@ -54,8 +55,8 @@ def test_a_night_failing_data_quality_exits_1_and_leaves_the_lists_as_they_were(
     for name, frame in before.items():
         assert after[name].equals(frame), name
     with warehouse.open_reader(env / "wh" / "warehouse.duckdb") as wh:
-        runs = wh.frame("SELECT logical_date, status, message FROM audit.runs ORDER BY logical_date")
-        staged = wh.fetch("SELECT count(*) FROM staging.health_register_snapshots WHERE snapshot_date = ?", [nxt])
+        runs = read_sql(wh, "SELECT logical_date, status, message FROM audit.runs ORDER BY logical_date")
+        staged = wh.literal_rows("SELECT count(*) FROM staging.health_register_snapshots WHERE snapshot_date = ?", [nxt])
     assert runs["status"].to_list() == ["succeeded", "failed"]
     assert "validate" in runs["message"][1]
     assert staged == [(0,)]
@@ -73,7 +74,7 @@ def test_a_broken_file_exits_2_naming_file_and_column(env: Path) -> None:
 
 def test_decisions_from_csv_are_recorded_with_who_and_why_and_bad_rows_all_reported(env: Path) -> None:
     with warehouse.open_reader(env / "wh" / "warehouse.duckdb") as wh:
-        listed = wh.frame("SELECT household_id, priority, risk_level FROM marts.mash_list ORDER BY priority")
+        listed = read_sql(wh, "SELECT household_id, priority, risk_level FROM marts.mash_list ORDER BY priority")
     last = listed["household_id"][-1]
     batch = env / "decisions.csv"
     batch.write_text(f"household_id,priority,level,reason\n{last},1,high,\"seen by social worker; 'urgent'\"\n")
@@ -85,7 +86,7 @@ def test_decisions_from_csv_are_recorded_with_who_and_why_and_bad_rows_all_repor
     assert result.exit_code == 2
     assert "bad.csv row 1, column priority" in result.output and "row 2" in result.output
     with warehouse.open_reader(env / "wh" / "warehouse.duckdb") as wh:
-        decisions = wh.frame("SELECT * FROM audit.coordinator_decisions")
+        decisions = read_sql(wh, "SELECT * FROM audit.coordinator_decisions")
     assert decisions["decided_by"].to_list() == ["coordinator-a"]
     assert decisions["reason"].to_list() == ["seen by social worker; 'urgent'"]
 
@@ -95,14 +96,14 @@ def test_review_accept_is_recorded_and_shown_no_more(env: Path) -> None:
     result = runner.invoke(app, ["review", "--accept", f"{left}={right}", "--as", "rev"])
     assert result.exit_code == 0, result.output
     with warehouse.open_reader(env / "wh" / "warehouse.duckdb") as wh:
-        rows = wh.fetch("SELECT decided_by, left_id, right_id, decision FROM audit.review_decisions")
+        rows = wh.literal_rows("SELECT decided_by, left_id, right_id, decision FROM audit.review_decisions")
     assert rows == [("rev", left, right, "match")]
 
 
 def test_explain_names_the_rules_that_fired(env: Path) -> None:
     with warehouse.open_reader(env / "wh" / "warehouse.duckdb") as wh:
-        child = wh.fetch("SELECT child_id FROM marts.child_flags WHERE forename = 'Ivy'")[0][0]
-        other = wh.fetch("SELECT child_id FROM marts.child_index WHERE forename = 'Ada'")[0][0]
+        child = wh.literal_rows("SELECT child_id FROM marts.child_flags WHERE forename = 'Ivy'")[0][0]
+        other = wh.literal_rows("SELECT child_id FROM marts.child_index WHERE forename = 'Ada'")[0][0]
     result = runner.invoke(app, ["explain", child, "--as", "auditor"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("FLAGGED HIGH") and "(rule UNDER_ONE)" in result.output and "INC-R" in result.output

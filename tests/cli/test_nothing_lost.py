@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from builders import read_sql
 from typer.testing import CliRunner
 
 from pipeline import warehouse
@@ -36,19 +37,19 @@ def marts_digest(env: Path) -> str:
     with warehouse.open_reader(published(env)) as wh:
         for mart in MARTS:
             digest.update(mart.encode())
-            for row in wh.fetch(f"SELECT * FROM marts.{mart} ORDER BY ALL"):
+            for row in wh.literal_rows(f"SELECT * FROM marts.{mart} ORDER BY ALL"):
                 digest.update(repr(row).encode())
     return digest.hexdigest()
 
 
 def runs(env: Path) -> list[dict]:
     with warehouse.open_reader(published(env)) as wh:
-        return wh.frame("SELECT * FROM audit.runs ORDER BY started_at").to_dicts()
+        return read_sql(wh, "SELECT * FROM audit.runs ORDER BY started_at").to_dicts()
 
 
 def flagged(env: Path, forename: str, day: date) -> list[dict]:
     with warehouse.open_reader(published(env)) as wh:
-        return wh.frame(
+        return read_sql(wh,
             "SELECT * FROM marts.child_flags WHERE forename = $f AND list_date = $d", {"f": forename, "d": day}
         ).to_dicts()
 
@@ -186,8 +187,8 @@ def test_a_police_file_cut_in_transit_is_processed_and_said_loudly(env: Path) ->
     last = runs(env)[-1]
     assert last["status"] == "succeeded" and last["warning_count"] == 1 and "truncated_file" in last["warnings"]
     with warehouse.open_reader(published(env)) as wh:
-        staged = wh.fetch("SELECT incident_id FROM staging.police_incident_versions WHERE delivery_date = ?", [nxt])
-        quarantined = wh.fetch("SELECT _row FROM audit.quarantine WHERE delivery_date = ?", [nxt])
+        staged = wh.literal_rows("SELECT incident_id FROM staging.police_incident_versions WHERE delivery_date = ?", [nxt])
+        quarantined = wh.literal_rows("SELECT _row FROM audit.quarantine WHERE delivery_date = ?", [nxt])
     assert staged == [("INC-T",)] and quarantined == [(2,)]
     html = (env / "reports" / nxt.isoformat() / f"mash-list-{nxt}.html").read_text()
     first_row = min(i for i in (html.find('<main id="households"'), html.find('class="empty"')) if i >= 0)
@@ -201,7 +202,7 @@ def test_a_police_file_cut_in_transit_is_processed_and_said_loudly(env: Path) ->
 # ---- 3. purge ------------------------------------------------------------------------------
 def _police_rows(env: Path) -> tuple[int, int, int]:
     with warehouse.open_reader(published(env)) as wh:
-        return tuple(wh.fetch(  # type: ignore[return-value]
+        return tuple(wh.literal_rows(  # type: ignore[return-value]
             "SELECT (SELECT count(*) FROM staging.police_incident_versions), "
             "(SELECT count(*) FROM staging.police_person_versions), (SELECT count(*) FROM raw.police_incidents)"
         )[0])
@@ -209,7 +210,7 @@ def _police_rows(env: Path) -> tuple[int, int, int]:
 
 def _purges(env: Path) -> list[dict]:
     with warehouse.open_writer(published(env)) as wh:  # dry runs are recorded in the working file
-        return wh.frame("SELECT * FROM audit.purges ORDER BY purged_at").to_dicts()
+        return read_sql(wh, "SELECT * FROM audit.purges ORDER BY purged_at").to_dicts()
 
 
 @pytest.mark.parametrize("day", ["2099-01-01", (NIGHT + timedelta(days=1)).isoformat()], ids=["future", "after-latest-night"])
@@ -289,11 +290,11 @@ def test_an_escalation_in_the_repeated_october_hour_is_not_lost(
     out = result.output.replace("\n", " ")
     assert "incident INC-S" in out and "cannot be put in order" in out and "succeeded with 1 warning(s)" in out
     with warehouse.open_reader(tmp_path / "wh" / "warehouse.duckdb") as wh:
-        milo = wh.frame("SELECT risk_level, reasons FROM marts.child_flags WHERE forename = 'Milo' "
+        milo = read_sql(wh, "SELECT risk_level, reasons FROM marts.child_flags WHERE forename = 'Milo' "
                         "AND list_date = $d", {"d": night}).to_dicts()
-        last = wh.frame("SELECT warnings FROM audit.runs ORDER BY started_at DESC LIMIT 1")["warnings"][0]
-        staged = wh.fetch("SELECT updated_at_ambiguous FROM staging.police_incident_versions")
-        quarantined = wh.fetch("SELECT count(*) FROM audit.quarantine WHERE source = 'police_incidents'")[0][0]
+        last = read_sql(wh, "SELECT warnings FROM audit.runs ORDER BY started_at DESC LIMIT 1")["warnings"][0]
+        staged = wh.literal_rows("SELECT updated_at_ambiguous FROM staging.police_incident_versions")
+        quarantined = wh.literal_rows("SELECT count(*) FROM audit.quarantine WHERE source = 'police_incidents'")[0][0]
     assert [m["risk_level"] for m in milo] == ["high"] and "DASH_HIGH" in milo[0]["reasons"]
     assert "ambiguous_update_order" in last
     assert staged == [(True,), (True,)] and quarantined == 0

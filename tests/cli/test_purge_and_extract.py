@@ -38,7 +38,7 @@ def published(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _count(path: Path, table: str) -> int:
     with warehouse.open_reader(path) as wh:
-        return wh.fetch(f"SELECT count(*) FROM {table}")[0][0]
+        return wh.literal_rows(f"SELECT count(*) FROM {table}")[0][0]
 
 
 def test_purge_shows_the_plan_by_default_and_deletes_only_with_apply(
@@ -54,13 +54,13 @@ def test_purge_shows_the_plan_by_default_and_deletes_only_with_apply(
     assert "would delete" in plan.output
     assert _count(published, "raw.health_register") == 2, "a dry run deletes nothing"
     with warehouse.open_writer(published) as wh:  # not even from the working file
-        assert wh.fetch("SELECT count(*) FROM raw.health_register") == [(2,)]
+        assert wh.literal_rows("SELECT count(*) FROM raw.health_register") == [(2,)]
     done = runner.invoke(app, ["purge", "--date", day, "--apply"])
     assert done.exit_code == 0, done.output
     assert "deleted" in done.output
     # The published copy, which readers open, no longer holds the purged rows.
     with warehouse.open_reader(published) as wh:
-        assert wh.fetch("SELECT delivery_date FROM raw.health_register") == [(D2,)]
+        assert wh.literal_rows("SELECT delivery_date FROM raw.health_register") == [(D2,)]
     assert _count(published, "audit.quarantine") == audit_before
     again = runner.invoke(app, ["purge", "--date", day, "--apply"])
     assert again.exit_code == 0, again.output
@@ -88,7 +88,7 @@ def test_audit_extract_writes_pseudonymised_parquet_and_logs_who(
         data = path.read_bytes() if path.suffix != ".parquet" else repr(pl.read_parquet(path).rows()).encode()
         assert [n for n in (*NAMES, "Mill Lane", "INC-1") if n.encode() in data] == [], path.name
     with warehouse.open_writer(published) as wh:  # the access log's system of record
-        assert wh.fetch("SELECT who, command FROM audit.access_log") == [("auditor.ann", "audit-extract")]
+        assert wh.literal_rows("SELECT who, command FROM audit.access_log") == [("auditor.ann", "audit-extract")]
 
 
 def test_audit_extract_without_a_key_exits_2_and_writes_nothing(

@@ -22,8 +22,8 @@ runner = CliRunner()
 
 def _published(path: Path) -> tuple[list, list]:
     with warehouse.open_reader(path) as wh:
-        marts = wh.fetch("SELECT list_date, child_id, risk_level FROM marts.child_flags ORDER BY ALL")
-        runs = wh.fetch("SELECT logical_date, status, message FROM audit.runs ORDER BY started_at")
+        marts = wh.literal_rows("SELECT list_date, child_id, risk_level FROM marts.child_flags ORDER BY ALL")
+        runs = wh.literal_rows("SELECT logical_date, status, message FROM audit.runs ORDER BY started_at")
     return marts, runs
 
 

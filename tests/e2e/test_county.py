@@ -6,6 +6,7 @@ import re
 
 import polars as pl
 import pytest
+from builders import read_sql
 
 from e2e.conftest import County
 from pipeline import warehouse
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.xdist_group("e2e_county")
 
 def _frame(county: County, sql: str, **params: object) -> pl.DataFrame:
     with warehouse.open_reader(county.settings.warehouse) as wh:
-        return wh.frame(sql, params or None)
+        return read_sql(wh, sql, params or None)
 
 
 def test_every_night_ran_and_published(county: County) -> None:
@@ -160,10 +161,10 @@ def test_the_auditing_guide_runs_on_the_county_and_its_integrity_checks_find_not
     assert len(empty_by_promise) == 2, "the guide's two 'must return no rows' checks"
     with warehouse.open_reader(county.settings.warehouse) as wh:
         for _, query in queries:
-            wh.fetch(query)
+            wh.literal_rows(query)
         for query in empty_by_promise:
-            rows = wh.fetch(query)
+            rows = wh.literal_rows(query)
             assert rows == [], f"{query}\nreturned {len(rows)} row(s), e.g. {rows[:3]}"
         # Both checks look at something: flags with evidence, and publications with marts.
-        assert wh.fetch("SELECT count(*) FROM audit.why_flagged")[0][0] > 0
-        assert wh.fetch("SELECT count(*) FROM audit.published_runs WHERE child_flags > 0")[0][0] == len(county.days)
+        assert wh.literal_rows("SELECT count(*) FROM audit.why_flagged")[0][0] > 0
+        assert wh.literal_rows("SELECT count(*) FROM audit.published_runs WHERE child_flags > 0")[0][0] == len(county.days)

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from builders import read_sql
 
 from pipeline import warehouse
 from pipeline.config import Settings
@@ -69,7 +70,7 @@ def night(settings: Settings) -> Settings:
 
 def test_children_with_one_unusable_value_are_still_flagged(night: Settings) -> None:
     with warehouse.open_reader(night.warehouse) as wh:
-        flags = wh.frame("SELECT forename, dob, nhs_number, incident_ids, reasons FROM marts.child_flags ORDER BY forename")
+        flags = read_sql(wh, "SELECT forename, dob, nhs_number, incident_ids, reasons FROM marts.child_flags ORDER BY forename")
     assert flags["forename"].to_list() == ["Ivy", "Milo"]
     ivy, milo = flags.row(0, named=True), flags.row(1, named=True)
     assert ivy["dob"] is None and ivy["incident_ids"] == ["INC-R"] and "DA_IN_HOUSEHOLD" in ivy["reasons"]
@@ -78,16 +79,16 @@ def test_children_with_one_unusable_value_are_still_flagged(night: Settings) -> 
 
 def test_every_withheld_value_and_rejected_row_is_on_the_audit_trail(night: Settings) -> None:
     with warehouse.open_reader(night.warehouse) as wh:
-        defects = wh.frame("SELECT run_id, delivery_date, source, _file, _row, record_id, column_name, rule, reason "
+        defects = read_sql(wh, "SELECT run_id, delivery_date, source, _file, _row, record_id, column_name, rule, reason "
                            "FROM audit.field_defects ORDER BY source, _row")
-        quarantine = wh.frame("SELECT source, _row, reasons FROM audit.quarantine")
-        run_id = wh.fetch("SELECT run_id FROM audit.runs")[0][0]
-        counts = wh.fetch("""
+        quarantine = read_sql(wh, "SELECT source, _row, reasons FROM audit.quarantine")
+        run_id = wh.literal_rows("SELECT run_id FROM audit.runs")[0][0]
+        counts = wh.literal_rows("""
             SELECT (SELECT count(*) FROM raw.health_register WHERE delivery_date = $d),
                    (SELECT count(*) FROM staging.health_register_snapshots WHERE snapshot_date = $d),
                    (SELECT count(*) FROM audit.quarantine WHERE delivery_date = $d AND source = 'health_register')
         """, {"d": NIGHT})[0]
-        detail = wh.fetch("SELECT detail->>'$.field_defects' FROM audit.run_stages WHERE stage = 'validate'")[0][0]
+        detail = wh.literal_rows("SELECT detail->>'$.field_defects' FROM audit.run_stages WHERE stage = 'validate'")[0][0]
     rows = defects.drop("run_id", "delivery_date", "record_id").rows()
     assert rows == [
         ("health_register", "health_register.csv", 1, "dob", "dob.date", "is not a date (YYYY-MM-DD or DD/MM/YYYY)"),
@@ -107,9 +108,9 @@ def test_every_withheld_value_and_rejected_row_is_on_the_audit_trail(night: Sett
 
 def test_explain_says_what_was_withheld_and_where(night: Settings) -> None:
     with warehouse.open_reader(night.warehouse) as wh:
-        child_id = wh.fetch("SELECT child_id FROM marts.child_flags WHERE forename = 'Ivy'")[0][0]
+        child_id = wh.literal_rows("SELECT child_id FROM marts.child_flags WHERE forename = 'Ivy'")[0][0]
         text = explain_child(wh, child_id, NIGHT)
-        withheld = wh.frame("SELECT * FROM audit.child_withheld_fields WHERE child_id = $c", {"c": child_id})
+        withheld = read_sql(wh, "SELECT * FROM audit.child_withheld_fields WHERE child_id = $c", {"c": child_id})
     assert (
         "date of birth withheld: delivered value is not a date (YYYY-MM-DD or DD/MM/YYYY), delivery of "
         f"{NIGHT} (health_register.csv row 1; record health_register:{nhs_number(1)})"

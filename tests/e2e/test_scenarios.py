@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from builders import read_sql
 
 from pipeline import warehouse
 from pipeline.config import Settings
@@ -68,14 +69,14 @@ def night(settings: Settings) -> Settings:
 
 def _flag(settings: Settings, forename: str) -> dict:
     with warehouse.open_reader(settings.warehouse) as wh:
-        rows = wh.frame("SELECT * FROM marts.child_flags WHERE forename = $f", {"f": forename})
+        rows = read_sql(wh, "SELECT * FROM marts.child_flags WHERE forename = $f", {"f": forename})
     assert rows.height == 1, f"{forename} should be flagged exactly once, got {rows.height}"
     return rows.row(0, named=True)
 
 
 def _listing(settings: Settings, household_id: str) -> dict:
     with warehouse.open_reader(settings.warehouse) as wh:
-        rows = wh.frame("SELECT * FROM marts.mash_list WHERE household_id = $h", {"h": household_id})
+        rows = read_sql(wh, "SELECT * FROM marts.mash_list WHERE household_id = $h", {"h": household_id})
     assert rows.height == 1
     return rows.row(0, named=True)
 
@@ -107,16 +108,16 @@ def test_scenario_s_stepfather_and_toddler_without_school_is_flagged(night: Sett
 
 def test_a_child_with_no_incident_in_the_household_is_not_flagged(night: Settings) -> None:
     with warehouse.open_reader(night.warehouse) as wh:
-        assert wh.fetch("SELECT count(*) FROM marts.child_flags WHERE forename = 'Ada'")[0][0] == 0
+        assert wh.literal_rows("SELECT count(*) FROM marts.child_flags WHERE forename = 'Ada'")[0][0] == 0
         # … but she is in the child index, linked across both registers into one child.
-        ada = wh.frame("SELECT * FROM marts.child_index WHERE forename = 'Ada'")
+        ada = read_sql(wh, "SELECT * FROM marts.child_index WHERE forename = 'Ada'")
     assert ada.height == 1
     assert sorted(ada["sources"][0]) == ["health_register", "school_census"]
 
 
 def test_the_night_is_recorded_and_the_report_written(night: Settings) -> None:
     with warehouse.open_reader(night.warehouse) as wh:
-        runs = wh.frame("SELECT * FROM audit.runs")
+        runs = read_sql(wh, "SELECT * FROM audit.runs")
     assert runs["status"].to_list() == ["succeeded"]
     assert (night.reports_dir / NIGHT.isoformat() / f"mash-list-{NIGHT}.html").exists()
 
@@ -186,7 +187,7 @@ def two_nights(settings: Settings) -> Settings:
 
 def _list_on(settings: Settings, day: date) -> list[dict]:
     with warehouse.open_reader(settings.warehouse) as wh:
-        return wh.frame("SELECT * FROM marts.mash_list WHERE list_date = $d ORDER BY priority", {"d": day}).to_dicts()
+        return read_sql(wh, "SELECT * FROM marts.mash_list WHERE list_date = $d ORDER BY priority", {"d": day}).to_dicts()
 
 
 def test_two_nights_the_second_list_says_what_changed_in_words(two_nights: Settings) -> None:
@@ -219,7 +220,7 @@ def test_two_nights_a_child_with_no_known_home_is_listed_once(two_nights: Settin
     assert "Zed Vale" in section
     # The next night its flag continues and nothing about it is new: not listed again.
     with warehouse.open_reader(two_nights.warehouse) as wh:
-        status = wh.fetch("SELECT status FROM marts.child_flags WHERE list_date = $d AND forename = 'Zed'",
+        status = wh.literal_rows("SELECT status FROM marts.child_flags WHERE list_date = $d AND forename = 'Zed'",
                           {"d": NIGHT_2})
     assert status == [("continuing",)]
     assert all(r["household_id"] is not None for r in _list_on(two_nights, NIGHT_2))
@@ -229,7 +230,7 @@ def test_two_nights_a_child_with_no_known_home_is_listed_once(two_nights: Settin
 
 def _child_id(settings: Settings, forename: str) -> str:
     with warehouse.open_reader(settings.warehouse) as wh:
-        return str(wh.fetch("SELECT child_id FROM marts.child_index WHERE forename = $f", {"f": forename})[0][0])
+        return str(wh.literal_rows("SELECT child_id FROM marts.child_index WHERE forename = $f", {"f": forename})[0][0])
 
 
 def test_explain_leads_with_the_verdict_in_plain_words(night: Settings) -> None:
@@ -253,7 +254,7 @@ def test_decide_reads_back_what_it_recorded_and_from_which_list(night: Settings)
     from pipeline.cli import app
 
     with warehouse.open_reader(night.warehouse) as wh:
-        household = wh.fetch("SELECT household_id FROM marts.mash_list WHERE priority = 1")[0][0]
+        household = wh.literal_rows("SELECT household_id FROM marts.mash_list WHERE priority = 1")[0][0]
     reason = "discussed at MASH with school and health visiting, who both report concerns about the baby"
     result = CliRunner().invoke(app, ["decide", household, "--level", "high", "--priority", "1", "--reason", reason,
                                       "--warehouse", str(night.warehouse), "--as", "coordinator.a"])

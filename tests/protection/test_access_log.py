@@ -34,7 +34,7 @@ def _log(path: Path) -> list[tuple[str, str, str | None]]:
     # The access log is written to the working file at once; the published copy gets it at
     # the next publish.
     with warehouse.open_writer(path) as wh:
-        return [tuple(r) for r in wh.fetch("SELECT who, command, subject FROM audit.access_log ORDER BY accessed_at")]
+        return [tuple(r) for r in wh.literal_rows("SELECT who, command, subject FROM audit.access_log ORDER BY accessed_at")]
 
 
 @pytest.mark.parametrize(
@@ -77,5 +77,5 @@ def test_the_log_reaches_the_published_copy_at_the_next_publish(published: Path)
     decided = runner.invoke(app, ["decide", "H2", "--priority", "1", "--reason", "seen", "--as", "coord.cat"])
     assert decided.exit_code == 0, decided.output
     with warehouse.open_reader(published) as wh:
-        rows = wh.fetch("SELECT who, command, subject FROM audit.access_log")
+        rows = wh.literal_rows("SELECT who, command, subject FROM audit.access_log")
     assert rows == [("auditor.ann", "explain", "C1")]

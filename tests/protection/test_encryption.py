@@ -72,7 +72,7 @@ def test_no_plaintext_in_the_working_file_its_wal_or_the_published_copy(encrypte
     for path in _files(encrypted):
         assert _leaks(path) == [], path
     with warehouse.open_reader(encrypted, key=KEY) as reader:
-        assert reader.fetch("SELECT count(*) FROM raw.health_register WHERE forename = ?", [NAME]) == [(200,)]
+        assert reader.literal_rows("SELECT count(*) FROM raw.health_register WHERE forename = ?", [NAME]) == [(200,)]
 
 
 @pytest.mark.parametrize("key", [None, "the-wrong-key-0123456789abcdef0123456789"])

@@ -44,7 +44,7 @@ runner = CliRunner()
 
 def _tables(published: Path) -> list[tuple[str, str, str]]:
     with warehouse.open_reader(published) as wh:
-        return [tuple(r) for r in wh.fetch(
+        return [tuple(r) for r in wh.literal_rows(
             "SELECT table_schema, table_name, table_type FROM information_schema.tables "
             "WHERE table_catalog = 'wh' ORDER BY ALL")]
 
@@ -66,7 +66,7 @@ def test_decide_stores_reason_and_who_verbatim(published: Path, text: str) -> No
     result = runner.invoke(app, ["decide", "H1", "--level", "high", "--reason", text, "--as", text])
     assert result.exit_code == 0, result.output
     with warehouse.open_reader(published) as wh:
-        assert wh.fetch("SELECT household_id, decided_by, reason FROM audit.coordinator_decisions") == [("H1", text, text)]
+        assert wh.literal_rows("SELECT household_id, decided_by, reason FROM audit.coordinator_decisions") == [("H1", text, text)]
     assert _tables(published) == tables
 
 
@@ -76,7 +76,7 @@ def test_review_stores_note_and_who_verbatim(published: Path, text: str) -> None
     result = runner.invoke(app, ["review", "--reject", pair, "--note", text, "--as", text])
     assert result.exit_code == 0, result.output
     with warehouse.open_reader(published) as wh:
-        rows = wh.fetch("SELECT decided_by, left_id, right_id, decision, note FROM audit.review_decisions")
+        rows = wh.literal_rows("SELECT decided_by, left_id, right_id, decision, note FROM audit.review_decisions")
     assert rows == [(text, "health_register:N1", "health_register:N2", "nonmatch", text)]
 
 
@@ -87,7 +87,7 @@ def test_review_of_a_hostile_pair_is_refused_and_nothing_stored(published: Path,
     assert result.exit_code == 2, result.output
     assert "no decision recorded" in result.output
     with warehouse.open_writer(published) as wh:
-        assert wh.fetch("SELECT count(*) FROM audit.review_decisions") == [(0,)]
+        assert wh.literal_rows("SELECT count(*) FROM audit.review_decisions") == [(0,)]
     assert _tables(published) == tables
 
 
@@ -131,19 +131,19 @@ def test_hostile_values_in_every_column_of_a_delivery_are_kept_verbatim(tmp_path
             columns = list(CONTRACT_COLUMNS[source])
             stored = {
                 str(r[0]): dict(zip(columns, r[1:], strict=True))
-                for r in wh.fetch(f"SELECT _row, {', '.join(columns)} FROM raw.{source} WHERE delivery_date = ?", [day])
+                for r in wh.literal_rows(f"SELECT _row, {', '.join(columns)} FROM raw.{source} WHERE delivery_date = ?", [day])
             }
             for row in rows:
                 expected = {c: row[c] for c in columns}
                 assert stored[row["_row"]] == expected, f"raw.{source} row {row['_row']} not verbatim"
             quarantined = {
                 str(r[0]): json.loads(r[1])
-                for r in wh.fetch("SELECT _row, record FROM audit.quarantine WHERE source = ?", [source])
+                for r in wh.literal_rows("SELECT _row, record FROM audit.quarantine WHERE source = ?", [source])
             }
             for row in rows:
                 assert row["_row"] in quarantined, f"{source} row {row['_row']} should be quarantined"
                 assert {c: quarantined[row["_row"]].get(c) for c in columns} == {c: row[c] for c in columns}
-        assert wh.fetch("SELECT status FROM audit.runs") == [("succeeded",)]
+        assert wh.literal_rows("SELECT status FROM audit.runs") == [("succeeded",)]
     assert "audit.run_log" in audit_tables(settings.warehouse)
     html = next((settings.reports_dir / day.isoformat()).glob("*.html")).read_text(encoding="utf-8")
     assert "<script>alert" not in html

@@ -46,7 +46,7 @@ def _plan(frame: pl.DataFrame) -> dict[str, tuple[int, date | None, date | None]
 
 
 def _count(wh: warehouse.Warehouse, table: str) -> int:
-    return wh.fetch(f"SELECT count(*) FROM {table}")[0][0]
+    return wh.literal_rows(f"SELECT count(*) FROM {table}")[0][0]
 
 
 def test_plan_lists_rows_and_date_ranges_per_table(writer: warehouse.Warehouse) -> None:
@@ -72,7 +72,7 @@ def test_purge_deletes_exactly_the_plan_and_keeps_the_current_snapshot(writer: w
     before = {t: _count(writer, t) for t in PURGEABLE}
     plan = _plan(purge(writer, TODAY, POLICY, dry_run=False))
     assert {t: _count(writer, t) for t in PURGEABLE} == {t: before[t] - plan[t][0] for t in PURGEABLE}
-    snapshots = writer.fetch("SELECT DISTINCT snapshot_date FROM staging.health_register_snapshots ORDER BY 1")
+    snapshots = writer.literal_rows("SELECT DISTINCT snapshot_date FROM staging.health_register_snapshots ORDER BY 1")
     assert snapshots == [(_day(40),), (_day(5),)]
     # Purging again finds nothing more.
     assert plan_purge(writer, TODAY, POLICY)["rows"].sum() == 0

@@ -33,8 +33,8 @@ def test_the_run_config_in_the_audit_trail_holds_no_key(tmp_path: Path, monkeypa
     result = runner.invoke(app, ["run", "--date", NIGHT.isoformat(), "--create"])
     assert result.exit_code == 0, result.output
     with warehouse.open_reader(published, key=ENCRYPTION_KEY) as wh:
-        (config,), = wh.fetch("SELECT config FROM audit.runs")
-        trail = wh.fetch("SELECT * FROM audit.run_log") + wh.fetch("SELECT * FROM audit.run_stages")
+        (config,), = wh.literal_rows("SELECT config FROM audit.runs")
+        trail = wh.literal_rows("SELECT * FROM audit.run_log") + wh.literal_rows("SELECT * FROM audit.run_stages")
     recorded = json.loads(config)
     assert recorded["warehouse"] == str(published), "the configuration is recorded"
     assert not {"encryption_key", "pseudonym_key"} & set(recorded)

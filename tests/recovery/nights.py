@@ -8,6 +8,8 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
+from builders import read_sql
+
 from pipeline import warehouse
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
@@ -72,7 +74,7 @@ def write_county(landing: Path, households: int = 40) -> None:
 def table_rows(published: Path, table: str, *, key: str | None = None, drop: tuple[str, ...] = ("run_id",)) -> Counter[str]:
     """A table's rows as a multiset of their printed form (order-free, comparable)."""
     with warehouse.open_reader(published, key=key) as wh:
-        frame = wh.frame(f"SELECT * FROM {table}")
+        frame = read_sql(wh, f"SELECT * FROM {table}")
     frame = frame.drop([c for c in drop if c in frame.columns])
     return Counter(repr(r) for r in frame.rows())
 
@@ -83,7 +85,7 @@ def marts(published: Path, *, key: str | None = None) -> dict[str, Counter[str]]
 
 def audit_tables(published: Path) -> list[str]:
     with warehouse.open_reader(published) as wh:
-        rows = wh.fetch(
+        rows = wh.literal_rows(
             "SELECT table_schema || '.' || table_name FROM information_schema.tables "
             "WHERE table_catalog = 'wh' AND table_schema = 'audit' AND table_type = 'BASE TABLE' ORDER BY 1"
         )

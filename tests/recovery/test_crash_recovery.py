@@ -58,14 +58,14 @@ def _assert_recovers(s: Settings, baseline: dict[str, object], *, allow_new: boo
     expected = [baseline["two"], baseline["three"]] if allow_new else [baseline["two"]]
     assert published in expected, "the published marts are neither the previous night's nor the new night's"
     with warehouse.open_writer(s.warehouse) as wh:  # the working file recovers (WAL replay)
-        assert wh.fetch("SELECT count(*) FROM audit.schema_migrations")[0][0] > 0
+        assert wh.literal_rows("SELECT count(*) FROM audit.schema_migrations")[0][0] > 0
     run_night(NIGHTS[2], s, trigger="test")
     assert marts(s.warehouse) == baseline["three"]
 
 
 def _runs_of(published: Path, day: object) -> list[str]:
     with warehouse.open_reader(published) as wh:
-        rows = wh.fetch("SELECT status FROM audit.runs WHERE logical_date = ? ORDER BY started_at", [day])
+        rows = wh.literal_rows("SELECT status FROM audit.runs WHERE logical_date = ? ORDER BY started_at", [day])
     return [r[0] for r in rows]
 
 
@@ -124,12 +124,12 @@ def test_hearth_run_killed_from_outside_recovers(tmp_path: Path, baseline: dict,
 def test_a_reader_holding_the_published_file_does_not_fail_the_night(tmp_path: Path, baseline: dict) -> None:
     s = _two_nights(tmp_path, baseline["landing"])
     with warehouse.open_reader(s.warehouse) as reader:
-        seen = reader.fetch("SELECT count(*) FROM marts.child_flags")[0][0]
+        seen = reader.literal_rows("SELECT count(*) FROM marts.child_flags")[0][0]
         proc = subprocess.run([sys.executable, *CLI, "run", "--date", NIGHTS[2].isoformat()], env=_env(s),
                               capture_output=True, text=True, timeout=300, check=False)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         # The reader keeps the snapshot it opened, mid-query or not.
-        assert reader.fetch("SELECT count(*) FROM marts.child_flags")[0][0] == seen
+        assert reader.literal_rows("SELECT count(*) FROM marts.child_flags")[0][0] == seen
     assert marts(s.warehouse) == baseline["three"]
 
 

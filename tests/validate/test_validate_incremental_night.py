@@ -23,7 +23,7 @@ from nights import NIGHTS, write_county
 
 def _nhs_check_details(published: Path, run_id: str) -> dict[str, object]:
     with warehouse.open_reader(published) as wh:
-        (details,) = wh.fetch(
+        (details,) = wh.literal_rows(
             "SELECT details FROM audit.dq_results WHERE run_id = ? AND source = 'health_register' "
             "AND expectation = 'expect_column_values_to_be_valid_nhs_number'", [run_id])[0]
     return dict(json.loads(details))
@@ -49,7 +49,7 @@ def test_second_snapshot_is_incremental_unless_the_rules_changed(settings: Setti
     assert details["unchanged_since"] == NIGHTS[0].isoformat()
     # The row staged with its dob withheld was not taken as unchanged: checked in full again.
     with warehouse.open_reader(settings.warehouse) as wh:
-        withheld = wh.fetch("SELECT delivery_date, column_name, reason FROM audit.field_defects "
+        withheld = wh.literal_rows("SELECT delivery_date, column_name, reason FROM audit.field_defects "
                             "WHERE source = 'health_register' ORDER BY delivery_date")
     assert withheld == [(NIGHTS[0], "dob", "required value is missing"), (NIGHTS[1], "dob", "required value is missing")]
 

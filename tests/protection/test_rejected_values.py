@@ -7,7 +7,7 @@ and explained from audit.quarantine, and the same row delivered again hashes the
 from __future__ import annotations
 
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -18,14 +18,17 @@ from typer.testing import CliRunner
 from pipeline import warehouse
 from pipeline.cli import app
 from pipeline.config import Settings, load_settings
+from pipeline.explain import explain_child
 from pipeline.night import run_night
 from pipeline.pseudonymise import row_hash
-from pipeline.retention import split_quarantine
+from pipeline.retention import PurgeRequest, RetentionPolicy, purge, split_quarantine
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "recovery"))
 sys.path.insert(0, str(Path(__file__).parent.parent))
+sys.path.insert(0, str(Path(__file__).parent.parent / "audit"))
 from builders import write_delivery
 from nights import NIGHTS, write_county
+from world import D2, publish_two_nights
 
 KEY = "k" * 40
 # Values that occur in no other row of the county: where they are found, the rejected row is.
@@ -123,3 +126,22 @@ def test_audit_keeps_no_delivered_value_of_a_rejected_row() -> None:
     assert values.select("reasons", "record").rows() == quarantine.select("reasons", "record").rows()
     unkeyed, _ = split_quarantine(quarantine, None)
     assert unkeyed["row_hash"].to_list() == [None]
+
+
+def test_explain_says_when_an_incidents_details_were_removed_under_retention(tmp_path: Path) -> None:
+    published = publish_two_nights(tmp_path / "wh" / "warehouse.duckdb")
+    later = D2 + timedelta(days=3)
+    with warehouse.open_writer(published) as wh:
+        before = explain_child(wh, "C1", D2)
+        # A later night ran; police versions kept 1 day, forced as a DPO instruction would be.
+        wh.fetch("INSERT INTO audit.run_log (run_id, logical_date, event, event_at) VALUES "
+                 "('later', ?, 'started', ?), ('later', ?, 'succeeded', ?)",
+                 [later, datetime(2026, 10, 9, 2, tzinfo=UTC), later, datetime(2026, 10, 9, 3, tzinfo=UTC)])
+        request = PurgeRequest(who="dpo.test", today=later, lookback_days=1, force=True, reason="test instruction")
+        purge(wh, later, RetentionPolicy(raw_days=1, police_days=1, register_days=1), dry_run=False, request=request)
+        after = explain_child(wh, "C1", D2)
+    today = datetime.now(UTC).date().isoformat()
+    assert "INC-1: reported 05 Oct 2026 01:00, DASH high" in before
+    assert "INC-1: reported" not in after
+    assert f"INC-1: details removed under retention on {today}; reaches the child's home as the victim's home" in after
+    assert "police named the child on it" not in after

@@ -660,7 +660,8 @@ def _duplicate_reasons(
         "_row", pl.lit(key[-1], pl.String).alias("column"),
         (pl.lit(f"{' + '.join(key)}: ") + key_text + pl.lit(" is also on row ")
          + pl.col("_kept").cast(pl.String) + pl.lit(f", {rule}")).alias("reason"),
-        (pl.lit("is also on row ") + pl.col("_kept").cast(pl.String) + pl.lit(f", {rule}")).alias("problem"),
+        (pl.lit(f"{' + '.join(key)}: is also on row ") + pl.col("_kept").cast(pl.String)
+         + pl.lit(f", {rule}")).alias("problem"),
     )
     return [_row_reasons(exact), _row_reasons(keyed)]
 
@@ -706,7 +707,8 @@ def _quarantine_frame(
     data_columns = [c for c in frame.columns if c not in ("_file", "_row", RAW_LINE)]
     # What audit keeps of each reason: the column and the problem, never the delivered text.
     said = (
-        pl.when(pl.col("column").is_not_null() & ~pl.col("problem").str.starts_with(pl.col("column") + pl.lit(": ")))
+        pl.when(pl.col("reason").str.starts_with(pl.col("column") + pl.lit(": "))
+                & ~pl.col("problem").str.starts_with(pl.col("column") + pl.lit(": ")))
         .then(pl.col("column") + pl.lit(": ") + pl.col("problem"))
         .otherwise(pl.col("problem"))
     )

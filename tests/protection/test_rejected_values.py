@@ -72,13 +72,18 @@ def test_rejected_values_expire_with_raw_and_the_rejection_stays_explained(
     settings: Settings, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name, value in (("HEARTH_WAREHOUSE", settings.warehouse), ("HEARTH_LANDING_DIR", settings.landing_dir),
-                        ("HEARTH_REPORTS_DIR", settings.reports_dir), ("HEARTH_PSEUDONYM_KEY", KEY),
-                        ("HEARTH_RETENTION__RAW_DAYS", "1")):
+                        ("HEARTH_REPORTS_DIR", settings.reports_dir), ("HEARTH_RETENTION__RAW_DAYS", "1")):
         monkeypatch.setenv(name, str(value))
-    settings = load_settings()
+    monkeypatch.delenv("HEARTH_PSEUDONYM_KEY", raising=False)
     write_county(settings.landing_dir)
     row_number = _append_row(settings, NIGHTS[0], REJECTED)
-    for night in NIGHTS:
+    # The first night runs without the key: the rejection is recorded, its hash not yet.
+    run_night(NIGHTS[0], load_settings(), trigger="test")
+    with warehouse.open_reader(settings.warehouse) as wh:
+        assert wh.fetch("SELECT row_hash FROM audit.quarantine") == [(None,)]
+    monkeypatch.setenv("HEARTH_PSEUDONYM_KEY", KEY)
+    settings = load_settings()
+    for night in NIGHTS[1:]:
         run_night(night, settings, trigger="test")
     before = _tables_holding(settings.warehouse, SURNAME)
     assert set(before) == {"raw.police_persons", "restricted.rejected_rows"}, before  # the search finds it

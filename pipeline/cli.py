@@ -362,9 +362,11 @@ def purge(
     warehouse: WarehouseOpt = None,
     as_: AsOpt = None,
 ) -> None:
-    """Show (or, with --apply, delete) raw and staging rows past their retention period.
+    """Show (or, with --apply, delete) raw and staging rows, and rejected rows' values,
+    past their retention period.
 
-    Every purge, dry run or applied, is recorded in audit.purges."""
+    Every purge, dry run or applied, is recorded in audit.purges. With HEARTH_PSEUDONYM_KEY
+    set, rejected rows about to lose their values first get the keyed hash they lack."""
     from pipeline import retention
     from pipeline import warehouse as wh_mod
     from pipeline.calendar import LONDON
@@ -378,7 +380,8 @@ def purge(
     with wh_mod.open_writer(settings.warehouse, key=settings.encryption_key, create=False) as wh:
         latest = wh.query("latest_night")["logical_date"][0]
         day = _parse_date(date_) if date_ else min(today, latest or today)
-        plan = retention.purge(wh, day, policy, dry_run=dry_run, request=request)
+        plan = retention.purge(wh, day, policy, dry_run=dry_run, request=request,
+                               pseudonym_key=settings.pseudonym_key)
         if not dry_run:
             wh_mod.refresh_published(wh)
     table = Table(title=f"retention as of {day}: {'would delete' if dry_run else 'deleted'}")

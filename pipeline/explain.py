@@ -94,6 +94,11 @@ def _incidents_once(rows: pl.DataFrame) -> list[str]:
     for (incident_id,), group in rows.group_by("incident_id", maintain_order=True):
         first = group.row(0, named=True)
         how = " and ".join(dict.fromkeys(REACH_WORDS.get(b, b.replace("_", " ")) for b in group["basis"]))
+        if first["reported_at"] is None:
+            # Its police versions are past their retention period; the link itself remains.
+            lines.append(f"  - {incident_id}: {removed_words(first.get('removed_on'), 'details')}; "
+                         f"reaches the child's home as {how}")
+            continue
         lines.append(
             f"  - {incident_id}: reported {_when(first['reported_at'])}, DASH {first['dash_risk'].replace('_', ' ')}, "
             f"children present: {first['children_present']}; reaches the child's home as {how}"
@@ -173,6 +178,11 @@ def explain_child(wh: Warehouse, child_id: str, list_date: date | None, *, show_
     return "\n".join(lines)
 
 
+def removed_words(removed_on: date | None, what: str = "values") -> str:
+    """"values removed under retention on 2027-01-10" (the date when a purge recorded it)."""
+    return f"{what} removed under retention" + (f" on {removed_on.isoformat()}" if removed_on else "")
+
+
 def withheld_lines(withheld: pl.DataFrame) -> list[str]:
     """"date of birth withheld: delivered value is not a date … on 2026-11-20 (file row 2, …)"."""
     if withheld.height == 0:
@@ -184,5 +194,6 @@ def withheld_lines(withheld: pl.DataFrame) -> list[str]:
         lines.append(
             f"    {name} withheld: {why}, delivery of {r['delivery_date']} "
             f"({r['_file']} row {r['_row']}; record {r['record_id']})"
+            + (f"; delivered {removed_words(r['removed_on'])}" if r.get("removed_on") else "")
         )
     return lines

@@ -131,6 +131,7 @@ class LinkInputs:
     # (schemas.LINK_MODELS rows, from audit.link_models). Without a date u is always estimated.
     as_of: date | None = None
     models: pl.DataFrame = field(default_factory=lambda: schemas.empty(schemas.LINK_MODELS))
+    person_xref: pl.DataFrame = field(default_factory=lambda: schemas.empty(schemas.PERSON_XREF))  # from the previous run
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ class LinkResult:
     # below settings.audit_min_probability, the bulk of candidates, which say nothing an
     # auditor needs beyond "scored and rejected" (counted, not stored).
     audited: pl.DataFrame              # LINK_DECISIONS
+    person_xref: pl.DataFrame = field(default_factory=lambda: schemas.empty(schemas.PERSON_XREF))
 
 
 # ---- scoring -------------------------------------------------------------------------------
@@ -634,18 +636,29 @@ def assign_child_ids(members: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFr
     with the larger part); a component holding several old ids (a merge) keeps the one with
     most members. Minted ids hash the smallest member record id, so reruns agree.
     """
+    return _carried_ids(members, previous, "child_id", "C")
+
+
+def assign_person_ids(members: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
+    """``(component, person_id)`` for police nominals, carried over as child ids are
+    (:func:`assign_child_ids`): an adult keeps his id when the record it was minted from
+    (his earliest) is purged or delivered again."""
+    return _carried_ids(members, previous, "person_id", "P")
+
+
+def _carried_ids(members: pl.DataFrame, previous: pl.DataFrame, id_column: str, prefix: str) -> pl.DataFrame:
     old = (
-        members.join(previous.select("record_id", "child_id"), on="record_id")
-        .group_by("component", "child_id").agg(n=pl.len(), first=pl.col("record_id").min())
+        members.join(previous.select("record_id", id_column), on="record_id")
+        .group_by("component", id_column).agg(n=pl.len(), first=pl.col("record_id").min())
     )
-    owner = old.sort(["n", "first"], descending=[True, False]).unique("child_id", keep="first")
-    reused = owner.sort(["n", "child_id"], descending=[True, False]).unique("component", keep="first").select("component", "child_id")
+    owner = old.sort(["n", "first"], descending=[True, False]).unique(id_column, keep="first")
+    reused = owner.sort(["n", id_column], descending=[True, False]).unique("component", keep="first").select("component", id_column)
     minted = (
         members.group_by("component").agg(seed=pl.col("record_id").min())
         .join(reused, on="component", how="left")
-        .with_columns(child_id=pl.coalesce("child_id", stable_id("C", pl.col("seed"))))
+        .with_columns(pl.coalesce(id_column, stable_id(prefix, pl.col("seed"))).alias(id_column))
     )
-    return minted.select("component", "child_id")
+    return minted.select("component", id_column)
 
 
 # ---- the entry point -----------------------------------------------------------------------
@@ -705,7 +718,7 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
     decisions = retire_impossible_reviews(nodes, decisions)
 
     children, xref, members = _children(nodes, register, persons, incidents, siblings, inputs.child_xref)
-    person_links = _person_links(nodes, persons, incidents, siblings, members, decisions)
+    person_links = _person_links(nodes, persons, incidents, siblings, members, decisions, inputs.person_xref)
     incident_households = placement.incident_households(person_links, persons, incidents, children)
     households = placement.build_households([health, school, persons, incidents])
 
@@ -727,6 +740,13 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
         review_queue=schemas.conform(review_queue, schemas.REVIEW_QUEUE),
         child_xref=schemas.conform(xref, schemas.CHILD_XREF),
         models=models,
+        person_xref=schemas.conform(
+            person_links.filter(pl.col("person_id").is_not_null()).select(
+                pl.concat_str(pl.lit("police_persons:"), "incident_id", pl.lit(":"), "person_ref").alias("record_id"),
+                "person_id",
+            ).unique().sort("record_id"),
+            schemas.PERSON_XREF,
+        ),
     )
 
 
@@ -762,12 +782,10 @@ def _children(
 
 def _person_links(
     nodes: pl.DataFrame, persons: pl.DataFrame, incidents: pl.DataFrame, siblings: pl.DataFrame, members: pl.DataFrame,
-    decisions: pl.DataFrame,
+    decisions: pl.DataFrame, previous: pl.DataFrame,
 ) -> pl.DataFrame:
     police_nodes = nodes.filter(pl.col("source") == "police_persons")
-    person_ids = police_nodes.group_by("component").agg(seed=pl.col("record_id").min()).with_columns(
-        person_id=stable_id("P", pl.col("seed"))
-    )
+    person_ids = assign_person_ids(police_nodes.select("record_id", "component"), previous)
     accepted = decisions.filter(
         pl.col("decision").is_in(["auto_match", "reviewed_match"]) & (pl.col("link_type") == "police_child")
     )

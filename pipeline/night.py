@@ -231,6 +231,7 @@ def _previously_staged(
 def stage_validate(ctx: NightContext) -> StageResult:
     """Validate the landed rows; stage the valid ones, quarantine the rest, check freshness."""
     from pipeline.ingest import read_delivery
+    from pipeline.retention import fill_missing_row_hashes, split_quarantine
     from pipeline.validate import (
         ValidationContext,
         build_data_docs,
@@ -258,9 +259,18 @@ def stage_validate(ctx: NightContext) -> StageResult:
         quarantined = dict(outcome.quarantine.group_by("source").len().iter_rows())
         result.rows_in = sum(f.frame.height for f in delivery.files.values())
         result.rows_out = sum(f.height for f in outcome.staged.values())
+        key = ctx.settings.pseudonym_key
+        rejected, rejected_values = split_quarantine(outcome.quarantine, key)
         with wh.transaction():
+            if key:
+                fill_missing_row_hashes(wh, key)
+            # Audit keeps where each rejected row was, why and its keyed hash; its values go
+            # to the restricted layer, purged with raw (docs/data-protection.md).
             wh.insert_new(
-                "audit.quarantine", outcome.quarantine,
+                "audit.quarantine", rejected, key=("source", "_file", "_row", "row_hash"), day=day, run_id=ctx.run_id,
+            )
+            wh.insert_new(
+                "restricted.rejected_rows", rejected_values,
                 key=("source", "_file", "_row", "record"), day=day, run_id=ctx.run_id,
             )
             wh.insert_new(
@@ -303,6 +313,12 @@ def stage_validate(ctx: NightContext) -> StageResult:
             "data_docs": str(docs),
             "rules_fingerprint": fingerprint,
         }
+        if quarantined and not key:
+            # The rows are all recorded (the empty hash says which lack it) and a later night
+            # with the key fills it in, so this does not stop or mark the night.
+            log.warning("%s: %d rejected row(s) recorded without their keyed hash: HEARTH_PSEUDONYM_KEY "
+                        "is not set for the night; the next night or purge that has it records the hash "
+                        "while the rows' values are still held", day, sum(quarantined.values()))
     return result
 
 
@@ -354,6 +370,7 @@ def stage_link(ctx: NightContext) -> StageResult:
             persons=wh.query("current_persons", as_of=day),
             incidents=current_incidents(wh, day)[0],
             child_xref=wh.query("child_xref_before", before=day),
+            person_xref=wh.query("person_xref_before", before=day),
             reviews=wh.query("review_decisions_latest", until=day),
             as_of=day,
             models=wh.query("link_models_before", as_of=day),
@@ -361,7 +378,8 @@ def stage_link(ctx: NightContext) -> StageResult:
         linked = link_people(inputs, ctx.settings.linkage)
         with wh.transaction():
             for table, frame in (
-                ("linked.child_xref", linked.child_xref), ("linked.children", linked.children),
+                ("linked.child_xref", linked.child_xref), ("linked.person_xref", linked.person_xref),
+                ("linked.children", linked.children),
                 ("linked.households", linked.households), ("linked.person_links", linked.person_links),
                 ("linked.incident_households", linked.incident_households),
                 ("linked.review_queue", linked.review_queue),

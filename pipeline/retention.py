@@ -17,9 +17,11 @@ What is never purged here, and why:
 
 * the **latest register snapshot** on or before the cut-off: it is the state of the
   register until a newer one arrives, and linkage needs it;
-* anything in ``audit``: the issue requires the audit trail to be append-only. The rejected
-  rows in ``audit.quarantine`` carry names; their longer retention is a DPO decision
-  recorded in docs/data-protection.md, enforced by export-and-rebuild, not by this module;
+* anything in ``audit``: the audit trail is append-only. It holds no delivered values of
+  rejected rows: ``audit.quarantine`` keeps where each rejected row was, why (the reasons
+  without the delivered text) and a keyed hash of its text, while the row's values and the
+  reasons as written live in the restricted layer (``restricted.rejected_rows``), purged
+  here on the raw layer's schedule (:func:`split_quarantine`);
 * ``linked`` and ``marts``: derived, dated tables that reruns and explanations read; their
   period is a separate decision (docs/data-protection.md, "Retention").
 """
@@ -35,12 +37,16 @@ import polars as pl
 
 from pipeline.config import RetentionSettings
 from pipeline.errors import ConfigError, UsageError
+from pipeline.pseudonymise import row_hashes
 from pipeline.sources import REGISTRY
-from pipeline.warehouse import DATE_KEY, Warehouse
+from pipeline.warehouse import AUDIT_DATE_KEY, DATE_KEY, Warehouse, sql
 
 log = logging.getLogger(__name__)
 
-# The defaults are the settings' (config.RetentionSettings), written once there.
+# The defaults are the configuration's (pipeline.config.RetentionSettings), written once
+# there and argued in docs/data-protection.md: raw (and the rejected values beside it) long
+# enough to rerun any night of the last quarter; police versions the flag look-back (365
+# days) plus a margin for reruns and audits; register snapshots one year.
 _DEFAULTS = RetentionSettings.model_validate({})
 
 # Each source's tables by its retention class in the registry (pipeline/sources.py).
@@ -50,7 +56,9 @@ POLICE_TABLES = (*(s.raw_table for s in _POLICE), *(s.staging_table for s in _PO
 REGISTER_RAW = tuple(s.raw_table for s in _REGISTERS)
 # Register snapshots: the newest one on or before the cut-off stays (it is still current).
 REGISTER_SNAPSHOTS = tuple(s.staging_table for s in _REGISTERS)
-PURGEABLE = POLICE_TABLES + REGISTER_RAW + REGISTER_SNAPSHOTS
+# The restricted layer: values of rejected rows, which raw also holds; they expire with raw.
+RESTRICTED_TABLES = ("restricted.rejected_rows",)
+PURGEABLE = POLICE_TABLES + REGISTER_RAW + REGISTER_SNAPSHOTS + RESTRICTED_TABLES
 
 PLAN_SCHEMA = {
     "table": pl.String,
@@ -81,7 +89,7 @@ class RetentionPolicy:
                    register_days=settings.register_days)
 
     def days_for(self, table: str) -> int:
-        if table.startswith("raw."):
+        if table.startswith("raw.") or table in RESTRICTED_TABLES:
             return self.raw_days
         if table in POLICE_TABLES:
             return self.police_days
@@ -102,9 +110,39 @@ def cutoffs(today: date, policy: RetentionPolicy, *, lookback_days: int | None =
     return {table: today - timedelta(days=policy.days_for(table)) for table in PURGEABLE}
 
 
+def _date_column(table: str) -> str:
+    return DATE_KEY.get(table) or AUDIT_DATE_KEY[table]
+
+
+def split_quarantine(quarantine: pl.DataFrame, key: str | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A night's rejected rows (``schemas.QUARANTINE``) as ``audit.quarantine`` keeps them
+    (where, why without the delivered text, and the keyed hash) and as the restricted layer
+    keeps them (the values and the reasons as written). Without a key the hash is null and
+    filled in later (:func:`fill_missing_row_hashes`)."""
+    hashes = row_hashes(key, quarantine["record"]) if key else pl.Series("row_hash", [None] * quarantine.height, pl.String)
+    rows = quarantine.with_columns(hashes)
+    audit = rows.select("source", "_file", "_row", pl.col("problems").alias("reasons"), "row_hash")
+    values = rows.select("source", "_file", "_row", "row_hash", "reasons", "record")
+    return audit, values
+
+
+def fill_missing_row_hashes(wh: Warehouse, key: str) -> int:
+    """Record the keyed hash of every rejected row still held without one; return how many.
+
+    Rows rejected on a night run without the key, and rows moved into the restricted layer
+    by migration 019, are hashed here while their values are still held."""
+    rows = wh.query("unhashed_rejected_rows")
+    if rows.height == 0:
+        return 0
+    with wh.transaction():
+        wh.execute_with_frame(sql("fill_rejected_row_hashes"), rows.with_columns(row_hashes(key, rows["record"])))
+    log.info("recorded the keyed hash of %d rejected row(s)", rows.height)
+    return rows.height
+
+
 def _condition(table: str) -> str:
     """The WHERE clause selecting the rows of ``table`` to purge (cut-off bound as $cutoff)."""
-    column = DATE_KEY[table]
+    column = _date_column(table)
     if table in REGISTER_SNAPSHOTS:
         latest = f"SELECT max({column}) FROM {table} WHERE {column} <= $cutoff"  # noqa: S608 - fixed table list
         return f"{column} < $cutoff AND {column} <> ({latest})"
@@ -116,7 +154,7 @@ def plan_purge(wh: Warehouse, today: date, policy: RetentionPolicy, *,
     """Per purgeable table: the cut-off, how many rows would go, and their date range."""
     rows = []
     for table, cutoff in cutoffs(today, policy, lookback_days=lookback_days).items():
-        column = DATE_KEY[table]
+        column = _date_column(table)
         n, first, last = wh.literal_rows(
             f"SELECT count(*), min({column}), max({column}) FROM {table} WHERE {_condition(table)}",  # noqa: S608
             {"cutoff": cutoff},
@@ -138,12 +176,16 @@ class PurgeRequest:
 
 
 def purge(wh: Warehouse, today: date, policy: RetentionPolicy, *, dry_run: bool = True,
-          lookback_days: int | None = None, request: PurgeRequest | None = None) -> pl.DataFrame:
+          lookback_days: int | None = None, request: PurgeRequest | None = None,
+          pseudonym_key: str | None = None) -> pl.DataFrame:
     """Delete what :func:`plan_purge` lists (unless ``dry_run``), in one transaction.
 
     With a ``request`` (what ``hearth purge`` sends) the purge is guarded and recorded: see
     the module docstring; a refusal raises :class:`UsageError` before anything is deleted.
-    Returns the plan. The caller refreshes the published copy afterwards; deleted rows'
+    With ``pseudonym_key``, rejected rows about to lose their values first get the keyed
+    hash they lack (the last moment it can be computed); without it they are purged
+    unhashed, and a warning says how many. Returns the plan. The caller refreshes the
+    published copy afterwards; deleted rows'
     old blocks in the file are encrypted at rest and are overwritten as the file is
     reused (docs/data-protection.md explains when to compact).
     """
@@ -161,8 +203,11 @@ def purge(wh: Warehouse, today: date, policy: RetentionPolicy, *, dry_run: bool 
             )
     else:
         plan = plan_purge(wh, today, policy, lookback_days=lookback_days)
+    if not dry_run and pseudonym_key:
+        fill_missing_row_hashes(wh, pseudonym_key)
     with wh.transaction():
         if not dry_run:
+            _warn_unhashed(wh, plan)
             for table, cutoff in zip(plan["table"], plan["cutoff"], strict=True):
                 wh.literal_rows(f"DELETE FROM {table} WHERE {_condition(table)}", {"cutoff": cutoff})  # noqa: S608
         if request is not None:
@@ -175,6 +220,15 @@ def purge(wh: Warehouse, today: date, policy: RetentionPolicy, *, dry_run: bool 
     else:
         log.info("retention: purged %s rows from %s tables", plan["rows"].sum(), int((plan["rows"] > 0).sum()))
     return plan
+
+
+def _warn_unhashed(wh: Warehouse, plan: pl.DataFrame) -> None:
+    cutoff = plan.filter(pl.col("table") == "restricted.rejected_rows")["cutoff"][0]
+    n = wh.literal_rows("SELECT count(*) FROM restricted.rejected_rows WHERE delivery_date < ? AND row_hash IS NULL",
+                 [cutoff])[0][0]
+    if n:
+        log.warning("%d rejected row(s) lose their values without a keyed hash (no pseudonymisation key "
+                    "was given); audit.quarantine still records where each was and why", n)
 
 
 def _refuse_unsafe_date(wh: Warehouse, day: date, request: PurgeRequest) -> None:

@@ -40,7 +40,8 @@ QUARANTINE: Schema = {
     "source": pl.String,
     "_file": pl.String,
     "_row": pl.Int64,
-    "reasons": pl.List(pl.String),       # every reason, e.g. "nhs_number: fails Modulus 11"
+    "reasons": pl.List(pl.String),       # every reason as written, quoting the delivered text
+    "problems": pl.List(pl.String),      # the same without the text ("nhs_number: fails Modulus 11"): audit keeps these
     "record": pl.String,                 # JSON object: original text of every column, verbatim
 }
 
@@ -158,6 +159,8 @@ REVIEW_DECISIONS: Schema = {
 # Stable ids carried from night to night (linked.child_xref): which child_id each source
 # record had last time.
 CHILD_XREF: Schema = {"record_id": pl.String, "child_id": pl.String}
+# Likewise for police nominals (linked.person_xref): which person_id each record had.
+PERSON_XREF: Schema = {"record_id": pl.String, "person_id": pl.String}
 
 # ---- flag stage outputs: see sql/ddl for the marts, which follow outputs-v1 ---------------
 CHILD_FLAGS: Schema = {

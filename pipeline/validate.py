@@ -270,9 +270,11 @@ _REASONS = {
 
 
 def _row_reasons(frame: pl.DataFrame) -> pl.DataFrame:
-    """``(_row, column, reason)`` reasons of hearth's own checks, which always cost the row."""
+    """``(_row, column, reason[, problem])`` reasons of hearth's own checks, which always
+    cost the row. Without a ``problem`` the reason quotes no delivered value."""
+    problem = pl.col("problem") if "problem" in frame.columns else pl.col("reason")
     return frame.with_columns(
-        pl.lit(None, pl.String).alias("rule"), pl.lit(QUARANTINE_ROW).alias("scope"), pl.col("reason").alias("problem"),
+        pl.lit(None, pl.String).alias("rule"), pl.lit(QUARANTINE_ROW).alias("scope"), problem.alias("problem"),
     ).cast(_REASONS).select(list(_REASONS))  # type: ignore[arg-type]
 
 
@@ -617,10 +619,10 @@ def _reason_text(
         quarantined_row = pl.col("value").replace_strict(
             list(rows), [str(r) for r in rows.values()], default=None, return_dtype=pl.String
         )
-        text = pl.when(quarantined_row.is_not_null()).then(
-            quoted + pl.lit(" is on police_incidents row ") + quarantined_row
-            + pl.lit(", which was quarantined")
-        ).otherwise(quoted + pl.lit(" " + template.replace("'{value}' ", "", 1)))
+        problem = pl.when(quarantined_row.is_not_null()).then(
+            pl.lit("is on police_incidents row ") + quarantined_row + pl.lit(", which was quarantined")
+        ).otherwise(pl.lit(template.replace("'{value}' ", "", 1)))
+        text = quoted + pl.lit(" ") + problem
     else:
         # Templates name "{value}" for the original text and any kwarg, e.g. {max_date}.
         prefix, _, suffix = template.partition("{value}")
@@ -705,6 +707,8 @@ def _duplicate_reasons(
         "_row", pl.lit(key[-1], pl.String).alias("column"),
         (pl.lit(f"{' + '.join(key)}: ") + key_text + pl.lit(" is also on row ")
          + pl.col("_kept").cast(pl.String) + pl.lit(f", {rule}")).alias("reason"),
+        (pl.lit(f"{' + '.join(key)}: is also on row ") + pl.col("_kept").cast(pl.String)
+         + pl.lit(f", {rule}")).alias("problem"),
     )
     return [_row_reasons(exact), _row_reasons(keyed)]
 
@@ -748,7 +752,16 @@ def _quarantine_frame(
     source: str, landed: LandedFile, frame: pl.DataFrame, reasons: pl.DataFrame
 ) -> pl.DataFrame:
     data_columns = [c for c in frame.columns if c not in ("_file", "_row", RAW_LINE)]
-    per_row = reasons.group_by("_row", maintain_order=True).agg(pl.col("reason").alias("reasons"))
+    # What audit keeps of each reason: the column and the problem, never the delivered text.
+    said = (
+        pl.when(pl.col("reason").str.starts_with(pl.col("column") + pl.lit(": "))
+                & ~pl.col("problem").str.starts_with(pl.col("column") + pl.lit(": ")))
+        .then(pl.col("column") + pl.lit(": ") + pl.col("problem"))
+        .otherwise(pl.col("problem"))
+    )
+    per_row = reasons.group_by("_row", maintain_order=True).agg(
+        pl.col("reason").alias("reasons"), said.alias("problems")
+    )
     rows = frame.join(per_row, on="_row", how="inner").sort("_row")
     record = (
         pl.when(pl.col(RAW_LINE).is_not_null())
@@ -756,7 +769,7 @@ def _quarantine_frame(
         .otherwise(pl.struct(data_columns).struct.json_encode())
     )
     return rows.select(
-        pl.lit(source, pl.String).alias("source"), "_file", "_row", "reasons", record.alias("record")
+        pl.lit(source, pl.String).alias("source"), "_file", "_row", "reasons", "problems", record.alias("record")
     ).cast(schemas.QUARANTINE)  # type: ignore[arg-type]
 
 

@@ -80,7 +80,7 @@ STAGING_TABLE = {s.name: s.staging_table for s in REGISTRY}
 TABLES = frozenset(
     {
         *RAW_TABLE.values(), *STAGING_TABLE.values(),
-        "linked.child_xref", "linked.children", "linked.households", "linked.person_links",
+        "linked.child_xref", "linked.person_xref", "linked.children", "linked.households", "linked.person_links",
         "linked.incident_households", "linked.review_queue",
         "linked.pending_child_flags", "linked.pending_mash_list",
         "linked.pending_school_notifications", "linked.pending_flag_evidence",
@@ -89,13 +89,14 @@ TABLES = frozenset(
         "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.field_defects", "audit.dq_results",
         "audit.link_decisions", "audit.link_models", "audit.review_decisions", "audit.coordinator_decisions",
         "audit.flag_evidence", "audit.publications", "audit.access_log", "audit.purges",
+        "restricted.rejected_rows",
     }
 )
 # Tables whose rows are keyed by a date column, and that column: "replace by date".
 DATE_KEY = {
     **{s.raw_table: "delivery_date" for s in REGISTRY},
     **{s.staging_table: s.date_column for s in REGISTRY},
-    "linked.child_xref": "as_of", "linked.children": "as_of", "linked.households": "as_of",
+    "linked.child_xref": "as_of", "linked.person_xref": "as_of", "linked.children": "as_of", "linked.households": "as_of",
     "linked.person_links": "as_of", "linked.incident_households": "as_of",
     "linked.review_queue": "as_of",
     "linked.pending_child_flags": "list_date", "linked.pending_mash_list": "list_date",
@@ -103,9 +104,11 @@ DATE_KEY = {
     "linked.pending_flag_evidence": "list_date",
     "linked.pending_unlocated_suspects": "list_date",
 }
-# Append-only audit tables that a rerun must not duplicate, and the date each is keyed on.
+# Append-only audit tables that a rerun must not duplicate, and the date each is keyed on
+# (with the restricted layer's rejected values, which a rerun must not duplicate either).
 AUDIT_DATE_KEY = {
-    "audit.quarantine": "delivery_date", "audit.field_defects": "delivery_date",
+    "audit.quarantine": "delivery_date", "restricted.rejected_rows": "delivery_date",
+    "audit.field_defects": "delivery_date",
     "audit.dq_results": "delivery_date",
     "audit.link_decisions": "as_of",
 }
@@ -210,6 +213,14 @@ class Warehouse:
         finally:
             self.con.unregister("_hearth_frame")
         return int(after - before)
+
+    def execute_with_frame(self, text: str, frame: pl.DataFrame) -> None:
+        """Run a literal statement that reads ``frame`` as the relation ``_hearth_frame``."""
+        self.con.register("_hearth_frame", frame)
+        try:
+            self.con.execute(text)
+        finally:
+            self.con.unregister("_hearth_frame")
 
     def replace_for_date(self, table: str, day: date, frame: pl.DataFrame, **constants: Any) -> int:
         """Replace the rows of ``table`` keyed on ``day`` with ``frame`` (rerun-safe)."""

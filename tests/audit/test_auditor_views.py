@@ -102,7 +102,7 @@ def test_police_record_links_says_which_households_and_children_a_record_reached
 
 def test_quarantine_summary_counts_each_rejected_row_once_per_reason(published: warehouse.Warehouse) -> None:
     rows = published.literal_rows("SELECT column_name, problem, rows FROM audit.quarantine_summary ORDER BY problem")
-    assert rows == [("dob", "dob: '…' is not a date", 1), ("nhs_number", "nhs_number: '…' fails Modulus 11", 2)]
+    assert rows == [("dob", "dob: is not a date", 1), ("nhs_number", "nhs_number: fails Modulus 11", 2)]
 
 
 def _doc_queries() -> list[str]:

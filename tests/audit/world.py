@@ -162,10 +162,10 @@ def build_two_nights(wh: Warehouse) -> None:
     wh.insert("audit.quarantine", pl.DataFrame({
         "run_id": [RUN1] * 3, "delivery_date": [D1] * 3, "source": ["health_register"] * 3,
         "_file": ["health_register.csv"] * 3, "_row": [7, 9, 9],
-        "reasons": [["nhs_number: '123' fails Modulus 11"],
-                    ["dob: '31/02/2020' is not a date", "nhs_number: '9434765918' fails Modulus 11"],
-                    ["dob: '31/02/2020' is not a date", "nhs_number: '9434765918' fails Modulus 11"]],
-        "record": ['{"forename": "Zed"}'] * 3,
+        "reasons": [["nhs_number: fails Modulus 11"],
+                    ["dob: is not a date", "nhs_number: fails Modulus 11"],
+                    ["dob: is not a date", "nhs_number: fails Modulus 11"]],
+        "row_hash": ["h7", "h9", "h9"],
     }, schema_overrides={"reasons": L}))
 
 

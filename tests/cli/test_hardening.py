@@ -471,7 +471,7 @@ def test_quarantine_is_logged_by_row_number_without_the_values(env: Path) -> Non
 
 def _quarantine_reasons(root: Path) -> str:
     with warehouse.open_reader(_published(root)) as wh:
-        return str(wh.literal_rows("SELECT list(reasons) FROM audit.quarantine"))
+        return str(wh.literal_rows("SELECT list(reasons) FROM restricted.rejected_rows"))
 
 
 # ---- 13. hearth sql -------------------------------------------------------------------------------

@@ -116,3 +116,16 @@ def test_explain_says_what_was_withheld_and_where(night: Settings) -> None:
         f"{NIGHT} (health_register.csv row 1; record health_register:{nhs_number(1)})"
     ) in text
     assert withheld.select("as_of", "column_name", "_row").rows() == [(NIGHT, "dob", 1)]
+
+
+def test_explain_says_when_the_withheld_value_was_removed_under_retention(night: Settings) -> None:
+    with warehouse.open_writer(night.warehouse) as wh:
+        child_id = wh.literal_rows("SELECT child_id FROM marts.child_flags WHERE forename = 'Ivy'")[0][0]
+        # An applied purge of raw whose cut-off is past the night (as audit.purges records it).
+        wh.literal_rows("INSERT INTO audit.purges VALUES ('2027-01-10 09:00+00', 'dpo', '2027-01-09', true, false, NULL, 0, ?)",
+                 [json.dumps([{"table": "raw.health_register", "cutoff": "2026-10-09", "rows": 3}])])
+        text = explain_child(wh, child_id, NIGHT)
+    assert (
+        f"(health_register.csv row 1; record health_register:{nhs_number(1)}); "
+        "delivered values removed under retention on 2027-01-10"
+    ) in text

@@ -3,6 +3,8 @@ merge or split, and two nominals of one incident are never one person."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 import pytest
 from link_frames import SETTINGS, inputs
@@ -79,3 +81,22 @@ def test_not_even_a_reviewer_can_make_two_nominals_of_one_incident_one_person() 
               "decided_by": "rev"}
     people = _person_ids([review])
     assert people[("INC-1", "P1")] != people[("INC-1", "P2")]
+
+
+def _carl_ids(incidents: list[str], xref: pl.DataFrame | None) -> tuple[dict[str, str], pl.DataFrame]:
+    persons = [{"incident_id": i, "person_ref": f"S-{i}", "role": "suspect", **CARL} for i in incidents]
+    base = inputs(persons=persons)
+    result = link_people(replace(base, person_xref=xref) if xref is not None else base, SETTINGS)
+    return dict(result.person_links.select("incident_id", "person_id").iter_rows()), result.person_xref
+
+
+def test_an_adult_keeps_his_person_id_when_his_earliest_record_is_purged() -> None:
+    first, xref = _carl_ids(["INC-1", "INC-2", "INC-3"], None)
+    assert len(set(first.values())) == 1, "the same man on three incidents is one person"
+    assert xref.height == 3 and set(xref["person_id"]) == set(first.values())
+    # INC-1's records pass their retention period: the id minted from them stays his.
+    later, _ = _carl_ids(["INC-2", "INC-3"], xref)
+    assert set(later.values()) == set(first.values())
+    # Without the cross-reference the id would follow his earliest remaining record.
+    unanchored, _ = _carl_ids(["INC-2", "INC-3"], None)
+    assert set(unanchored.values()) != set(first.values())

@@ -138,7 +138,7 @@ def test_hostile_values_in_every_column_of_a_delivery_are_kept_verbatim(tmp_path
                 assert stored[row["_row"]] == expected, f"raw.{source} row {row['_row']} not verbatim"
             quarantined = {
                 str(r[0]): json.loads(r[1])
-                for r in wh.literal_rows("SELECT _row, record FROM audit.quarantine WHERE source = ?", [source])
+                for r in wh.literal_rows("SELECT _row, record FROM restricted.rejected_rows WHERE source = ?", [source])
             }
             for row in rows:
                 assert row["_row"] in quarantined, f"{source} row {row['_row']} should be quarantined"

@@ -78,13 +78,18 @@ def test_purge_deletes_exactly_the_plan_and_keeps_the_current_snapshot(writer: w
     assert plan_purge(writer, TODAY, POLICY)["rows"].sum() == 0
 
 
-def test_purge_never_touches_audit(writer: warehouse.Warehouse) -> None:
+def test_purge_never_touches_audit_and_expires_rejected_values_with_raw(writer: warehouse.Warehouse) -> None:
     _load(writer)
-    writer.insert("audit.quarantine", pl.DataFrame({
-        "run_id": ["r"], "delivery_date": [_day(500)], "source": ["health_register"], "_file": ["f"],
-        "_row": [1], "reasons": [["dob: not a date"]], "record": ['{"forename": "Ivy"}']}))
-    purge(writer, TODAY, POLICY, dry_run=False)
-    assert _count(writer, "audit.quarantine") == 1
+    for ago in (5, 20):
+        where = {"run_id": ["r"], "delivery_date": [_day(ago)], "source": ["health_register"], "_file": ["f"],
+                 "_row": [1], "row_hash": [f"h{ago}"]}
+        writer.insert("audit.quarantine", pl.DataFrame({**where, "reasons": [["dob: is not a date"]]}))
+        writer.insert("restricted.rejected_rows", pl.DataFrame({
+            **where, "reasons": [["dob: '31/02/2020' is not a date"]], "record": ['{"forename": "Ivy"}']}))
+    plan = _plan(purge(writer, TODAY, POLICY, dry_run=False))
+    assert plan["restricted.rejected_rows"] == (1, _day(20), _day(20))  # raw's period: 10 days
+    assert _count(writer, "audit.quarantine") == 2
+    assert writer.literal_rows("SELECT delivery_date FROM restricted.rejected_rows") == [(_day(5),)]
 
 
 @pytest.mark.parametrize(

@@ -162,6 +162,8 @@ def test_row_rule_quarantines_row_with_original_text(
     quarantined = outcome.quarantine.row(0, named=True)
     assert (quarantined["source"], quarantined["_file"], quarantined["_row"]) == (source, f"{source}.csv", 2)
     assert quarantined["reasons"] == [f"{column}: {message}"]
+    quoted = f"'{value}' "
+    assert quarantined["problems"] == [f"{column}: " + message.replace(quoted, "", 1)]  # no value
     assert json.loads(quarantined["record"])[column] == value  # verbatim, untrimmed
     assert outcome.staged[source]["_row"].to_list() == [1]
     assert outcome.field_defects.height == 0
@@ -333,6 +335,14 @@ def test_exact_duplicate_and_duplicate_register_keys(tmp_path: Path) -> None:
     ]
     assert outcome.staged["health_register"]["_row"].to_list() == [1]
     assert outcome.staged["school_census"]["_row"].to_list() == [1, 3]
+    # What audit keeps: the same reasons without the delivered identifiers.
+    assert outcome.quarantine.select("_file", "problems").rows() == [
+        ("school_census.csv", ["upn: is also on row 1, which was kept (the first row of a duplicated key is kept, "
+                               "rows with fewer withheld values first)"]),
+        ("health_register.csv", ["exact duplicate of row 1"]),
+        ("health_register.csv", ["nhs_number: is also on row 1, which was kept (the first row of a duplicated key is "
+                                 "kept, rows with fewer withheld values first)"]),
+    ]
     dups = outcome.dq_results.filter(pl.col("expectation") == "hearth_key_is_unique")
     assert dict(zip(dups["source"], dups["unexpected_count"], strict=True)) == {"school_census": 1, "health_register": 1}
 
@@ -347,6 +357,9 @@ def test_incident_updates_keep_latest_updated_at(tmp_path: Path) -> None:
     assert outcome.staged["police_incidents"]["dash_risk"].to_list() == ["high"]
     assert outcome.quarantine["reasons"].to_list() == [
         ["incident_id: 'I1' is also on row 2, which has the latest updated_at and was kept"]
+    ] * 2
+    assert outcome.quarantine["problems"].to_list() == [
+        ["incident_id: is also on row 2, which has the latest updated_at and was kept"]
     ] * 2
 
 

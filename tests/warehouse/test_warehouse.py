@@ -60,8 +60,8 @@ def test_replace_for_date_replaces_only_that_date(writer: warehouse.Warehouse) -
 
 def test_insert_new_skips_rows_already_recorded_for_that_date(writer: warehouse.Warehouse) -> None:
     frame = pl.DataFrame({"source": ["health_register"], "_file": ["h.csv"], "_row": [4], "reasons": [["x"]],
-                          "record": ['{"nhs_number": "1"}']})
-    key = ("source", "_file", "_row", "record")
+                          "row_hash": ["3f9a"]})
+    key = ("source", "_file", "_row", "row_hash")
     assert writer.insert_new("audit.quarantine", frame, key=key, day=D1, run_id="r1") == 1
     assert writer.insert_new("audit.quarantine", frame, key=key, day=D1, run_id="r2") == 0
     # The same row delivered on another date is new evidence.

@@ -26,7 +26,7 @@ from pipeline.retention import PurgeRequest, RetentionPolicy, purge, split_quara
 sys.path.insert(0, str(Path(__file__).parent.parent / "recovery"))
 sys.path.insert(0, str(Path(__file__).parent.parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "audit"))
-from builders import write_delivery
+from builders import read_sql, write_delivery
 from nights import NIGHTS, write_county
 from world import D2, publish_two_nights
 
@@ -95,7 +95,7 @@ def test_rejected_values_expire_with_raw_and_the_rejection_stays_explained(
     for value in (SURNAME, STREET, "Oswaldine"):
         assert _tables_holding(settings.warehouse, value) == {}, value
     with warehouse.open_reader(settings.warehouse) as wh:
-        rejected = wh.frame("SELECT * FROM audit.rejected_rows WHERE delivery_date = $d", {"d": NIGHTS[0]})
+        rejected = read_sql(wh, "SELECT * FROM audit.rejected_rows WHERE delivery_date = $d", {"d": NIGHTS[0]})
         summary = wh.literal_rows("SELECT source, column_name, problem, rows FROM audit.quarantine_summary WHERE delivery_date = ?",
                            [NIGHTS[0]])
         purges = wh.literal_rows("SELECT purged_by, applied FROM audit.purges")

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
+from builders import read_sql
 
 from pipeline import warehouse
 from pipeline.config import Settings
@@ -58,8 +59,8 @@ def _warehouse_at_018(published: Path) -> None:
 def test_migration_moves_every_rejected_row_and_keeps_no_value_in_audit(settings: Settings) -> None:
     _warehouse_at_018(settings.warehouse)
     with warehouse.open_writer(settings.warehouse) as wh:
-        audit = wh.frame("SELECT * FROM audit.quarantine ORDER BY delivery_date, source")
-        values = wh.frame("SELECT run_id, delivery_date, source, _file, _row, reasons, record FROM restricted.rejected_rows "
+        audit = read_sql(wh, "SELECT * FROM audit.quarantine ORDER BY delivery_date, source")
+        values = read_sql(wh, "SELECT run_id, delivery_date, source, _file, _row, reasons, record FROM restricted.rejected_rows "
                           "ORDER BY delivery_date, source")
         xref = wh.literal_rows("SELECT as_of, record_id, person_id FROM linked.person_xref ORDER BY ALL")
         assert fill_missing_row_hashes(wh, KEY) == 3
@@ -88,7 +89,7 @@ def test_a_purge_after_the_migration_says_when_the_values_went(settings: Setting
         wh.literal_rows("INSERT INTO audit.purges VALUES (?, 'dpo', ?, true, false, NULL, 0, ?)",
                  [datetime(2026, 12, 1, 9, tzinfo=UTC), D2,
                   json.dumps([{"table": "restricted.rejected_rows", "cutoff": D2.isoformat(), "rows": 2}])])
-        notes = wh.frame("SELECT delivery_date, source, record IS NULL AS gone, values_note FROM audit.rejected_rows "
+        notes = read_sql(wh, "SELECT delivery_date, source, record IS NULL AS gone, values_note FROM audit.rejected_rows "
                          "ORDER BY delivery_date, source")
     assert notes.rows() == [
         (D1, "health_register", True, "values removed under retention on 2026-12-01"),

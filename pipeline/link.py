@@ -29,6 +29,7 @@ import inspect
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -114,6 +115,11 @@ POLICE_DEDUP_PASSES = (
 
 DECISION_SCHEMA = {**schemas.LINK_DECISIONS, "forename_level": pl.Int8, "dob_level": pl.Int8}
 
+# How candidate pairs get their comparison levels: ``(left, right, pairs, dedupe) -> levels``
+# in pair order. The default compares every pair; ``pipeline.link_incremental`` reuses the
+# levels of pairs whose two records are unchanged since they were last compared.
+Comparer = Callable[[pl.DataFrame, pl.DataFrame, pl.DataFrame, bool], pl.DataFrame]
+
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,7 @@ def score_pairs(
     *,
     dedupe: bool = False,
     u: dict[str, np.ndarray] | None = None,
+    compare: Comparer | None = None,
 ) -> Scored:
     """Every candidate pair of one link type with its scores, weight, probability and the
     model's decision (``auto_match`` / ``review`` / ``auto_nonmatch``).
@@ -192,8 +199,13 @@ def score_pairs(
         _random_pairs(left.height, right.height, settings, dedupe=dedupe) if u is None
         else pl.DataFrame(schema={"l": pl.UInt32, "r": pl.UInt32})
     )
-    both = compare_with_recordlinkage(left, right, pl.concat([pairs, random_pairs]), with_person_ref=dedupe)
-    levels, random_levels = both.head(pairs.height), both.slice(pairs.height)
+    if compare is None:
+        both = compare_with_recordlinkage(left, right, pl.concat([pairs, random_pairs]), with_person_ref=dedupe)
+        levels, random_levels = both.head(pairs.height), both.slice(pairs.height)
+    else:
+        levels = compare(left, right, pairs, dedupe)
+        random_levels = compare_with_recordlinkage(left, right, random_pairs, with_person_ref=dedupe)
+        both = levels if random_levels.height == 0 else pl.concat([levels, random_levels])
     compared = time.perf_counter()
     model = _fit(left, right, levels, estimate_u(random_levels, specs) if u is None else u, specs, settings)
     weight = model.match_weight(levels)
@@ -644,9 +656,11 @@ def assign_child_ids(members: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFr
 # ---- the entry point -----------------------------------------------------------------------
 
 
-def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
+def link_people(inputs: LinkInputs, settings: LinkageSettings, *, compare: Comparer | None = None) -> LinkResult:
     """Link children across registers and police records, police adults across incidents,
-    and place everyone in a household. See the module docstring for the steps."""
+    and place everyone in a household. See the module docstring for the steps.
+
+    ``compare`` gives candidate pairs their comparison levels (default: compare them all)."""
     started = time.perf_counter()
     if not 0 <= settings.review_threshold <= settings.match_threshold <= 1:
         raise LinkageError(
@@ -677,7 +691,9 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings) -> LinkResult:
         ("police_adult_dedup", "police_adult", police_adults, police_adults, POLICE_DEDUP_PASSES, True),
     ):
         reuse = reusable_u(model, left.height, right.height, inputs.as_of, inputs.models, _specs(dedupe=dedupe), settings)
-        result = score_pairs(link_type, left, right, passes, settings, dedupe=dedupe, u=reuse[0] if reuse else None)
+        result = score_pairs(
+            link_type, left, right, passes, settings, dedupe=dedupe, u=reuse[0] if reuse else None, compare=compare
+        )
         scored.append(result)
         model_rows.append(_model_row(model, left.height, right.height, result, reuse[1] if reuse else inputs.as_of))
     decisions = pl.concat([s.decisions for s in scored])

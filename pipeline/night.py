@@ -43,6 +43,7 @@ from pipeline.warehouse import Warehouse
 
 if TYPE_CHECKING:
     from pipeline.ingest import Delivery
+    from pipeline.link import LinkInputs
 
 log = logging.getLogger(__name__)
 
@@ -383,24 +384,46 @@ def _check_freshness(wh: Warehouse, day: date, max_age: int) -> dict[str, Any]:
     return snapshots
 
 
+def link_inputs(wh: Warehouse, day: date) -> LinkInputs:
+    """What the link stage of ``day`` links: the staged records as of that night, yesterday's
+    child ids, reviewers' decisions and the models fitted so far."""
+    from pipeline.link import LinkInputs
+
+    return LinkInputs(
+        health=wh.query("health_register_snapshot", as_of=day),
+        school=wh.query("school_census_snapshot", as_of=day),
+        persons=wh.query("current_persons", as_of=day),
+        incidents=current_incidents(wh, day)[0],
+        child_xref=wh.query("child_xref_before", before=day),
+        reviews=wh.query("review_decisions_latest", until=day),
+        as_of=day,
+        models=wh.query("link_models_before", as_of=day),
+    )
+
+
 def stage_link(ctx: NightContext) -> StageResult:
     """Link register and police records into children, people and households."""
-    from pipeline.link import LinkInputs, link_people
+    from pipeline.link_incremental import cache_fingerprint, link_incremental, plan_night
 
     with _recorded(ctx, "link") as result:
         wh, day = ctx.wh, ctx.run_date
-        inputs = LinkInputs(
-            health=wh.query("health_register_snapshot", as_of=day),
-            school=wh.query("school_census_snapshot", as_of=day),
-            persons=wh.query("current_persons", as_of=day),
-            incidents=current_incidents(wh, day)[0],
-            child_xref=wh.query("child_xref_before", before=day),
-            reviews=wh.query("review_decisions_latest", until=day),
-            as_of=day,
-            models=wh.query("link_models_before", as_of=day),
+        inputs = link_inputs(wh, day)
+        state = wh.query("comparison_cache_state")
+        last_full = state["full_relink_on"][0] if state.height else None
+        plan = plan_night(
+            day, ctx.settings.linkage,
+            stored_fingerprint=state["fingerprint"][0] if state.height else None, last_full=last_full,
+            reviewed_records=(wh.query("reviewed_records_between", since=last_full, until=day)["records"][0]
+                              if last_full is not None else 0),
         )
-        linked = link_people(inputs, ctx.settings.linkage)
+        incremental = link_incremental(
+            inputs, ctx.settings.linkage, plan=plan,
+            stored=wh.query("comparison_cache") if not plan.full else None,
+        )
+        linked = incremental.linked
         with wh.transaction():
+            wh.write_comparison_cache(incremental.added, incremental.dropped, full=plan.full,
+                                      fingerprint=cache_fingerprint(), day=day)
             for table, frame in (
                 ("linked.child_xref", linked.child_xref), ("linked.children", linked.children),
                 ("linked.households", linked.households), ("linked.person_links", linked.person_links),
@@ -427,6 +450,8 @@ def stage_link(ctx: NightContext) -> StageResult:
             "pairs_scored": linked.decisions.height, "pairs_audited": kept.height,
             "review_queue": linked.review_queue.height,
             "u_estimated": linked.models.filter(pl.col("u_pairs") > 0)["model"].to_list(),
+            "relink": "full" if plan.full else "incremental", "relink_reason": plan.reason,
+            "pairs_reused": incremental.pairs_reused, "pairs_compared": incremental.pairs_compared,
         }
     return result
 

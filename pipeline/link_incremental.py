@@ -32,8 +32,14 @@ import numpy as np
 import polars as pl
 
 from pipeline.config import LinkageSettings
-from pipeline.link import LinkInputs, LinkResult, comparison_fingerprint, link_people
-from pipeline.link_compare import COMPARE_COLUMNS, LEVEL_LABELS, compare_with_recordlinkage
+from pipeline.link import (
+    LinkInputs,
+    LinkResult,
+    compare_in_slices,
+    comparison_fingerprint,
+    link_people,
+)
+from pipeline.link_compare import COMPARE_COLUMNS, LEVEL_LABELS
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +99,7 @@ class ComparisonCache:
         hit = np.zeros(pairs.height, dtype=bool)
         hit[found["_p"].to_numpy()] = True
         todo = np.flatnonzero(~hit)
-        compared = compare_with_recordlinkage(left, right, pairs.filter(pl.Series(~hit)), with_person_ref=dedupe)
+        compared = compare_in_slices(left, right, pairs.filter(pl.Series(~hit)), dedupe)
         levels = (
             pl.concat([
                 found.select("_p", *labels).cast(level_schema),  # type: ignore[arg-type]

@@ -140,3 +140,18 @@ def test_em_does_not_depend_on_the_order_of_the_pairs() -> None:
         assert a.lam == b.lam
         for s in specs:
             assert np.array_equal(a.m[s.name], b.m[s.name])
+
+
+def test_pairs_compared_in_slices_get_the_levels_of_one_call(
+    nights: tuple[LinkInputs, LinkInputs], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import link
+    from pipeline.standardise import standardise_people
+
+    first, _ = nights
+    health = standardise_people(first.health, source="health_register")
+    school = standardise_people(first.school, source="school_census")
+    pairs = link._random_pairs(health.height, school.height, SETTINGS, dedupe=False)
+    whole = link.compare_in_slices(health, school, pairs, False)
+    monkeypatch.setattr(link, "COMPARE_SLICE", 7_001)
+    assert_frame_equal(link.compare_in_slices(health, school, pairs, False), whole, check_exact=True)

@@ -2,6 +2,8 @@
 
     uv run python bench/run_all.py [--quick]
 
+0. ratios.py — the acceptance ratios side by side in one run: incremental/initial night,
+   initial night/Splink linkage, time(2n)/time(n), peak memory;
 1. county.py — generate the 350 000-household county (30 nights);
 2. nights.py — every night through ``hearth run``: initial and incremental timings, memory;
 3. accuracy.py — linkage and flag accuracy from the warehouse nights.py built;
@@ -30,7 +32,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="5 nights, one initial run")
     args = parser.parse_args()
     nights = ["--nights", "5", "--initial-repeats", "1"] if args.quick else []
-    steps = [("county", []), ("nights", nights), ("accuracy", []), ("linkage_vs_splink", []), ("scaling", []),
+    ratios = ["--households", "20000", "--incremental", "2"] if args.quick else []
+    steps = [("ratios", ratios), ("county", []), ("nights", nights), ("accuracy", []), ("linkage_vs_splink", []), ("scaling", []),
              ("febrl", [])]
     print(f"machine: {machine()}")
     for name, extra in steps:

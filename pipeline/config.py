@@ -69,6 +69,15 @@ class LinkageSettings(BaseModel):
         "every night); a new estimate is made sooner when the record counts move by more than u_max_size_change",
     )
     u_max_size_change: float = Field(0.05, ge=0, description="relative change in records that forces a new u estimate")
+    full_relink_every_days: int = Field(
+        7, ge=0,
+        description="compare every candidate pair afresh (not reusing stored comparisons) at least this often "
+        "(0: every night); the result is the same either way, this bounds how long a stored comparison lives",
+    )
+    full_relink_review_records: int = Field(
+        500, ge=0,
+        description="re-link in full when reviewers' decisions since the last full re-link touch more records",
+    )
     audit_min_probability: float = Field(
         0.001, ge=0, le=1,
         description="automatic non-matches scoring below this are counted, not written to audit",

@@ -83,7 +83,9 @@ class FellegiSunter:
 
 
 def _patterns(levels: pl.DataFrame, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    grouped = levels.group_by(names).len("n")
+    # Sorted: group_by's order varies from call to call, and EM's sums in another order
+    # differ in the last bits, so the same pairs would not always give the same weights.
+    grouped = levels.group_by(names).len("n").sort(names)
     return grouped.select(names).to_numpy().astype(np.int64), grouped["n"].to_numpy().astype(np.float64)
 
 

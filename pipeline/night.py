@@ -41,6 +41,7 @@ from pipeline.warehouse import Warehouse
 
 if TYPE_CHECKING:
     from pipeline.ingest import Delivery
+    from pipeline.link import LinkInputs
 
 log = logging.getLogger(__name__)
 
@@ -358,25 +359,47 @@ def _check_bookkeeping(wh: Warehouse, day: date, delivery: Delivery) -> None:
         )
 
 
+def link_inputs(wh: Warehouse, day: date) -> LinkInputs:
+    """What the link stage of ``day`` links: the staged records as of that night, yesterday's
+    child ids, reviewers' decisions and the models fitted so far."""
+    from pipeline.link import LinkInputs
+
+    return LinkInputs(
+        health=warehouse.register_snapshot(wh, "health_register", day),
+        school=warehouse.register_snapshot(wh, "school_census", day),
+        persons=wh.query("current_persons", as_of=day),
+        incidents=current_incidents(wh, day)[0],
+        child_xref=wh.query("child_xref_before", before=day),
+        person_xref=wh.query("person_xref_before", before=day),
+        reviews=wh.query("review_decisions_latest", until=day),
+        as_of=day,
+        models=wh.query("link_models_before", as_of=day),
+    )
+
+
 def stage_link(ctx: NightContext) -> StageResult:
     """Link register and police records into children, people and households."""
-    from pipeline.link import LinkInputs, link_people
+    from pipeline.link_incremental import cache_fingerprint, link_incremental, plan_night
 
     with _recorded(ctx, "link") as result:
         wh, day = ctx.wh, ctx.run_date
-        inputs = LinkInputs(
-            health=warehouse.register_snapshot(wh, "health_register", day),
-            school=warehouse.register_snapshot(wh, "school_census", day),
-            persons=wh.query("current_persons", as_of=day),
-            incidents=current_incidents(wh, day)[0],
-            child_xref=wh.query("child_xref_before", before=day),
-            person_xref=wh.query("person_xref_before", before=day),
-            reviews=wh.query("review_decisions_latest", until=day),
-            as_of=day,
-            models=wh.query("link_models_before", as_of=day),
+        inputs = link_inputs(wh, day)
+        state = wh.query("comparison_cache_state")
+        last_full = state["full_relink_on"][0] if state.height else None
+        plan = plan_night(
+            day, ctx.settings.linkage,
+            stored_fingerprint=state["fingerprint"][0] if state.height else None, last_full=last_full,
+            reviewed_records=(wh.query("reviewed_records_between", since=last_full, until=day)["records"][0]
+                              if last_full is not None else 0),
         )
-        linked = link_people(inputs, ctx.settings.linkage)
+        incremental = link_incremental(
+            inputs, ctx.settings.linkage, plan=plan,
+            stored=wh.query("comparison_cache") if not plan.full else None,
+        )
+        linked = incremental.linked
         with wh.transaction():
+            wh.write_comparison_cache(incremental.added, incremental.dropped, full=plan.full,
+                                      fingerprint=cache_fingerprint(), day=day)
             for table, frame in (
                 ("linked.child_xref", linked.child_xref), ("linked.person_xref", linked.person_xref),
                 ("linked.children", linked.children),
@@ -398,6 +421,8 @@ def stage_link(ctx: NightContext) -> StageResult:
             "pairs_scored": linked.decisions.height, "pairs_audited": linked.audited.height,
             "review_queue": linked.review_queue.height,
             "u_estimated": linked.models.filter(pl.col("u_pairs") > 0)["model"].to_list(),
+            "relink": "full" if plan.full else "incremental", "relink_reason": plan.reason,
+            "pairs_reused": incremental.pairs_reused, "pairs_compared": incremental.pairs_compared,
         }
     return result
 

@@ -82,6 +82,7 @@ TABLES = frozenset(
         *RAW_TABLE.values(), *STAGING_TABLE.values(),
         "linked.child_xref", "linked.person_xref", "linked.children", "linked.households", "linked.person_links",
         "linked.incident_households", "linked.review_queue",
+        "linked.comparison_cache", "linked.comparison_cache_state",
         "linked.pending_child_flags", "linked.pending_mash_list",
         "linked.pending_school_notifications", "linked.pending_flag_evidence",
         "linked.pending_unlocated_suspects", "marts.unlocated_suspects",
@@ -229,6 +230,30 @@ class Warehouse:
         with self.transaction():
             self.con.execute(f"DELETE FROM {target} WHERE {column} = ?", [day])  # noqa: S608
             return self.insert(target, frame, **{column: day, **constants})
+
+    def write_comparison_cache(
+        self, added: pl.DataFrame, dropped: pl.DataFrame, *, full: bool, fingerprint: str, day: date
+    ) -> None:
+        """Update the stored comparisons (``linked.comparison_cache``) to tonight's pairs:
+        replaced whole after a full re-link, else ``dropped`` keys removed and ``added`` rows
+        inserted, so an ordinary night writes only what changed."""
+        cache, state = _table("linked.comparison_cache"), _table("linked.comparison_cache_state")
+        with self.transaction():
+            if full:
+                self.con.execute(f"DELETE FROM {cache}")  # noqa: S608 - fixed table list
+            elif dropped.height:
+                self.con.register("_hearth_dropped", dropped.select("left_hash", "right_hash", "dedupe"))
+                try:
+                    self.con.execute(
+                        f"DELETE FROM {cache} AS c WHERE EXISTS (SELECT 1 FROM _hearth_dropped AS d "  # noqa: S608
+                        "WHERE d.left_hash = c.left_hash AND d.right_hash = c.right_hash AND d.dedupe = c.dedupe)"
+                    )
+                finally:
+                    self.con.unregister("_hearth_dropped")
+            self.insert(cache, added)
+            last_full = day if full else self.literal_rows(f"SELECT max(full_relink_on) FROM {state}")[0][0]  # noqa: S608
+            self.con.execute(f"DELETE FROM {state}")  # noqa: S608
+            self.con.execute(f"INSERT INTO {state} VALUES (?, ?, ?)", [fingerprint, last_full or day, day])  # noqa: S608
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.xdist_group("e2e_county"), pytest.mark.slow]
 
 def _link_details(county: County) -> dict[str, dict[str, object]]:
     with warehouse.open_reader(county.settings.warehouse) as wh:
-        rows = wh.fetch(
+        rows = wh.literal_rows(
             "SELECT l.logical_date, s.detail FROM audit.run_stages s JOIN audit.run_log l "
             "ON l.run_id = s.run_id AND l.event = 'started' WHERE s.stage = 'link' ORDER BY l.logical_date"
         )

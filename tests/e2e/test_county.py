@@ -87,7 +87,7 @@ def test_every_injected_invalid_row_is_accounted_for_and_its_value_nowhere_downs
         WHERE d.column_name = 'nhs_number' AND d.rule = 'nhs_number.valid'
         UNION
         SELECT DISTINCT replace(record->>'nhs_number', ' ', '')
-        FROM audit.quarantine
+        FROM restricted.rejected_rows
         WHERE source = 'health_register' AND len(list_filter(reasons, lambda r: r LIKE '%Modulus 11%')) > 0
     """)["nhs"].to_list()
     assert rejected

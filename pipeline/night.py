@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -420,6 +420,9 @@ def stage_link(ctx: NightContext) -> StageResult:
                 day=day, run_id=ctx.run_id,
             )
             wh.insert("audit.link_models", linked.models, run_id=ctx.run_id, as_of=day)
+            keep = ctx.settings.retention.history_days
+            if keep is not None:
+                wh.prune_history(day - timedelta(days=keep))
         result.rows_in = inputs.health.height + inputs.school.height + inputs.persons.height
         result.rows_out = linked.children.height
         result.detail = {

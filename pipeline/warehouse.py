@@ -86,8 +86,30 @@ TABLES = frozenset(
         "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.field_defects", "audit.dq_results",
         "audit.link_decisions", "audit.link_models", "audit.review_decisions", "audit.coordinator_decisions",
         "audit.flag_evidence", "audit.publications", "audit.access_log", "audit.purges",
+        "linked.link_nights", "linked.child_xref_history", "linked.children_history",
+        "linked.households_history", "linked.person_links_history",
+        "linked.incident_households_history", "linked.review_queue_history",
+        "audit.link_decision_changes", "audit.link_decision_nights",
+        *(f"{t}_per_night" for t in (
+            "linked.child_xref", "linked.children", "linked.households", "linked.person_links",
+            "linked.incident_households", "linked.review_queue", "audit.link_decisions")),
     }
 )
+# What linkage produces is kept as a history, not a copy per night (docs/adr/0008): callers
+# read and replace ``linked.<t>`` by date as before; it is a view of ``linked.<t>_history``,
+# whose rows say from which linkage night (valid_from) until which (valid_to) they held.
+HISTORY_TABLE = {
+    t: f"{t}_history"
+    for t in ("linked.child_xref", "linked.children", "linked.households", "linked.person_links",
+              "linked.incident_households", "linked.review_queue")
+}
+# Link decisions are audit, so append-only: kept as per-night changes (added or removed),
+# with the run(s) that recorded each night; ``audit.link_decisions`` is their view.
+DECISION_CHANGES = "audit.link_decision_changes"
+DECISION_NIGHTS = "audit.link_decision_nights"
+DECISION_COLUMNS = ("link_type", "left_id", "right_id", "scores", "match_weight", "probability",
+                    "decision", "reason")
+_NO_END = "DATE '9999-12-31'"
 STAGING_TABLE = {
     "police_incidents": "staging.police_incident_versions",
     "police_persons": "staging.police_person_versions",
@@ -199,6 +221,8 @@ class Warehouse:
         rows of the same date are compared, so the check does not rescan all history.
         """
         target = _table(table)
+        if target == "audit.link_decisions":
+            return self.record_link_decisions(frame, day=day, run_id=constants["run_id"], key=key)
         if frame.height == 0:
             return 0
         column = AUDIT_DATE_KEY[target]
@@ -220,10 +244,193 @@ class Warehouse:
     def replace_for_date(self, table: str, day: date, frame: pl.DataFrame, **constants: Any) -> int:
         """Replace the rows of ``table`` keyed on ``day`` with ``frame`` (rerun-safe)."""
         target = _table(table)
+        if target in HISTORY_TABLE:
+            return self.replace_night(target, day, frame.with_columns([pl.lit(v).alias(k) for k, v in constants.items()]))
         column = DATE_KEY[target]
         with self.transaction():
             self.con.execute(f"DELETE FROM {target} WHERE {column} = ?", [day])  # noqa: S608
             return self.insert(target, frame, **{column: day, **constants})
+
+    # ---- histories ---------------------------------------------------------------------
+    def columns(self, table: str) -> list[str]:
+        """The columns of a hearth table or view, in order."""
+        schema, name = _table(table).split(".")
+        return [c for (c,) in self.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? "
+            "AND table_schema = ? AND table_name = ? ORDER BY ordinal_position", [CATALOG, schema, name],
+        )]
+
+    def _staged_frame(self, name: str, frame: pl.DataFrame, columns: Sequence[str], like: str) -> None:
+        """``frame`` as temporary table ``name`` with exactly ``columns`` typed as in ``like``
+        (a column the frame lacks is NULL, as ``INSERT BY NAME`` leaves it)."""
+        listed = ", ".join(_quote(c) for c in columns)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {listed} FROM {like} LIMIT 0")  # noqa: S608
+        if frame.height:
+            self.con.register("_hearth_frame", frame)
+            try:
+                self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _hearth_frame")  # noqa: S608
+            finally:
+                self.con.unregister("_hearth_frame")
+
+    def replace_night(self, table: str, day: date, frame: pl.DataFrame) -> int:
+        """Make ``frame`` the rows of history ``table`` on linkage night ``day``, leaving every
+        other night's rows as they were.
+
+        Rows that hold on ``day`` and are in ``frame`` are left alone; rows that no longer
+        hold are closed at ``day`` (and, when a later night exists, reopened from it, since
+        that night had them); rows new in ``frame`` open at ``day``, until the next night
+        when ``day`` is not the latest. A normal night (the latest) writes only what changed.
+        """
+        history = HISTORY_TABLE[_table(table)]
+        content = [c for c in self.columns(history) if c not in ("valid_from", "valid_to")]
+        listed = ", ".join(_quote(c) for c in content)
+        same = " AND ".join(f"r.{_quote(c)} IS NOT DISTINCT FROM f.{_quote(c)}" for c in content)
+        with self.transaction():
+            next_night = self.fetch(
+                "SELECT min(as_of) FROM linked.link_nights WHERE as_of > ?", [day])[0][0]
+            self._staged_frame("_hearth_new", frame, content, history)
+            # Identical rows are told apart by their occurrence, so a frame holding a row
+            # twice keeps it twice.
+            self.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _hearth_held AS
+                SELECT rowid AS rid, valid_from, valid_to, {listed},
+                       row_number() OVER (PARTITION BY {listed} ORDER BY rowid) AS occurrence
+                FROM {history}
+                WHERE valid_from <= $day AND $day < coalesce(valid_to, {_NO_END})""",  # noqa: S608
+                {"day": day},
+            )
+            self.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _hearth_matched AS
+                SELECT r.rid, f.occurrence AS new_occurrence
+                FROM _hearth_held AS r
+                JOIN (SELECT *, row_number() OVER (PARTITION BY {listed}) AS occurrence FROM _hearth_new) AS f
+                  ON {same} AND r.occurrence = f.occurrence"""  # noqa: S608
+            )
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _hearth_gone AS SELECT * FROM _hearth_held "
+                "WHERE rid NOT IN (SELECT rid FROM _hearth_matched)"
+            )
+            # The part of a closed row after this night, for the later nights that had it.
+            self.con.execute(
+                f"""INSERT INTO {history} (valid_from, valid_to, {listed})
+                SELECT $next, valid_to, {listed} FROM _hearth_gone
+                WHERE $next IS NOT NULL AND $next < coalesce(valid_to, {_NO_END})""",  # noqa: S608
+                {"next": next_night},
+            )
+            self.con.execute(
+                f"DELETE FROM {history} WHERE rowid IN (SELECT rid FROM _hearth_gone WHERE valid_from = $day)",  # noqa: S608
+                {"day": day},
+            )
+            self.con.execute(
+                f"UPDATE {history} SET valid_to = $day WHERE rowid IN (SELECT rid FROM _hearth_gone WHERE valid_from < $day)",  # noqa: S608
+                {"day": day},
+            )
+            self.con.execute(
+                f"""INSERT INTO {history} (valid_from, valid_to, {listed})
+                SELECT $day, $next, {listed}
+                FROM (SELECT *, row_number() OVER (PARTITION BY {listed}) AS occurrence FROM _hearth_new) AS f
+                WHERE NOT EXISTS (SELECT 1 FROM _hearth_held AS r WHERE {same} AND r.occurrence = f.occurrence)""",  # noqa: S608
+                {"day": day, "next": next_night},
+            )
+            self.con.execute(
+                "INSERT INTO linked.link_nights SELECT $day WHERE $day NOT IN (SELECT as_of FROM linked.link_nights)",
+                {"day": day},
+            )
+            for temp in ("_hearth_new", "_hearth_held", "_hearth_matched", "_hearth_gone"):
+                self.con.execute(f"DROP TABLE {temp}")
+        return frame.height
+
+    def record_link_decisions(
+        self, frame: pl.DataFrame, *, day: date, run_id: str,
+        key: Sequence[str] = ("link_type", "left_id", "right_id", "decision", "match_weight"),
+    ) -> int:
+        """Record a night's link decisions as changes against the decisions standing that
+        night; returns the change rows appended.
+
+        The first run of a night makes ``frame`` that night's decisions: it adds what is new
+        or different and removes what no longer holds. A rerun of a night only adds
+        decisions the night does not yet have (as the audit always has: a rerun never takes
+        evidence away). When a later night exists, it is given back exactly the decisions it
+        had, so recording one night never changes another.
+        """
+        on_key = " AND ".join(f"s.{k} IS NOT DISTINCT FROM f.{k}" for k in key)
+        same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM f.{c}" for c in (*DECISION_COLUMNS, "run_id"))
+        listed = ", ".join(DECISION_COLUMNS)
+        with self.transaction():
+            before = self.fetch(f"SELECT count(*) FROM {DECISION_CHANGES}")[0][0]  # noqa: S608
+            seq = self.fetch(f"SELECT coalesce(max(seq), 0) + 1 FROM {DECISION_NIGHTS}")[0][0]  # noqa: S608
+            rerun = bool(self.fetch(f"SELECT count(*) FROM {DECISION_NIGHTS} WHERE as_of = ?", [day])[0][0])  # noqa: S608
+            next_night = self.fetch(f"SELECT min(as_of) FROM {DECISION_NIGHTS} WHERE as_of > ?", [day])[0][0]  # noqa: S608
+            self.con.execute(f"INSERT INTO {DECISION_NIGHTS} (as_of, run_id, seq) VALUES (?, ?, ?)", [day, run_id, seq])  # noqa: S608
+            self._staged_frame("_hearth_new", frame.with_columns(pl.lit(run_id).alias("run_id")) if "run_id" not in frame.columns else frame,
+                               ("run_id", *DECISION_COLUMNS), DECISION_CHANGES)
+            params = {"day": day, "seq": seq, "run_id": run_id, "next": next_night}
+            if next_night is not None:
+                self.con.execute(
+                    "CREATE OR REPLACE TEMP TABLE _hearth_next AS SELECT * FROM audit.link_decisions WHERE as_of = $next",
+                    {"next": next_night},
+                )
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _hearth_standing AS SELECT * FROM audit.link_decisions WHERE as_of = $day",
+                {"day": day},
+            )
+            # Added: in frame and not standing as it is (a rerun: not standing at all).
+            match = on_key if rerun else same
+            self.con.execute(
+                f"""INSERT INTO {DECISION_CHANGES} (seq, run_id, as_of, change, {listed})
+                SELECT $seq, f.run_id, $day, 'added', {", ".join(f"f.{c}" for c in DECISION_COLUMNS)}
+                FROM _hearth_new AS f
+                WHERE NOT EXISTS (SELECT 1 FROM _hearth_standing AS s WHERE {match})""",  # noqa: S608
+                {"seq": seq, "day": day},
+            )
+            if not rerun:
+                self.con.execute(
+                    f"""INSERT INTO {DECISION_CHANGES} (seq, run_id, as_of, change, {listed})
+                    SELECT $seq, $run_id, $day, 'removed', {", ".join(f"s.{c}" for c in DECISION_COLUMNS)}
+                    FROM _hearth_standing AS s
+                    WHERE NOT EXISTS (SELECT 1 FROM _hearth_new AS f WHERE {on_key})""",  # noqa: S608
+                    {"seq": seq, "run_id": run_id, "day": day},
+                )
+            if next_night is not None:
+                self._restore_night(params, key)
+            for temp in ("_hearth_new", "_hearth_standing", "_hearth_next"):
+                self.con.execute(f"DROP TABLE IF EXISTS {temp}")
+            return int(self.fetch(f"SELECT count(*) FROM {DECISION_CHANGES}")[0][0] - before)  # noqa: S608
+
+    def _restore_night(self, params: dict[str, Any], key: Sequence[str]) -> None:
+        """After recording night ``day``: give the next night back the decisions it had, for
+        every decision changed on ``day`` that the next night does not itself change."""
+        on_key = " AND ".join(f"s.{k} IS NOT DISTINCT FROM f.{k}" for k in key)
+        listed = ", ".join(DECISION_COLUMNS)
+        touched = f"""(SELECT * FROM {DECISION_CHANGES} AS f
+            WHERE f.as_of = $day AND f.seq = $seq
+              AND NOT EXISTS (SELECT 1 FROM {DECISION_CHANGES} AS s WHERE s.as_of = $next AND {on_key}))"""  # noqa: S608
+        self.con.execute(
+            f"""INSERT INTO {DECISION_CHANGES} (seq, run_id, as_of, change, {listed})
+            SELECT $seq, s.run_id, $next, 'added', {", ".join(f"s.{c}" for c in DECISION_COLUMNS)}
+            FROM _hearth_next AS s
+            WHERE EXISTS (SELECT 1 FROM {touched} AS f WHERE {on_key})""",  # noqa: S608
+            {k: params[k] for k in ("seq", "day", "next")},
+        )
+        self.con.execute(
+            f"""INSERT INTO {DECISION_CHANGES} (seq, run_id, as_of, change, {listed})
+            SELECT DISTINCT ON ({", ".join(f"f.{k}" for k in key)}) $seq, $run_id, $next, 'removed', {", ".join(f"f.{c}" for c in DECISION_COLUMNS)}
+            FROM {touched} AS f
+            WHERE NOT EXISTS (SELECT 1 FROM _hearth_next AS s WHERE {on_key})""",  # noqa: S608
+            params,
+        )
+
+    def prune_history(self, before: date) -> dict[str, int]:
+        """Forget linkage nights before ``before``: their nights and every history row that
+        held only on them. Rows still holding on a later night are kept whole."""
+        removed: dict[str, int] = {}
+        with self.transaction():
+            for history in HISTORY_TABLE.values():
+                removed[history] = self.fetch(
+                    f"SELECT count(*) FROM {history} WHERE valid_to <= ?", [before])[0][0]  # noqa: S608
+                self.con.execute(f"DELETE FROM {history} WHERE valid_to <= ?", [before])  # noqa: S608
+            self.con.execute("DELETE FROM linked.link_nights WHERE as_of < ?", [before])
+        return removed
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -271,6 +478,10 @@ class Warehouse:
     def verify(self) -> None:
         """Read every row of the tables readers rely on; a damaged block raises."""
         verify_connection(self.con)
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def verify_connection(con: duckdb.DuckDBPyConnection) -> None:
@@ -345,6 +556,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(text)
+            if version in AFTER_MIGRATION:
+                AFTER_MIGRATION[version](con)
             con.execute(
                 "INSERT INTO audit.schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
                 [version, path.name, hashlib.sha256(text.encode()).hexdigest()],
@@ -356,6 +569,44 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         applied.append(path.name)
         log.info("applied migration %s", path.name)
     return applied
+
+
+def _copies_to_histories(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 020's data step: replay the per-night copies of ``linked.*`` and
+    ``audit.link_decisions`` night by night through the history writers, prove that every
+    night reads back exactly as it was stored, then drop the copies."""
+    wh = Warehouse(con=con, path=Path(), published=Path(), read_only=False)
+    wh._in_tx = True  # inside the migration's transaction
+    copies = {table: f"{table}_per_night" for table in (*HISTORY_TABLE, "audit.link_decisions")}
+    nights = sorted({d for copy in copies.values() for (d,) in con.execute(f"SELECT DISTINCT as_of FROM {copy}").fetchall()})  # noqa: S608
+    for night in nights:
+        for table in HISTORY_TABLE:
+            frame = con.sql(f"SELECT * EXCLUDE (as_of) FROM {copies[table]} WHERE as_of = ?", params=[night]).pl()  # noqa: S608
+            wh.replace_night(table, night, frame)
+        decisions = con.sql(
+            f"SELECT * EXCLUDE (as_of) FROM {copies['audit.link_decisions']} WHERE as_of = ?", params=[night]  # noqa: S608
+        ).pl()
+        if decisions.height:
+            # The run that recorded most of the night's decisions is the night's run; the
+            # others keep their own run_id as changes of their own.
+            first = decisions["run_id"].mode().sort()[0]
+            wh.record_link_decisions(decisions, day=night, run_id=first)
+    for table, copy in copies.items():
+        columns = ", ".join(_quote(c) for c in wh.columns(copy))
+        lost, extra = con.execute(
+            f"SELECT (SELECT count(*) FROM (SELECT {columns} FROM {copy} EXCEPT ALL SELECT {columns} FROM {table})), "  # noqa: S608
+            f"(SELECT count(*) FROM (SELECT {columns} FROM {table} EXCEPT ALL SELECT {columns} FROM {copy}))"
+        ).fetchone() or (0, 0)
+        if lost or extra:
+            raise WarehouseError(
+                f"moving {copy} into its history would change it ({lost} row(s) lost, {extra} added); "
+                "the warehouse is left as it was. Keep this file and report it with the hearth version."
+            )
+        con.execute(f"DROP TABLE {copy}")
+
+
+# Data steps of migrations that cannot be said in SQL alone, run in the migration's transaction.
+AFTER_MIGRATION: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {20: _copies_to_histories}
 
 
 def exists(published: Path) -> bool:

@@ -408,7 +408,7 @@ def test_escape_sequences_in_names_never_reach_the_terminal(env: Path) -> None:
         child = wh.fetch("SELECT child_id FROM marts.child_index WHERE forename = 'Ivy'")[0][0]
         wh.fetch("UPDATE marts.child_index SET forename = ? WHERE child_id = ?", [evil, child])
         wh.fetch("UPDATE marts.child_flags SET forename = ? WHERE child_id = ?", [evil, child])
-        wh.fetch("UPDATE linked.children SET forename = ? WHERE child_id = ?", [evil, child])
+        wh.fetch("UPDATE linked.children_history SET forename = ? WHERE child_id = ?", [evil, child])
         warehouse.refresh_published(wh)
     result = runner.invoke(app, ["explain", child])
     assert result.exit_code == 0, result.output

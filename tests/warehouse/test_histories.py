@@ -20,7 +20,7 @@ KEY = ("link_type", "left_id", "right_id", "decision", "match_weight")
 
 
 def _night(wh: Warehouse, table: str, day: date) -> Counter[str]:
-    return Counter(repr(r) for r in wh.fetch(f"SELECT * EXCLUDE (as_of) FROM {table} WHERE as_of = ?", [day]))  # noqa: S608
+    return Counter(repr(r) for r in wh.fetch(f"SELECT * EXCLUDE (as_of) FROM {table} WHERE as_of = ?", [day]))
 
 
 def _children(rows: list[tuple[str, str | None, list[str] | None]]) -> pl.DataFrame:
@@ -86,7 +86,7 @@ def test_each_night_keeps_its_decisions_whatever_is_recorded_later(writer: Wareh
         picked = rng.sample(pool, rng.randint(0, 6))
         rows = [(left, right, d, w, rng.choice((0.9, 0.95))) for left, right, d, w in picked]
         writer.insert_new("audit.link_decisions", _decisions(rows), KEY, day=day, run_id=run)
-        night = {} if day not in model else model[day]
+        night = model.get(day, {})
         fresh = day not in model
         for left, right, d, w, p in rows:
             key = ("register_child", left, right, d, w)

@@ -37,7 +37,7 @@ LINKED = ("linked.child_xref", "linked.children", "linked.households", "linked.p
 
 def _rows(wh: warehouse.Warehouse, table: str, day: date) -> Counter[str]:
     column = "list_date" if table in PUBLISHED else "as_of"
-    return Counter(repr(r) for r in wh.fetch(f"SELECT * FROM {table} WHERE {column} = ?", [day]))  # noqa: S608
+    return Counter(repr(r) for r in wh.fetch(f"SELECT * FROM {table} WHERE {column} = ?", [day]))
 
 
 def _night_as_read(published: Path, day: date) -> dict[str, Any]:
@@ -75,8 +75,8 @@ def test_every_past_night_reads_back_as_it_was_published(county: tuple[Settings,
         for what in then:
             assert now[what] == then[what], f"{day}: {what} differs from what was published that night"
     with warehouse.open_reader(settings.warehouse) as wh:
-        copies = sum(wh.fetch(f"SELECT count(*) FROM {t}")[0][0] for t in warehouse.HISTORY_TABLE)  # noqa: S608
-        kept = sum(wh.fetch(f"SELECT count(*) FROM {h}")[0][0] for h in warehouse.HISTORY_TABLE.values())  # noqa: S608
+        copies = sum(wh.fetch(f"SELECT count(*) FROM {t}")[0][0] for t in warehouse.HISTORY_TABLE)
+        kept = sum(wh.fetch(f"SELECT count(*) FROM {h}")[0][0] for h in warehouse.HISTORY_TABLE.values())
     assert kept < copies / 2, f"the histories keep {kept} rows for {copies} rows of nightly copies"
 
 
@@ -90,7 +90,7 @@ def test_each_nights_flags_rebuild_from_the_histories(county: tuple[Settings, di
             rebuilt = build_flags(inputs, rules)
             for mart, frame in (("marts.child_flags", rebuilt.child_flags), ("marts.mash_list", rebuilt.mash_list),
                                 ("marts.school_notifications", rebuilt.school_notifications)):
-                published = wh.frame(f"SELECT * FROM {mart} WHERE list_date = $d", {"d": day})  # noqa: S608
+                published = wh.frame(f"SELECT * FROM {mart} WHERE list_date = $d", {"d": day})
                 columns = [c for c in frame.columns if c in published.columns and c != "run_id"]
                 assert published.height, f"{mart} {day}: nothing published to compare with"
                 ours = frame.select(columns).cast(dict(published.select(columns).schema)).sort(columns)
@@ -108,7 +108,7 @@ def test_migration_020_moves_per_night_copies_into_histories_without_loss(
     copies: dict[str, pl.DataFrame] = {}
     with warehouse.open_reader(settings.warehouse) as wh:
         for table in (*warehouse.HISTORY_TABLE, "audit.link_decisions"):
-            copies[table] = wh.frame(f"SELECT * FROM {table}")  # noqa: S608
+            copies[table] = wh.frame(f"SELECT * FROM {table}")
     extra = copies["audit.link_decisions"].filter(pl.col("as_of") == NIGHTS[1]).head(1).with_columns(
         pl.lit("a-rerun").alias("run_id"), pl.lit("school_census:NOT-SEEN").alias("right_id"))
     copies["audit.link_decisions"] = pl.concat([copies["audit.link_decisions"], extra])
@@ -124,7 +124,7 @@ def test_migration_020_moves_per_night_copies_into_histories_without_loss(
     with warehouse.open_writer(old) as wh:
         for table, frame in copies.items():
             wh.con.register("_copy", frame)
-            wh.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _copy")  # noqa: S608
+            wh.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _copy")
             wh.con.unregister("_copy")
         warehouse.refresh_published(wh)
     monkeypatch.undo()
@@ -132,6 +132,6 @@ def test_migration_020_moves_per_night_copies_into_histories_without_loss(
     with warehouse.open_writer(old) as wh:
         assert wh.fetch("SELECT count(*) FROM audit.schema_migrations WHERE version = 20")[0][0] == 1
         for table, frame in copies.items():
-            now = wh.frame(f"SELECT * FROM {table}")  # noqa: S608
+            now = wh.frame(f"SELECT * FROM {table}")
             assert Counter(map(repr, now.select(frame.columns).rows())) == Counter(map(repr, frame.rows())), table
         assert not wh.fetch("SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%_per_night'")

@@ -109,6 +109,8 @@ DECISION_CHANGES = "audit.link_decision_changes"
 DECISION_NIGHTS = "audit.link_decision_nights"
 DECISION_COLUMNS = ("link_type", "left_id", "right_id", "scores", "match_weight", "probability",
                     "decision", "reason")
+# Changes are kept per scored pair: a night holds, for each pair, the rows of its latest change.
+PAIR = ("link_type", "left_id", "right_id")
 _NO_END = "DATE '9999-12-31'"
 STAGING_TABLE = {
     "police_incidents": "staging.police_incident_versions",
@@ -347,78 +349,109 @@ class Warehouse:
         """Record a night's link decisions as changes against the decisions standing that
         night; returns the change rows appended.
 
-        The first run of a night makes ``frame`` that night's decisions: it adds what is new
-        or different and removes what no longer holds. A rerun of a night only adds
-        decisions the night does not yet have (as the audit always has: a rerun never takes
-        evidence away). When a later night exists, it is given back exactly the decisions it
-        had, so recording one night never changes another.
+        Changes are kept per pair (``PAIR``): a pair whose decisions differ from those it
+        had gets its new rows, a pair that is no longer scored a 'removed' row. The first
+        run of a night makes ``frame`` that night's decisions. A rerun only adds decisions
+        the night lacks by ``key`` (as the audit always has: a rerun never takes evidence
+        away), writing the pair's standing rows again beside them. When a later night
+        exists, it is given back exactly the decisions it had, so recording one night never
+        changes another.
         """
-        on_key = " AND ".join(f"s.{k} IS NOT DISTINCT FROM f.{k}" for k in key)
-        same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM f.{c}" for c in (*DECISION_COLUMNS, "run_id"))
-        listed = ", ".join(DECISION_COLUMNS)
         with self.transaction():
             before = self.fetch(f"SELECT count(*) FROM {DECISION_CHANGES}")[0][0]  # noqa: S608
             seq = self.fetch(f"SELECT coalesce(max(seq), 0) + 1 FROM {DECISION_NIGHTS}")[0][0]  # noqa: S608
             rerun = bool(self.fetch(f"SELECT count(*) FROM {DECISION_NIGHTS} WHERE as_of = ?", [day])[0][0])  # noqa: S608
             next_night = self.fetch(f"SELECT min(as_of) FROM {DECISION_NIGHTS} WHERE as_of > ?", [day])[0][0]  # noqa: S608
             self.con.execute(f"INSERT INTO {DECISION_NIGHTS} (as_of, run_id, seq) VALUES (?, ?, ?)", [day, run_id, seq])  # noqa: S608
-            self._staged_frame("_hearth_new", frame.with_columns(pl.lit(run_id).alias("run_id")) if "run_id" not in frame.columns else frame,
-                               ("run_id", *DECISION_COLUMNS), DECISION_CHANGES)
-            params = {"day": day, "seq": seq, "run_id": run_id, "next": next_night}
+            if "run_id" not in frame.columns:
+                frame = frame.with_columns(pl.lit(run_id).alias("run_id"))
+            self._staged_frame("_hearth_new", frame, ("run_id", *DECISION_COLUMNS), DECISION_CHANGES)
             if next_night is not None:
+                self._standing_decisions("_hearth_next", next_night)
+            self._standing_decisions("_hearth_standing", day)
+            on_pair = " AND ".join(f"s.{k} = f.{k}" for k in PAIR)
+            if rerun:
+                on_key = " AND ".join(f"s.{k} IS NOT DISTINCT FROM f.{k}" for k in key)
+                # The rerun's decisions the night lacks, and the pair's standing ones again.
                 self.con.execute(
-                    "CREATE OR REPLACE TEMP TABLE _hearth_next AS SELECT * FROM audit.link_decisions WHERE as_of = $next",
-                    {"next": next_night},
+                    f"""CREATE OR REPLACE TEMP TABLE _hearth_write AS
+                    WITH fresh AS (
+                        SELECT * FROM _hearth_new AS f
+                        WHERE NOT EXISTS (SELECT 1 FROM _hearth_standing AS s WHERE {on_key})
+                    )
+                    SELECT * FROM fresh
+                    UNION ALL
+                    SELECT s.* FROM _hearth_standing AS s
+                    WHERE EXISTS (SELECT 1 FROM fresh AS f WHERE {on_pair})"""  # noqa: S608
                 )
-            self.con.execute(
-                "CREATE OR REPLACE TEMP TABLE _hearth_standing AS SELECT * FROM audit.link_decisions WHERE as_of = $day",
-                {"day": day},
-            )
-            # Added: in frame and not standing as it is (a rerun: not standing at all).
-            match = on_key if rerun else same
-            self.con.execute(
-                f"""INSERT INTO {DECISION_CHANGES} (seq, run_id, as_of, change, {listed})
-                SELECT $seq, f.run_id, $day, 'added', {", ".join(f"f.{c}" for c in DECISION_COLUMNS)}
-                FROM _hearth_new AS f
-                WHERE NOT EXISTS (SELECT 1 FROM _hearth_standing AS s WHERE {match})""",  # noqa: S608
-                {"seq": seq, "day": day},
-            )
+            else:
+                # Pairs whose rows differ in any way from what stands (run_id as shown).
+                self.con.execute(
+                    f"""CREATE OR REPLACE TEMP TABLE _hearth_write AS
+                    WITH changed AS (
+                        SELECT {", ".join(PAIR)} FROM (
+                            (SELECT * FROM _hearth_new EXCEPT ALL SELECT * FROM _hearth_standing)
+                            UNION ALL
+                            (SELECT * FROM _hearth_standing EXCEPT ALL SELECT * FROM _hearth_new)
+                        ) GROUP BY ALL
+                    )
+                    SELECT f.* FROM _hearth_new AS f SEMI JOIN changed AS s ON {on_pair}"""  # noqa: S608
+                )
+            self._append_changes("_hearth_write", day, seq)
             if not rerun:
-                self.con.execute(
-                    f"""INSERT INTO {DECISION_CHANGES} (seq, run_id, as_of, change, {listed})
-                    SELECT $seq, $run_id, $day, 'removed', {", ".join(f"s.{c}" for c in DECISION_COLUMNS)}
-                    FROM _hearth_standing AS s
-                    WHERE NOT EXISTS (SELECT 1 FROM _hearth_new AS f WHERE {on_key})""",  # noqa: S608
-                    {"seq": seq, "run_id": run_id, "day": day},
-                )
+                self._append_removals("_hearth_standing", "_hearth_new", day, seq, run_id)
             if next_night is not None:
-                self._restore_night(params, key)
-            for temp in ("_hearth_new", "_hearth_standing", "_hearth_next"):
+                self._restore_next_night(day, next_night, seq, run_id)
+            for temp in ("_hearth_new", "_hearth_standing", "_hearth_next", "_hearth_write"):
                 self.con.execute(f"DROP TABLE IF EXISTS {temp}")
             return int(self.fetch(f"SELECT count(*) FROM {DECISION_CHANGES}")[0][0] - before)  # noqa: S608
 
-    def _restore_night(self, params: dict[str, Any], key: Sequence[str]) -> None:
-        """After recording night ``day``: give the next night back the decisions it had, for
-        every decision changed on ``day`` that the next night does not itself change."""
-        on_key = " AND ".join(f"s.{k} IS NOT DISTINCT FROM f.{k}" for k in key)
+    def _standing_decisions(self, name: str, day: date) -> None:
+        """The decisions standing on ``day``, as temporary table ``name`` (run_id first)."""
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS "  # noqa: S608
+            f"SELECT run_id, {', '.join(DECISION_COLUMNS)} FROM audit.link_decisions WHERE as_of = $day",
+            {"day": day},
+        )
+
+    def _append_changes(self, rows: str, day: date, seq: int) -> None:
         listed = ", ".join(DECISION_COLUMNS)
-        touched = f"""(SELECT * FROM {DECISION_CHANGES} AS f
+        self.con.execute(
+            f"INSERT INTO {DECISION_CHANGES} (seq, run_id, as_of, change, {listed}) "  # noqa: S608
+            f"SELECT $seq, run_id, $day, 'added', {listed} FROM {rows}",
+            {"seq": seq, "day": day},
+        )
+
+    def _append_removals(self, had: str, has: str, day: date, seq: int, run_id: str) -> None:
+        """A 'removed' row on ``day`` for every pair in ``had`` that is not in ``has``."""
+        on_pair = " AND ".join(f"s.{k} = f.{k}" for k in PAIR)
+        self.con.execute(
+            f"""INSERT INTO {DECISION_CHANGES} (seq, run_id, as_of, change, {", ".join(PAIR)}, decision)
+            SELECT DISTINCT $seq, $run_id, $day, 'removed', {", ".join(f"s.{k}" for k in PAIR)}, 'removed'
+            FROM {had} AS s
+            WHERE NOT EXISTS (SELECT 1 FROM {has} AS f WHERE {on_pair})""",  # noqa: S608
+            {"seq": seq, "run_id": run_id, "day": day},
+        )
+
+    def _restore_next_night(self, day: date, next_night: date, seq: int, run_id: str) -> None:
+        """After recording ``day``: give the next night back the decisions it had, for every
+        pair changed on ``day`` that the next night does not change itself."""
+        on_pair = " AND ".join(f"s.{k} = f.{k}" for k in PAIR)
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _hearth_touched AS
+            SELECT DISTINCT {", ".join(f"f.{k}" for k in PAIR)} FROM {DECISION_CHANGES} AS f
             WHERE f.as_of = $day AND f.seq = $seq
-              AND NOT EXISTS (SELECT 1 FROM {DECISION_CHANGES} AS s WHERE s.as_of = $next AND {on_key}))"""  # noqa: S608
-        self.con.execute(
-            f"""INSERT INTO {DECISION_CHANGES} (seq, run_id, as_of, change, {listed})
-            SELECT $seq, s.run_id, $next, 'added', {", ".join(f"s.{c}" for c in DECISION_COLUMNS)}
-            FROM _hearth_next AS s
-            WHERE EXISTS (SELECT 1 FROM {touched} AS f WHERE {on_key})""",  # noqa: S608
-            {k: params[k] for k in ("seq", "day", "next")},
+              AND NOT EXISTS (SELECT 1 FROM {DECISION_CHANGES} AS s WHERE s.as_of = $next AND {on_pair})""",  # noqa: S608
+            {"day": day, "seq": seq, "next": next_night},
         )
         self.con.execute(
-            f"""INSERT INTO {DECISION_CHANGES} (seq, run_id, as_of, change, {listed})
-            SELECT DISTINCT ON ({", ".join(f"f.{k}" for k in key)}) $seq, $run_id, $next, 'removed', {", ".join(f"f.{c}" for c in DECISION_COLUMNS)}
-            FROM {touched} AS f
-            WHERE NOT EXISTS (SELECT 1 FROM _hearth_next AS s WHERE {on_key})""",  # noqa: S608
-            params,
+            f"CREATE OR REPLACE TEMP TABLE _hearth_back AS SELECT s.* FROM _hearth_next AS s "  # noqa: S608
+            f"SEMI JOIN _hearth_touched AS f ON {on_pair}"
         )
+        self._append_changes("_hearth_back", next_night, seq)
+        self._append_removals("_hearth_touched", "_hearth_back", next_night, seq, run_id)
+        self.con.execute("DROP TABLE _hearth_touched")
+        self.con.execute("DROP TABLE _hearth_back")
 
     def prune_history(self, before: date) -> dict[str, int]:
         """Forget linkage nights before ``before``: their nights and every history row that

@@ -8,8 +8,8 @@
 --   wrote, and linked.<table> becomes a view of every such night, with the columns it had,
 --   so "as of D" queries read exactly what they read before.
 -- * audit stays append-only, so link decisions are kept as per-night changes:
---   audit.link_decision_changes says which decision was added (or superseded) or removed on
---   which night; audit.link_decision_nights records every run that recorded a night's
+--   audit.link_decision_changes says, per scored pair, on which night its decisions changed
+--   and to what (or that it has none); audit.link_decision_nights records every run that recorded a night's
 --   decisions; audit.link_decisions becomes a view giving each night's decisions as they
 --   stood. Closing a decision is a new row, never an update (docs/adr/0008-*.md).
 --
@@ -144,9 +144,10 @@ CREATE TABLE audit.link_decision_nights (
     recorded_at  TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
 );
 
--- change: 'added' (the decision holds from this night, in this form) or 'removed' (it no
--- longer holds). A decision is (link_type, left_id, right_id, decision, match_weight); on a
--- night it stands as its latest change on or before that night (by as_of, then seq).
+-- Changes are kept per scored pair (link_type, left_id, right_id). Each change is a batch
+-- (as_of, seq): the 'added' rows are the pair's decisions from that night on (a pair whose
+-- weight moved gets one new row); a 'removed' row says the pair has none. On a night, a
+-- pair's decisions are the 'added' rows of its latest batch on or before that night.
 CREATE TABLE audit.link_decision_changes (
     seq           BIGINT NOT NULL,
     run_id        VARCHAR NOT NULL,
@@ -173,9 +174,8 @@ standing AS (
            c.left_id, c.right_id, c.scores, c.match_weight, c.probability, c.decision, c.reason
     FROM nights AS n
     JOIN audit.link_decision_changes AS c ON c.as_of <= n.as_of
-    QUALIFY row_number() OVER (
-        PARTITION BY n.as_of, c.link_type, c.left_id, c.right_id, c.decision, c.match_weight
-        ORDER BY c.as_of DESC, c.seq DESC
+    QUALIFY rank() OVER (
+        PARTITION BY n.as_of, c.link_type, c.left_id, c.right_id ORDER BY c.as_of DESC, c.seq DESC
     ) = 1
 )
 SELECT CASE WHEN changed_on = as_of THEN run_id ELSE first_run END AS run_id,

@@ -35,9 +35,18 @@ LINKED = ("linked.child_xref", "linked.children", "linked.households", "linked.p
           "audit.police_record_links", "audit.incident_as_of", "audit.child_withheld_fields")
 
 
+def _unordered(value: Any) -> Any:
+    # The auditor views gather a record's link decisions with list(DISTINCT …), which has
+    # no order of its own: those lists are compared as sets; every other value as it is.
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return sorted(value, key=repr)
+    return value
+
+
 def _rows(wh: warehouse.Warehouse, table: str, day: date) -> Counter[str]:
     column = "list_date" if table in PUBLISHED else "as_of"
-    return Counter(repr(r) for r in wh.fetch(f"SELECT * FROM {table} WHERE {column} = ?", [day]))
+    rows = wh.fetch(f"SELECT * FROM {table} WHERE {column} = ?", [day])
+    return Counter(repr(tuple(_unordered(v) for v in r)) for r in rows)
 
 
 def _night_as_read(published: Path, day: date) -> dict[str, Any]:

@@ -9,7 +9,11 @@ snapshots into an empty warehouse) is the *initial* night; every later one is an
 *incremental* night. The initial night is repeated on fresh warehouses for a median.
 
 The warehouse of the full sequence is left at ``bench/out/nights/warehouse.duckdb`` for
-``bench/accuracy.py``. Targets: initial ≤ 60 s, incremental ≤ 15 s, peak ≤ 3 GB.
+``bench/accuracy.py``. Targets: initial ≤ 60 s, incremental ≤ 15 s, peak ≤ 3 GB, and the
+published file growing ≤ 5 MB per incremental night at 350 000 households: printed per night
+as ``+bytes``, the change in the bytes the file's used blocks hold (DuckDB reuses freed
+blocks, so the file's own size steps unevenly), and at the end the bytes held by linkage
+results and link decisions, the part that used to be copied every night.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import COUNTY, OUT, median, python, record, run_measured
 
 STAGES = ("ingest", "validate", "link", "flag", "publish", "report")
-TARGETS = {"initial_s": 60.0, "incremental_s": 15.0, "peak_mb": 3 * 1024.0}
+TARGETS = {"initial_s": 60.0, "incremental_s": 15.0, "peak_mb": 3 * 1024.0, "growth_mb": 5.0}
 
 
 def deliveries(landing: Path) -> list[date]:
@@ -51,6 +55,42 @@ def stage_seconds(warehouse_file: Path) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for day, stage, seconds in rows:
         out.setdefault(day.isoformat(), {})[stage] = round(float(seconds), 2)
+    return out
+
+
+# Where linkage results and link decisions are stored: per-night copies before the
+# histories, the histories after (whichever the warehouse has).
+LINKAGE_STORAGE = (
+    "linked.child_xref", "linked.children", "linked.households", "linked.person_links",
+    "linked.incident_households", "linked.review_queue", "audit.link_decisions",
+    "linked.child_xref_history", "linked.children_history", "linked.households_history",
+    "linked.person_links_history", "linked.incident_households_history", "linked.review_queue_history",
+    "linked.link_nights", "audit.link_decision_changes", "audit.link_decision_nights",
+)
+
+
+def used_bytes(warehouse_file: Path) -> int:
+    """Bytes in the published file's used blocks."""
+    from pipeline import warehouse
+
+    with warehouse.open_reader(warehouse_file) as wh:
+        return int(wh.literal_rows("SELECT used_blocks * block_size FROM pragma_database_size() WHERE database_name = 'wh'")[0][0])
+
+
+def linkage_storage(warehouse_file: Path) -> dict[str, int]:
+    """Bytes and rows of the tables that hold linkage results and link decisions (blocks
+    counted once per table)."""
+    from pipeline import warehouse
+
+    with warehouse.open_reader(warehouse_file) as wh:
+        tables = {f"{s}.{n}" for s, n in wh.literal_rows(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'wh'")}
+        block = int(wh.literal_rows("SELECT block_size FROM pragma_database_size() WHERE database_name = 'wh'")[0][0])
+        out = {"bytes": 0, "rows": 0}
+        for table in (t for t in LINKAGE_STORAGE if t in tables):
+            out["bytes"] += block * int(wh.literal_rows(
+                "SELECT count(DISTINCT block_id) FROM pragma_storage_info(?) WHERE persistent", [table])[0][0])
+            out["rows"] += int(wh.literal_rows(f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608 - fixed list
     return out
 
 
@@ -85,18 +125,23 @@ def main() -> None:
         raise SystemExit(f"{landing} not found: run bench/county.py first")
     days = deliveries(landing)[: args.nights]
 
-    print(f"{'night':<12}{'wall s':>8}{'peak MB':>9}{'file MB':>9}   stages (s)")
+    print(f"{'night':<12}{'wall s':>8}{'peak MB':>9}{'file MB':>9}{'+bytes':>13}{'linkage MB':>11}   stages (s)")
     warehouse_file = reset(args.out)
     walls: dict[str, float] = {}
     peaks: dict[str, float] = {}
-    sizes: dict[str, int] = {}  # the published file after each night (it grows with history)
+    sizes: dict[str, int] = {}  # bytes in the published file's used blocks after each night
+    linkage: dict[str, dict[str, int]] = {}  # linkage results and decisions after each night
     started = time.perf_counter()
     for day in days:
         wall, peak = run_one(day, landing, warehouse_file)
         walls[day.isoformat()], peaks[day.isoformat()] = round(wall, 2), round(peak)
-        sizes[day.isoformat()] = round(warehouse_file.stat().st_size / 1024**2)
+        previous = sizes[max(sizes)] if sizes else 0
+        sizes[day.isoformat()] = used_bytes(warehouse_file)
+        linkage[day.isoformat()] = linkage_storage(warehouse_file)
         stages = stage_seconds(warehouse_file)[day.isoformat()]
-        print(f"{day.isoformat():<12}{wall:8.1f}{peak:9,.0f}{sizes[day.isoformat()]:9,}   {fmt_stages(stages)}", flush=True)
+        print(f"{day.isoformat():<12}{wall:8.1f}{peak:9,.0f}{warehouse_file.stat().st_size / 1024**2:9,.0f}"
+              f"{sizes[day.isoformat()] - previous:+13,}{linkage[day.isoformat()]['bytes'] / 1024**2:11,.1f}"
+              f"   {fmt_stages(stages)}", flush=True)
     per_stage = stage_seconds(warehouse_file)
     sequence_s = time.perf_counter() - started
 
@@ -112,6 +157,11 @@ def main() -> None:
         shutil.rmtree(scratch.parent)
 
     incremental = [d.isoformat() for d in days[1:]]
+    # Bytes each incremental night added to the published file: over the run, since DuckDB
+    # grows its file by whole blocks, so one night's step is coarse.
+    growth = (sizes[incremental[-1]] - sizes[days[0].isoformat()]) / len(incremental) if incremental else None
+    linkage_growth = ((linkage[incremental[-1]]["bytes"] - linkage[days[0].isoformat()]["bytes"]) / len(incremental)
+                      if incremental else None)
     figures = {
         "nights": len(days),
         "sequence_seconds": round(sequence_s, 1),
@@ -128,7 +178,11 @@ def main() -> None:
             "stages_median": {s: median([per_stage[d].get(s, 0.0) for d in incremental]) for s in STAGES}
             if incremental else {},
         },
-        "per_night": {d: {"wall_s": walls[d], "peak_mb": peaks[d], "file_mb": sizes[d], **per_stage[d]} for d in walls},
+        "per_night": {d: {"wall_s": walls[d], "peak_mb": peaks[d], "used_bytes": sizes[d],
+                          "linkage_bytes": linkage[d]["bytes"], "linkage_rows": linkage[d]["rows"], **per_stage[d]}
+                      for d in walls},
+        "growth_bytes_per_incremental_night": round(growth) if growth is not None else None,
+        "linkage_growth_bytes_per_incremental_night": round(linkage_growth) if linkage_growth is not None else None,
         "warehouse_mb": round(warehouse_file.stat().st_size / 1024**2),
     }
     ini, inc = figures["initial"], figures["incremental"]
@@ -139,6 +193,10 @@ def main() -> None:
               f"(target ≤ {TARGETS['incremental_s']:.0f}), peak {inc['peak_mb_max']:,} MB; "  # type: ignore[index]
               f"stages {fmt_stages(inc['stages_median'])}")  # type: ignore[index]
     print(f"peak memory target ≤ {TARGETS['peak_mb']:,.0f} MB; warehouse {figures['warehouse_mb']:,} MB after {len(days)} nights")
+    if growth is not None and linkage_growth is not None:
+        print(f"growth per incremental night: {growth:,.0f} bytes ({growth / 1024**2:.2f} MB; "
+              f"target ≤ {TARGETS['growth_mb']:.0f} MB at 350 000 households), of which linkage results and "
+              f"link decisions {linkage_growth:,.0f} bytes")
     record("nights", figures)
 
 

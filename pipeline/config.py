@@ -93,6 +93,11 @@ class RetentionSettings(BaseModel):
     raw_days: int = Field(92, ge=1, description="days raw rows are kept after delivery")
     police_days: int = Field(730, ge=1, description="days staged police versions are kept")
     register_days: int = Field(365, ge=1, description="days staged register snapshots are kept")
+    history_days: int | None = Field(
+        None, ge=1,
+        description="days past linkage nights stay reconstructable from linked.* histories; "
+        "unset: as long as the audit trail, which hearth never deletes",
+    )
 
 
 class Settings(BaseSettings):

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ from pipeline.paths import checkout_root
 from pipeline.warehouse import Warehouse
 
 if TYPE_CHECKING:
+    from pipeline.flag import FlagInputs
     from pipeline.ingest import Delivery
     from pipeline.link import LinkInputs
 
@@ -414,6 +415,9 @@ def stage_link(ctx: NightContext) -> StageResult:
                 day=day, run_id=ctx.run_id,
             )
             wh.insert("audit.link_models", linked.models, run_id=ctx.run_id, as_of=day)
+            keep = ctx.settings.retention.history_days
+            if keep is not None:
+                wh.prune_history(day - timedelta(days=keep))
         result.rows_in = inputs.health.height + inputs.school.height + inputs.persons.height
         result.rows_out = linked.children.height
         result.detail = {
@@ -447,32 +451,42 @@ def current_incidents(wh: Warehouse, day: date) -> tuple[pl.DataFrame, list[RunW
     return frame.drop("order_ambiguous", "versions"), undecided
 
 
+def flag_inputs(wh: Warehouse, day: date) -> tuple[FlagInputs, list[RunWarning]]:
+    """What the rules read for list date ``day``, all of it as the warehouse holds it for
+    that date (so a past night's flags can be rebuilt from what was kept), and the warnings
+    about incidents whose latest version cannot be told."""
+    from pipeline.flag import PERSON_RELATIONSHIPS, FlagInputs
+
+    previous = wh.query("previous_list_date", before=day)["list_date"][0]
+    incidents, undecided = current_incidents(wh, day)
+    inputs = FlagInputs(
+        list_date=day,
+        incidents=incidents,
+        incident_households=wh.query("linked_incident_households", as_of=day),
+        person_links=wh.query("linked_person_links", as_of=day),
+        children=wh.query("linked_children", as_of=day),
+        households=wh.query("linked_households", as_of=day),
+        previous_list_date=previous,
+        previous_flags=(wh.query("flags_on", list_date=previous) if previous
+                        else schemas.empty(schemas.CHILD_FLAGS)),
+        ever_listed_households=wh.query("ever_listed_households", before=day),
+        decisions=wh.query("coordinator_decisions_until", until=day),
+        previous_incidents=(wh.query("current_incidents", as_of=previous) if previous
+                            else schemas.empty(schemas.CURRENT_INCIDENTS)),
+        persons=wh.query("current_persons", as_of=day).select(list(PERSON_RELATIONSHIPS)),
+    )
+    return inputs, undecided
+
+
 def stage_flag(ctx: NightContext) -> StageResult:
     """Apply the rules; stage the day's flags, MASH list and notifications (unpublished)."""
-    from pipeline.flag import PERSON_RELATIONSHIPS, FlagInputs, build_flags
+    from pipeline.flag import build_flags
     from pipeline.rules import load_rules
 
     with _recorded(ctx, "flag") as result:
         wh, day = ctx.wh, ctx.run_date
         rules = load_rules(ctx.settings.rules_file)
-        previous = wh.query("previous_list_date", before=day)["list_date"][0]
-        incidents, undecided = current_incidents(wh, day)
-        inputs = FlagInputs(
-            list_date=day,
-            incidents=incidents,
-            incident_households=wh.query("linked_incident_households", as_of=day),
-            person_links=wh.query("linked_person_links", as_of=day),
-            children=wh.query("linked_children", as_of=day),
-            households=wh.query("linked_households", as_of=day),
-            previous_list_date=previous,
-            previous_flags=(wh.query("flags_on", list_date=previous) if previous
-                            else schemas.empty(schemas.CHILD_FLAGS)),
-            ever_listed_households=wh.query("ever_listed_households", before=day),
-            decisions=wh.query("coordinator_decisions_until", until=day),
-            previous_incidents=(wh.query("current_incidents", as_of=previous) if previous
-                                else schemas.empty(schemas.CURRENT_INCIDENTS)),
-            persons=wh.query("current_persons", as_of=day).select(list(PERSON_RELATIONSHIPS)),
-        )
+        inputs, undecided = flag_inputs(wh, day)
         flags = build_flags(inputs, rules)
         with wh.transaction():
             wh.replace_for_date("linked.pending_child_flags", day, flags.child_flags.drop("list_date"), run_id=ctx.run_id)

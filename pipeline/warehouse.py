@@ -91,8 +91,32 @@ TABLES = frozenset(
         "audit.link_decisions", "audit.link_models", "audit.review_decisions", "audit.coordinator_decisions",
         "audit.flag_evidence", "audit.publications", "audit.access_log", "audit.purges",
         "restricted.rejected_rows",
+        "linked.link_nights", "linked.child_xref_history", "linked.children_history",
+        "linked.households_history", "linked.person_links_history",
+        "linked.incident_households_history", "linked.review_queue_history",
+        "audit.link_decision_changes", "audit.link_decision_nights",
+        *(f"{t}_per_night" for t in (
+            "linked.child_xref", "linked.children", "linked.households", "linked.person_links",
+            "linked.incident_households", "linked.review_queue", "audit.link_decisions")),
     }
 )
+# What linkage produces is kept as a history, not a copy per night (docs/adr/0008): callers
+# read and replace ``linked.<t>`` by date as before; it is a view of ``linked.<t>_history``,
+# whose rows say from which linkage night (valid_from) until which (valid_to) they held.
+HISTORY_TABLE = {
+    t: f"{t}_history"
+    for t in ("linked.child_xref", "linked.children", "linked.households", "linked.person_links",
+              "linked.incident_households", "linked.review_queue")
+}
+# Link decisions are audit, so append-only: kept as per-night changes (added or removed),
+# with the run(s) that recorded each night; ``audit.link_decisions`` is their view.
+DECISION_CHANGES = "audit.link_decision_changes"
+DECISION_NIGHTS = "audit.link_decision_nights"
+DECISION_COLUMNS = ("link_type", "left_id", "right_id", "scores", "match_weight", "probability",
+                    "decision", "reason")
+# Changes are kept per scored pair: a night holds, for each pair, the rows of its latest change.
+PAIR = ("link_type", "left_id", "right_id")
+_NO_END = "DATE '9999-12-31'"
 # Tables whose rows are keyed by a date column, and that column: "replace by date".
 DATE_KEY = {
     **{s.raw_table: "delivery_date" for s in REGISTRY},
@@ -197,6 +221,8 @@ class Warehouse:
         rows of the same date are compared, so the check does not rescan all history.
         """
         target = _table(table)
+        if target == "audit.link_decisions":
+            return self.record_link_decisions(frame, day=day, run_id=constants["run_id"], key=key)
         if frame.height == 0:
             return 0
         column = AUDIT_DATE_KEY[target]
@@ -226,6 +252,8 @@ class Warehouse:
     def replace_for_date(self, table: str, day: date, frame: pl.DataFrame, **constants: Any) -> int:
         """Replace the rows of ``table`` keyed on ``day`` with ``frame`` (rerun-safe)."""
         target = _table(table)
+        if target in HISTORY_TABLE:
+            return self.replace_night(target, day, frame.with_columns([pl.lit(v).alias(k) for k, v in constants.items()]))
         column = DATE_KEY[target]
         with self.transaction():
             self.con.execute(f"DELETE FROM {target} WHERE {column} = ?", [day])  # noqa: S608
@@ -254,6 +282,218 @@ class Warehouse:
             last_full = day if full else self.literal_rows(f"SELECT max(full_relink_on) FROM {state}")[0][0]  # noqa: S608
             self.con.execute(f"DELETE FROM {state}")  # noqa: S608
             self.con.execute(f"INSERT INTO {state} VALUES (?, ?, ?)", [fingerprint, last_full or day, day])  # noqa: S608
+
+    # ---- histories ---------------------------------------------------------------------
+    def columns(self, table: str) -> list[str]:
+        """The columns of a hearth table or view, in order."""
+        schema, name = _table(table).split(".")
+        return [c for (c,) in self.literal_rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? "
+            "AND table_schema = ? AND table_name = ? ORDER BY ordinal_position", [CATALOG, schema, name],
+        )]
+
+    def _staged_frame(self, name: str, frame: pl.DataFrame, columns: Sequence[str], like: str) -> None:
+        """``frame`` as temporary table ``name`` with exactly ``columns`` typed as in ``like``
+        (a column the frame lacks is NULL, as ``INSERT BY NAME`` leaves it)."""
+        listed = ", ".join(_quote(c) for c in columns)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {listed} FROM {like} LIMIT 0")  # noqa: S608
+        if frame.height:
+            self.con.register("_hearth_frame", frame)
+            try:
+                self.con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM _hearth_frame")  # noqa: S608
+            finally:
+                self.con.unregister("_hearth_frame")
+
+    def replace_night(self, table: str, day: date, frame: pl.DataFrame) -> int:
+        """Make ``frame`` the rows of history ``table`` on linkage night ``day``, leaving every
+        other night's rows as they were.
+
+        Rows that hold on ``day`` and are in ``frame`` are left alone; rows that no longer
+        hold are closed at ``day`` (and, when a later night exists, reopened from it, since
+        that night had them); rows new in ``frame`` open at ``day``, until the next night
+        when ``day`` is not the latest. A normal night (the latest) writes only what changed.
+        """
+        history = HISTORY_TABLE[_table(table)]
+        content = [c for c in self.columns(history) if c not in ("valid_from", "valid_to")]
+        listed = ", ".join(_quote(c) for c in content)
+        same = " AND ".join(f"r.{_quote(c)} IS NOT DISTINCT FROM f.{_quote(c)}" for c in content)
+        with self.transaction():
+            next_night = self.literal_rows(
+                "SELECT min(as_of) FROM linked.link_nights WHERE as_of > ?", [day])[0][0]
+            self._staged_frame("_hearth_new", frame, content, history)
+            # Identical rows are told apart by their occurrence, so a frame holding a row
+            # twice keeps it twice.
+            self.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _hearth_held AS
+                SELECT rowid AS rid, valid_from, valid_to, {listed},
+                       row_number() OVER (PARTITION BY {listed} ORDER BY rowid) AS occurrence
+                FROM {history}
+                WHERE valid_from <= $day AND $day < coalesce(valid_to, {_NO_END})""",  # noqa: S608
+                {"day": day},
+            )
+            self.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _hearth_matched AS
+                SELECT r.rid, f.occurrence AS new_occurrence
+                FROM _hearth_held AS r
+                JOIN (SELECT *, row_number() OVER (PARTITION BY {listed}) AS occurrence FROM _hearth_new) AS f
+                  ON {same} AND r.occurrence = f.occurrence"""  # noqa: S608
+            )
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _hearth_gone AS SELECT * FROM _hearth_held "
+                "WHERE rid NOT IN (SELECT rid FROM _hearth_matched)"
+            )
+            # The part of a closed row after this night, for the later nights that had it.
+            self.con.execute(
+                f"""INSERT INTO {history} (valid_from, valid_to, {listed})
+                SELECT $next, valid_to, {listed} FROM _hearth_gone
+                WHERE $next IS NOT NULL AND $next < coalesce(valid_to, {_NO_END})""",  # noqa: S608
+                {"next": next_night},
+            )
+            self.con.execute(
+                f"DELETE FROM {history} WHERE rowid IN (SELECT rid FROM _hearth_gone WHERE valid_from = $day)",  # noqa: S608
+                {"day": day},
+            )
+            self.con.execute(
+                f"UPDATE {history} SET valid_to = $day WHERE rowid IN (SELECT rid FROM _hearth_gone WHERE valid_from < $day)",  # noqa: S608
+                {"day": day},
+            )
+            self.con.execute(
+                f"""INSERT INTO {history} (valid_from, valid_to, {listed})
+                SELECT $day, $next, {listed}
+                FROM (SELECT *, row_number() OVER (PARTITION BY {listed}) AS occurrence FROM _hearth_new) AS f
+                WHERE NOT EXISTS (SELECT 1 FROM _hearth_held AS r WHERE {same} AND r.occurrence = f.occurrence)""",  # noqa: S608
+                {"day": day, "next": next_night},
+            )
+            self.con.execute(
+                "INSERT INTO linked.link_nights SELECT $day WHERE $day NOT IN (SELECT as_of FROM linked.link_nights)",
+                {"day": day},
+            )
+            for temp in ("_hearth_new", "_hearth_held", "_hearth_matched", "_hearth_gone"):
+                self.con.execute(f"DROP TABLE {temp}")
+        return frame.height
+
+    def record_link_decisions(
+        self, frame: pl.DataFrame, *, day: date, run_id: str,
+        key: Sequence[str] = ("link_type", "left_id", "right_id", "decision", "match_weight"),
+    ) -> int:
+        """Record a night's link decisions as changes against the decisions standing that
+        night; returns the change rows appended.
+
+        Changes are kept per pair (``PAIR``): a pair whose decisions differ from those it
+        had gets its new rows, a pair that is no longer scored a 'removed' row. The first
+        run of a night makes ``frame`` that night's decisions. A rerun only adds decisions
+        the night lacks by ``key`` (as the audit always has: a rerun never takes evidence
+        away), writing the pair's standing rows again beside them. When a later night
+        exists, it is given back exactly the decisions it had, so recording one night never
+        changes another.
+        """
+        with self.transaction():
+            before = self.literal_rows(f"SELECT count(*) FROM {DECISION_CHANGES}")[0][0]  # noqa: S608
+            seq = self.literal_rows(f"SELECT coalesce(max(seq), 0) + 1 FROM {DECISION_NIGHTS}")[0][0]  # noqa: S608
+            rerun = bool(self.literal_rows(f"SELECT count(*) FROM {DECISION_NIGHTS} WHERE as_of = ?", [day])[0][0])  # noqa: S608
+            next_night = self.literal_rows(f"SELECT min(as_of) FROM {DECISION_NIGHTS} WHERE as_of > ?", [day])[0][0]  # noqa: S608
+            self.con.execute(f"INSERT INTO {DECISION_NIGHTS} (as_of, run_id, seq) VALUES (?, ?, ?)", [day, run_id, seq])  # noqa: S608
+            if "run_id" not in frame.columns:
+                frame = frame.with_columns(pl.lit(run_id).alias("run_id"))
+            self._staged_frame("_hearth_new", frame, ("run_id", *DECISION_COLUMNS), DECISION_CHANGES)
+            if next_night is not None:
+                self._standing_decisions("_hearth_next", next_night)
+            self._standing_decisions("_hearth_standing", day)
+            on_pair = " AND ".join(f"s.{k} = f.{k}" for k in PAIR)
+            if rerun:
+                on_key = " AND ".join(f"s.{k} IS NOT DISTINCT FROM f.{k}" for k in key)
+                # The rerun's decisions the night lacks, and the pair's standing ones again.
+                self.con.execute(
+                    f"""CREATE OR REPLACE TEMP TABLE _hearth_write AS
+                    WITH fresh AS (
+                        SELECT * FROM _hearth_new AS f
+                        WHERE NOT EXISTS (SELECT 1 FROM _hearth_standing AS s WHERE {on_key})
+                    )
+                    SELECT * FROM fresh
+                    UNION ALL
+                    SELECT s.* FROM _hearth_standing AS s
+                    WHERE EXISTS (SELECT 1 FROM fresh AS f WHERE {on_pair})"""  # noqa: S608
+                )
+            else:
+                # Pairs whose rows differ in any way from what stands (run_id as shown).
+                self.con.execute(
+                    f"""CREATE OR REPLACE TEMP TABLE _hearth_write AS
+                    WITH changed AS (
+                        SELECT {", ".join(PAIR)} FROM (
+                            (SELECT * FROM _hearth_new EXCEPT ALL SELECT * FROM _hearth_standing)
+                            UNION ALL
+                            (SELECT * FROM _hearth_standing EXCEPT ALL SELECT * FROM _hearth_new)
+                        ) GROUP BY ALL
+                    )
+                    SELECT f.* FROM _hearth_new AS f SEMI JOIN changed AS s ON {on_pair}"""  # noqa: S608
+                )
+            self._append_changes("_hearth_write", day, seq)
+            if not rerun:
+                self._append_removals("_hearth_standing", "_hearth_new", day, seq, run_id)
+            if next_night is not None:
+                self._restore_next_night(day, next_night, seq, run_id)
+            for temp in ("_hearth_new", "_hearth_standing", "_hearth_next", "_hearth_write"):
+                self.con.execute(f"DROP TABLE IF EXISTS {temp}")
+            return int(self.literal_rows(f"SELECT count(*) FROM {DECISION_CHANGES}")[0][0] - before)  # noqa: S608
+
+    def _standing_decisions(self, name: str, day: date) -> None:
+        """The decisions standing on ``day``, as temporary table ``name`` (run_id first)."""
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS "  # noqa: S608
+            f"SELECT run_id, {', '.join(DECISION_COLUMNS)} FROM audit.link_decisions WHERE as_of = $day",
+            {"day": day},
+        )
+
+    def _append_changes(self, rows: str, day: date, seq: int) -> None:
+        listed = ", ".join(DECISION_COLUMNS)
+        self.con.execute(
+            f"INSERT INTO {DECISION_CHANGES} (seq, run_id, as_of, change, {listed}) "  # noqa: S608
+            f"SELECT $seq, run_id, $day, 'added', {listed} FROM {rows}",
+            {"seq": seq, "day": day},
+        )
+
+    def _append_removals(self, had: str, has: str, day: date, seq: int, run_id: str) -> None:
+        """A 'removed' row on ``day`` for every pair in ``had`` that is not in ``has``."""
+        on_pair = " AND ".join(f"s.{k} = f.{k}" for k in PAIR)
+        self.con.execute(
+            f"""INSERT INTO {DECISION_CHANGES} (seq, run_id, as_of, change, {", ".join(PAIR)}, decision)
+            SELECT DISTINCT $seq, $run_id, $day, 'removed', {", ".join(f"s.{k}" for k in PAIR)}, 'removed'
+            FROM {had} AS s
+            WHERE NOT EXISTS (SELECT 1 FROM {has} AS f WHERE {on_pair})""",  # noqa: S608
+            {"seq": seq, "run_id": run_id, "day": day},
+        )
+
+    def _restore_next_night(self, day: date, next_night: date, seq: int, run_id: str) -> None:
+        """After recording ``day``: give the next night back the decisions it had, for every
+        pair changed on ``day`` that the next night does not change itself."""
+        on_pair = " AND ".join(f"s.{k} = f.{k}" for k in PAIR)
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _hearth_touched AS
+            SELECT DISTINCT {", ".join(f"f.{k}" for k in PAIR)} FROM {DECISION_CHANGES} AS f
+            WHERE f.as_of = $day AND f.seq = $seq
+              AND NOT EXISTS (SELECT 1 FROM {DECISION_CHANGES} AS s WHERE s.as_of = $next AND {on_pair})""",  # noqa: S608
+            {"day": day, "seq": seq, "next": next_night},
+        )
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _hearth_back AS SELECT s.* FROM _hearth_next AS s "  # noqa: S608
+            f"SEMI JOIN _hearth_touched AS f ON {on_pair}"
+        )
+        self._append_changes("_hearth_back", next_night, seq)
+        self._append_removals("_hearth_touched", "_hearth_back", next_night, seq, run_id)
+        self.con.execute("DROP TABLE _hearth_touched")
+        self.con.execute("DROP TABLE _hearth_back")
+
+    def prune_history(self, before: date) -> dict[str, int]:
+        """Forget linkage nights before ``before``: their nights and every history row that
+        held only on them. Rows still holding on a later night are kept whole."""
+        removed: dict[str, int] = {}
+        with self.transaction():
+            for history in HISTORY_TABLE.values():
+                removed[history] = self.literal_rows(
+                    f"SELECT count(*) FROM {history} WHERE valid_to <= ?", [before])[0][0]  # noqa: S608
+                self.con.execute(f"DELETE FROM {history} WHERE valid_to <= ?", [before])  # noqa: S608
+            self.con.execute("DELETE FROM linked.link_nights WHERE as_of < ?", [before])
+        return removed
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -334,6 +574,10 @@ def known_record_ids(wh: Warehouse, ids: Sequence[str]) -> set[str]:
     return known & set(ids)
 
 
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def verify_connection(con: duckdb.DuckDBPyConnection) -> None:
     for table in VERIFIED_TABLES:
         # hash() of the whole row makes DuckDB read every column, not only row counts.
@@ -406,6 +650,8 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         con.execute("BEGIN TRANSACTION")
         try:
             con.execute(text)
+            if version in AFTER_MIGRATION:
+                AFTER_MIGRATION[version](con)
             con.execute(
                 "INSERT INTO audit.schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
                 [version, path.name, hashlib.sha256(text.encode()).hexdigest()],
@@ -417,6 +663,44 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
         applied.append(path.name)
         log.info("applied migration %s", path.name)
     return applied
+
+
+def _copies_to_histories(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 020's data step: replay the per-night copies of ``linked.*`` and
+    ``audit.link_decisions`` night by night through the history writers, prove that every
+    night reads back exactly as it was stored, then drop the copies."""
+    wh = Warehouse(con=con, path=Path(), published=Path(), read_only=False)
+    wh._in_tx = True  # inside the migration's transaction
+    copies = {table: f"{table}_per_night" for table in (*HISTORY_TABLE, "audit.link_decisions")}
+    nights = sorted({d for copy in copies.values() for (d,) in con.execute(f"SELECT DISTINCT as_of FROM {copy}").fetchall()})  # noqa: S608
+    for night in nights:
+        for table in HISTORY_TABLE:
+            frame = con.sql(f"SELECT * EXCLUDE (as_of) FROM {copies[table]} WHERE as_of = ?", params=[night]).pl()  # noqa: S608
+            wh.replace_night(table, night, frame)
+        decisions = con.sql(
+            f"SELECT * EXCLUDE (as_of) FROM {copies['audit.link_decisions']} WHERE as_of = ?", params=[night]  # noqa: S608
+        ).pl()
+        if decisions.height:
+            # The run that recorded most of the night's decisions is the night's run; the
+            # others keep their own run_id as changes of their own.
+            first = decisions["run_id"].mode().sort()[0]
+            wh.record_link_decisions(decisions, day=night, run_id=first)
+    for table, copy in copies.items():
+        columns = ", ".join(_quote(c) for c in wh.columns(copy))
+        lost, extra = con.execute(
+            f"SELECT (SELECT count(*) FROM (SELECT {columns} FROM {copy} EXCEPT ALL SELECT {columns} FROM {table})), "  # noqa: S608
+            f"(SELECT count(*) FROM (SELECT {columns} FROM {table} EXCEPT ALL SELECT {columns} FROM {copy}))"
+        ).fetchone() or (0, 0)
+        if lost or extra:
+            raise WarehouseError(
+                f"moving {copy} into its history would change it ({lost} row(s) lost, {extra} added); "
+                "the warehouse is left as it was. Keep this file and report it with the hearth version."
+            )
+        con.execute(f"DROP TABLE {copy}")
+
+
+# Data steps of migrations that cannot be said in SQL alone, run in the migration's transaction.
+AFTER_MIGRATION: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {20: _copies_to_histories}
 
 
 def exists(published: Path) -> bool:

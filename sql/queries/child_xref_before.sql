@@ -2,4 +2,4 @@
 -- source record had, so ids stay stable night after night.
 SELECT record_id, child_id
 FROM linked.child_xref
-WHERE as_of = (SELECT max(as_of) FROM linked.child_xref WHERE as_of < $before)
+WHERE as_of = (SELECT max(as_of) FROM linked.link_nights WHERE as_of < $before)

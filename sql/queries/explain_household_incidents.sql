@@ -17,4 +17,9 @@ LEFT JOIN (
     QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY updated_at DESC, delivery_date DESC, _row DESC) = 1
 ) AS i ON i.incident_id = ih.incident_id
 WHERE ih.as_of = $as_of AND ih.household_id = $household_id
-ORDER BY i.reported_at DESC NULLS LAST, ih.incident_id
+-- The ways one incident reaches the household in a fixed order (victim's home first), so the
+-- same night always reads the same, however the linkage history stores its rows.
+ORDER BY i.reported_at DESC NULLS LAST, ih.incident_id,
+         list_position(['victim_home', 'suspect_home', 'incident_address', 'linked_child_home', 'known_home',
+                        'named', 'incident_dwelling', 'address_conflict'], ih.basis) NULLS LAST,
+         ih.basis, ih.person_ref NULLS FIRST

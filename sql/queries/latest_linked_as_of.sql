@@ -1,1 +1,1 @@
-SELECT max(as_of) AS as_of FROM linked.children
+SELECT max(as_of) AS as_of FROM linked.link_nights

@@ -62,18 +62,17 @@ def _staging(wh: Warehouse) -> None:
 
 
 def _linked(wh: Warehouse, day: date) -> None:
-    wh.insert("linked.households", pl.DataFrame({
-        "as_of": [day, day], "household_id": ["H1", "H2"],
+    wh.replace_for_date("linked.households", day, pl.DataFrame({
+        "household_id": ["H1", "H2"],
         "household_key": ["uprn:1", "uprn:2"], "address": ["14 Mill Lane, Norwich", "7 Orchard Close"],
         "postcode": ["NR3 1AB", "NR19 1DD"],
     }))
-    wh.insert("linked.children", pl.DataFrame({
-        "as_of": [day] * 3, "child_id": ["C1", "C2", "C3"], "household_id": ["H1", "H1", "H2"],
+    wh.replace_for_date("linked.children", day, pl.DataFrame({
+        "child_id": ["C1", "C2", "C3"], "household_id": ["H1", "H1", "H2"],
         "forename": ["Ivy", "Milo", "Ada"], "surname": ["Marsh", "Marsh", "Finch"],
     }))
-    wh.insert("linked.child_xref", pl.DataFrame({
-        "as_of": [day] * 4, "record_id": ["health_register:N1", "school_census:U1", "health_register:N2",
-                                          "health_register:N3"],
+    wh.replace_for_date("linked.child_xref", day, pl.DataFrame({
+        "record_id": ["health_register:N1", "school_census:U1", "health_register:N2", "health_register:N3"],
         "child_id": ["C1", "C1", "C2", "C3"],
     }))
     links = {"as_of": [day, day], "incident_id": ["INC-1", "INC-1"], "person_ref": ["P1", "P3"],
@@ -88,20 +87,21 @@ def _linked(wh: Warehouse, day: date) -> None:
         for k, v in {"as_of": day, "incident_id": "INC-2", "household_id": "H2", "role": "suspect",
                      "person_ref": "P5", "basis": "suspect_home"}.items():
             reach[k].append(v)
-    wh.insert("linked.person_links", pl.DataFrame(links))
-    wh.insert("linked.incident_households", pl.DataFrame(reach))
+    wh.replace_for_date("linked.person_links", day, pl.DataFrame(links).drop("as_of"))
+    wh.replace_for_date("linked.incident_households", day, pl.DataFrame(reach).drop("as_of"))
 
 
 def _decisions(wh: Warehouse, day: date, run_id: str) -> None:
-    wh.insert("audit.link_decisions", pl.DataFrame({
-        "run_id": [run_id] * 3, "as_of": [day] * 3,
+    decisions = pl.DataFrame({
         "link_type": ["register_child", "police_child", "police_child"],
         "left_id": ["health_register:N1", "police_persons:INC-1:P3", "police_persons:INC-1:P3"],
         "right_id": ["school_census:U1", "health_register:N1", "health_register:N2"],
         "scores": ['{"dob": 3}', '{"dob": 3, "forename_sim": 1.0}', '{"dob": 0}'],
         "match_weight": [12.0, 9.5, -8.0], "probability": [0.999, 0.99, 0.001],
         "decision": ["auto_match", "auto_match", "auto_nonmatch"],
-    }))
+    })
+    key = ("link_type", "left_id", "right_id", "decision", "match_weight")
+    wh.insert_new("audit.link_decisions", decisions, key, day=day, run_id=run_id)
 
 
 def _flags(wh: Warehouse, day: date, run_id: str, rows: list[tuple[str, str, str, str, list[str], list[str]]]) -> None:

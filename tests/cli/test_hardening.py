@@ -409,7 +409,7 @@ def test_escape_sequences_in_names_never_reach_the_terminal(env: Path) -> None:
         child = wh.literal_rows("SELECT child_id FROM marts.child_index WHERE forename = 'Ivy'")[0][0]
         wh.literal_rows("UPDATE marts.child_index SET forename = ? WHERE child_id = ?", [evil, child])
         wh.literal_rows("UPDATE marts.child_flags SET forename = ? WHERE child_id = ?", [evil, child])
-        wh.literal_rows("UPDATE linked.children SET forename = ? WHERE child_id = ?", [evil, child])
+        wh.literal_rows("UPDATE linked.children_history SET forename = ? WHERE child_id = ?", [evil, child])
         warehouse.refresh_published(wh)
     result = runner.invoke(app, ["explain", child])
     assert result.exit_code == 0, result.output

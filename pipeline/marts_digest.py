@@ -18,14 +18,15 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.sources import REGISTRY
+
 # What the night decides, table by table (the published marts first).
 DIGESTED_TABLES = (
     "marts.child_index", "marts.child_flags", "marts.mash_list", "marts.school_notifications",
     "marts.unlocated_suspects",
     "linked.child_xref", "linked.children", "linked.households", "linked.person_links",
     "linked.incident_households", "linked.review_queue",
-    "staging.police_incident_versions", "staging.police_person_versions",
-    "staging.school_census_snapshots", "staging.health_register_snapshots",
+    *(s.staging_table for s in REGISTRY),
     "audit.quarantine", "audit.field_defects", "audit.link_decisions", "audit.flag_evidence",
 )
 # Floating-point figures (link probabilities) are compared to this many decimals: the

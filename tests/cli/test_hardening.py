@@ -313,7 +313,7 @@ def test_a_viewing_command_during_a_night_waits_then_refuses_showing_and_writing
 
 
 def test_the_report_is_logged_before_it_is_written(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import night
+    from pipeline import report
 
     logged_when_written: list[tuple] = []
 
@@ -321,7 +321,7 @@ def test_the_report_is_logged_before_it_is_written(env: Path, monkeypatch: pytes
         logged_when_written.extend(_access_log(env))
         return []
 
-    monkeypatch.setattr(night, "write_files", spy)
+    monkeypatch.setattr(report, "write_files", spy)
     result = runner.invoke(app, ["report", "--date", NIGHT.isoformat(), "--as", "coord.b"])
     assert result.exit_code == 0, result.output
     assert logged_when_written == [("coord.b", "report", NIGHT.isoformat(), getpass.getuser())]

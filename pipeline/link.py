@@ -89,6 +89,18 @@ REGISTER_PASSES = (
     BlockingPass("sector+names_transposed", ("postcode_sector", "forename_meta"), ("postcode_sector", "surname_meta")),
     TRANSPOSED_DOB_PASS,
     TRANSPOSED_PASS,
+    # Two defects at once, each common on its own: a postcode typo that moves the sector
+    # together with a re-keyed or exchanged name, a street typo or a missing date of birth.
+    # Each pass keys on what such a pair still shares: names exchanged the other way within
+    # the sector; the date of birth within the district or with the house number; both names
+    # with the house number, or the forename with the whole address, anywhere. (One name with
+    # the house number within the district found a few more on FEBRL4 but proposed more pairs
+    # than these five together on a synthetic county.)
+    BlockingPass("sector+names_transposed_back", ("postcode_sector", "surname_meta"), ("postcode_sector", "forename_meta")),
+    BlockingPass("dob+district", ("dob", "postcode_district")),
+    BlockingPass("dob+house_number", ("dob", "house_number")),
+    BlockingPass("forename+address", ("forename_meta", "address_key")),
+    BlockingPass("forename+surname+house_number", ("forename_meta", "surname_meta", "house_number")),
 )
 # Police children often have no date of birth and may live at a newer address than the
 # register holds, so names without address are a pass of their own.
@@ -195,7 +207,12 @@ def score_pairs(
     both = compare_with_recordlinkage(left, right, pl.concat([pairs, random_pairs]), with_person_ref=dedupe)
     levels, random_levels = both.head(pairs.height), both.slice(pairs.height)
     compared = time.perf_counter()
-    model = _fit(left, right, levels, estimate_u(random_levels, specs) if u is None else u, specs, settings)
+    if u is None:
+        # u from the random pairs, then again without the true matches the model says are
+        # among them (``estimate_u``); m and λ are fitted on each.
+        first = _fit(left, right, levels, estimate_u(random_levels, specs), specs, settings)
+        u = estimate_u(random_levels, specs, matches=(first.lam, first.m))
+    model = _fit(left, right, levels, u, specs, settings)
     weight = model.match_weight(levels)
     probability = model.probability(weight)
     sims = [c for c in levels.columns if c.endswith("_sim")]
@@ -233,7 +250,7 @@ def score_pairs(
         "%s: %d candidate pairs, %d matched, %d to review; compared (with %d random pairs%s) at %.0f pairs/s, "
         "%.2f s in all; model %s",
         link_type, pairs.height, int((out["decision"] == "auto_match").sum()),
-        int((out["decision"] == "review").sum()), random_pairs.height, "" if u is None else ", u reused",
+        int((out["decision"] == "review").sum()), random_pairs.height, "" if random_pairs.height else ", u reused",
         both.height / max(compared - started, 1e-9), elapsed, json.dumps(model.summary()),
     )
     decisions = out.select(DECISION_SCHEMA.keys()).cast(DECISION_SCHEMA)  # type: ignore[arg-type]

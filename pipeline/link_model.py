@@ -41,7 +41,13 @@ DEFAULT_SPECS: tuple[ComparisonSpec, ...] = (
     ComparisonSpec("forename", (0.02, 0.03, 0.05, 0.15, 0.75), (0.93, 0.035, 0.02, 0.005, 0.01)),
     ComparisonSpec("surname", (0.03, 0.03, 0.05, 0.09, 0.80), (0.95, 0.03, 0.005, 0.002, 0.013)),
     ComparisonSpec("dob", (0.02, 0.03, 0.04, 0.02, 0.89), (0.985, 0.0145, 0.0003, 0.0001, 0.0001)),
-    ComparisonSpec("location", (0.10, 0.05, 0.05, 0.80), (0.97, 0.028, 0.001, 0.001)),
+    # link_compare.LOCATION_LEVELS: 0/1 nothing, 2/3 sector, 4/5 street elsewhere, 6/7 postcode or
+    # street in the sector, 8/9 same address; the odd level of each pair with the locality agreeing.
+    ComparisonSpec(
+        "location",
+        (0.04, 0.02, 0.01, 0.01, 0.005, 0.01, 0.04, 0.06, 0.15, 0.655),
+        (0.90, 0.07, 0.02, 0.008, 0.0005, 0.0005, 0.0005, 0.0003, 0.0001, 0.0001),
+    ),
     ComparisonSpec("gender", (0.03, 0.97), (0.5, 0.5)),
 )
 PERSON_REF_SPEC = ComparisonSpec("person_ref", (0.4, 0.6), (0.9999, 0.0001))
@@ -87,13 +93,32 @@ def _patterns(levels: pl.DataFrame, names: list[str]) -> tuple[np.ndarray, np.nd
     return grouped.select(names).to_numpy().astype(np.int64), grouped["n"].to_numpy().astype(np.float64)
 
 
-def estimate_u(random_levels: pl.DataFrame, specs: tuple[ComparisonSpec, ...], *, prior_strength: float = 1000.0) -> dict[str, np.ndarray]:
-    """u per level from comparisons of random pairs, smoothed towards the prior."""
+def estimate_u(
+    random_levels: pl.DataFrame,
+    specs: tuple[ComparisonSpec, ...],
+    *,
+    prior_strength: float = 1000.0,
+    matches: tuple[float, Mapping[str, np.ndarray]] | None = None,
+) -> dict[str, np.ndarray]:
+    """u per level from comparisons of random pairs, smoothed towards the prior.
+
+    Random pairs are *almost* all non-matches: a share λ of them (about one in the size of
+    the larger side) are true matches, and on the levels only matches reach (same date of
+    birth and same address) those few are most of the count, which makes u too large and
+    caps what full agreement can say. With ``matches = (λ, m)`` the expected matches,
+    λ · n · m[level], are taken out of each level's count before smoothing: the random
+    sample is a mixture λ·m + (1 − λ)·u, and this solves it for u.
+    """
     u = {}
     for spec in specs:
         lv = random_levels[spec.name].to_numpy().astype(np.int64) if random_levels.height else np.zeros(0, np.int64)
         counts = np.bincount(lv[lv >= 0], minlength=spec.levels)[: spec.levels].astype(np.float64)
-        u[spec.name] = (counts + prior_strength * np.asarray(spec.u_prior)) / (counts.sum() + prior_strength)
+        n = counts.sum()
+        if matches is not None:
+            lam, m = matches
+            counts = np.maximum(counts - lam * n * np.asarray(m[spec.name]), 0.0)
+            n = counts.sum()
+        u[spec.name] = (counts + prior_strength * np.asarray(spec.u_prior)) / (n + prior_strength)
     return u
 
 
@@ -112,7 +137,7 @@ class TrainingSession:
 
 DEFAULT_SESSIONS = (
     TrainingSession(("dob", 4), ("dob",)),
-    TrainingSession(("location", 2), ("location", "surname")),
+    TrainingSession(("location", 6), ("location", "surname")),
 )
 
 

@@ -42,13 +42,20 @@ from pipeline import households as placement
 from pipeline import schemas
 from pipeline.config import LinkageSettings
 from pipeline.errors import LinkageError
-from pipeline.link_compare import BlockingPass, candidate_pairs, compare_with_recordlinkage
+from pipeline.link_compare import (
+    BlockingPass,
+    candidate_pairs,
+    compare_with_recordlinkage,
+    dob_levels,
+)
 from pipeline.link_model import (
     DEFAULT_SPECS,
     PERSON_REF_SPEC,
+    SAME_HOME_COMPARISONS,
     ComparisonSpec,
     FellegiSunter,
     estimate_u,
+    estimate_u_same_home,
     fit_m_by_sessions,
 )
 from pipeline.standardise import stable_id, standardise_address, standardise_people
@@ -213,6 +220,8 @@ def score_pairs(
         first = _fit(left, right, levels, estimate_u(random_levels, specs), specs, settings)
         u = estimate_u(random_levels, specs, matches=(first.lam, first.m))
     model = _fit(left, right, levels, u, specs, settings)
+    if not dedupe:
+        model.u_same_home = estimate_u_same_home(same_home_levels([left, right]), model.u)
     weight = model.match_weight(levels)
     probability = model.probability(weight)
     sims = [c for c in levels.columns if c.endswith("_sim")]
@@ -255,6 +264,24 @@ def score_pairs(
     )
     decisions = out.select(DECISION_SCHEMA.keys()).cast(DECISION_SCHEMA)  # type: ignore[arg-type]
     return Scored(decisions, model, pairs.height, random_pairs.height)
+
+
+def same_home_levels(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Comparison levels of every pair of records of one register at one home.
+
+    Two records of one register are two children (the NHS number and UPN guards), so these
+    pairs are non-matches that share a home: siblings, and twins. Police records are left
+    out (one person recurs across incidents)."""
+    out = [pl.DataFrame(schema={c: pl.Int8 for c in SAME_HOME_COMPARISONS})]
+    for frame in frames:
+        if frame.height == 0 or "household_key" not in frame.columns:
+            continue
+        register = frame.filter(pl.col("source").is_in(["health_register", "school_census"]))
+        pairs = candidate_pairs(register, register, (BlockingPass("same_home", ("source", "household_key")),), dedupe=True)
+        if pairs.height:
+            li, ri = pairs["l"].to_numpy().astype(np.int64), pairs["r"].to_numpy().astype(np.int64)
+            out.append(pl.DataFrame({"dob": dob_levels(register["dob"], register["dob"], li, ri)}))
+    return pl.concat(out)
 
 
 def reusable_u(
@@ -301,6 +328,7 @@ def _model_row(model: str, n_left: int, n_right: int, scored: Scored, u_estimate
             "lambda": fitted.lam,
             "m": {s.name: fitted.m[s.name].tolist() for s in fitted.specs},
             "u": {s.name: fitted.u[s.name].tolist() for s in fitted.specs},
+            "u_same_home": {name: u.tolist() for name, u in fitted.u_same_home.items()},
         }),
     }
 

@@ -35,6 +35,13 @@ class ComparisonSpec:
         return len(self.m_prior)
 
 
+# Location levels at which two records share a home (the same UPRN or address in the sector,
+# with or without the locality: link_compare.LOCATION_LEVELS "same_address").
+SAME_HOME_LOCATION = 8
+# Only the date of birth: siblings' names are a family's choice (a shared surname, a forename
+# reused) that a register pair says nothing reliable about, while twins are a fact of births.
+SAME_HOME_COMPARISONS = ("dob",)
+
 # Priors: m from experience with register data (most true pairs agree exactly); u roughly
 # the chance that two random children in one county agree at that level.
 DEFAULT_SPECS: tuple[ComparisonSpec, ...] = (
@@ -61,6 +68,9 @@ class FellegiSunter:
     m: dict[str, np.ndarray] = field(default_factory=dict)
     u: dict[str, np.ndarray] = field(default_factory=dict)
     lam: float = 0.01
+    # u among two *different* children of one home (see ``SAME_HOME_LOCATION``), for the
+    # comparisons in ``SAME_HOME_COMPARISONS``: used for pairs that share a home instead of ``u``.
+    u_same_home: dict[str, np.ndarray] = field(default_factory=dict)
 
     def log2_bayes_factors(self, levels: pl.DataFrame) -> dict[str, np.ndarray]:
         """Per comparison log2(m/u) for each pair's level (0 where the level is missing)."""
@@ -69,6 +79,13 @@ class FellegiSunter:
             lv = levels[spec.name].to_numpy().astype(np.int64)
             bf = np.log2(self.m[spec.name] / self.u[spec.name])
             out[spec.name] = np.where(lv < 0, 0.0, bf[np.clip(lv, 0, spec.levels - 1)])
+            if spec.name in self.u_same_home and "location" in levels.columns:
+                # Non-matches that share a home are siblings, not strangers: two children of
+                # one home born on one day are twins, far commoner there than two strangers
+                # born on one day, so at one home the agreement says what it says among siblings.
+                home = levels["location"].to_numpy() >= SAME_HOME_LOCATION
+                bf_home = np.log2(self.m[spec.name] / self.u_same_home[spec.name])
+                out[spec.name] = np.where(home & (lv >= 0), bf_home[np.clip(lv, 0, spec.levels - 1)], out[spec.name])
         return out
 
     def match_weight(self, levels: pl.DataFrame) -> np.ndarray:
@@ -120,6 +137,23 @@ def estimate_u(
             n = counts.sum()
         u[spec.name] = (counts + prior_strength * np.asarray(spec.u_prior)) / (n + prior_strength)
     return u
+
+
+def estimate_u_same_home(
+    home_levels: pl.DataFrame, u: Mapping[str, np.ndarray], *, prior_strength: float = 1000.0
+) -> dict[str, np.ndarray]:
+    """u of ``SAME_HOME_COMPARISONS`` among pairs of *different* children who share a home.
+
+    ``home_levels`` compares pairs of records of one register at one home: different NHS
+    numbers (or UPNs), so different children by construction, and no match hides among them.
+    Smoothed towards the random-pair ``u``, so a register with few shared homes (FEBRL)
+    keeps what random pairs say."""
+    out = {}
+    for name in SAME_HOME_COMPARISONS:
+        lv = home_levels[name].to_numpy().astype(np.int64) if home_levels.height else np.zeros(0, np.int64)
+        counts = np.bincount(lv[lv >= 0], minlength=len(u[name]))[: len(u[name])].astype(np.float64)
+        out[name] = (counts + prior_strength * np.asarray(u[name])) / (counts.sum() + prior_strength)
+    return out
 
 
 @dataclass(frozen=True)

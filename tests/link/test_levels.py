@@ -75,3 +75,41 @@ def test_u_leaves_out_the_matches_among_the_random_pairs() -> None:
     assert naive[4] == 20 / 10_000
     assert abs(corrected[4] - 11 / (9_979.5 + 11)) < 1e-12
     assert abs(corrected.sum() - 1) < 1e-9
+
+
+def test_a_shared_date_of_birth_says_less_between_children_of_one_home() -> None:
+    """Two children of one home born on one day are twins: at one home the date of birth is
+    weighed by how often different children there share one, not how often strangers do."""
+    from pipeline.link import same_home_levels
+    from pipeline.link_model import SAME_HOME_LOCATION, FellegiSunter, estimate_u_same_home
+
+    # one register, two homes: twins at the first, siblings at the second, a police child
+    # (never counted: one person recurs across incidents) at the first
+    home = {"address_line1": "4 Tanners Yard", "postcode": "NR2 4HT"}
+    health = _people("health_register", [
+        {"nhs_number": "4000000001", "forename": "Esme", "surname": "Croft", "dob": "2017-03-14", **home},
+        {"nhs_number": "4000000002", "forename": "Ruby", "surname": "Croft", "dob": "2017-03-14", **home},
+        {"nhs_number": "4000000003", "forename": "Leo", "surname": "Marsh", "dob": "2012-06-30",
+         "address_line1": "7 Cotman Road", "postcode": "NR1 4AF"},
+        {"nhs_number": "4000000004", "forename": "Theo", "surname": "Marsh", "dob": "2015-02-11",
+         "address_line1": "7 Cotman Road", "postcode": "NR1 4AF"},
+    ])
+    police = _people("police_persons", [
+        {"incident_id": "I1", "person_ref": "P1", "role": "child", "forename": "Esme", "surname": "Croft",
+         "dob": "2017-03-14", **home},
+    ])
+    levels = same_home_levels([health, police])
+    assert sorted(levels["dob"].to_list()) == [0, 4]
+
+    spec = next(s for s in DEFAULT_SPECS if s.name == "dob")
+    u = {"dob": np.asarray(spec.u_prior)}
+    # with many homes the data outweighs the smoothing towards the random-pair u
+    many = pl.DataFrame({"dob": np.r_[np.full(200, 4), np.repeat([1, 2, 3], 10), np.zeros(9_770)].astype(np.int8)})
+    u_home = estimate_u_same_home(many, u, prior_strength=0.0)
+    assert u_home["dob"][4] == 0.02
+    model = FellegiSunter(specs=(spec,), m={"dob": np.asarray(spec.m_prior)}, u=u, u_same_home=u_home)
+    pairs = pl.DataFrame({"dob": [4, 4], "location": [SAME_HOME_LOCATION + 1, 0]}, schema={"dob": pl.Int8, "location": pl.Int8})
+    at_home, elsewhere = model.log2_bayes_factors(pairs)["dob"]
+    assert at_home == np.log2(spec.m_prior[4] / 0.02)
+    assert elsewhere == np.log2(spec.m_prior[4] / spec.u_prior[4])
+    assert at_home < elsewhere

@@ -70,6 +70,9 @@ def scores_in_words(scores: dict[str, Any]) -> str:
         # "locality", said separately): 9/8 same address, 7/6 same postcode or street in the
         # area, 5/4 same house and street elsewhere, 3/2 same postcode area, 1/0 none of these.
         scores = {**scores, "location": {9: 3, 8: 3, 7: 2, 6: 2, 5: 2, 4: 2, 3: 1, 2: 1, 1: 0, 0: 0}[int(scores["location"])]}
+        if scores["location"] == 3:
+            # The same address says the locality; naming it again tells a reader nothing.
+            scores.pop("locality")
     for field, levels in _LEVEL_WORDS.items():
         level = scores.get(field)
         if isinstance(level, int | float) and int(level) in levels:

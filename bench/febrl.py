@@ -157,9 +157,10 @@ def print_breakdown(breakdown: dict[str, object]) -> None:
     print(f"hearth missed {breakdown['missed']:,} eligible true pairs; final decision: "
           + ", ".join(f"{k} {v:,}" for k, v in breakdown["by_decision"].items()))  # type: ignore[attr-defined]
     print(f"  {breakdown['review_over_match_threshold']:,} of the review pairs have probability ≥ {MATCH_THRESHOLD} "
-          "(held back by the forename/dob disagreement rule); forename and surname transposed among the missed: "
+          "(held back by a guard); forename and surname transposed among the missed: "
           f"{breakdown['names_transposed']}")
-    print("  review pairs by level (4/3 exact… for names, 3 exact dob, 3/2 same address/postcode; -1 missing):")
+    print("  review pairs by level (names 4 exact…; dob 4 exact; location 9/8 same address, 7/6 same postcode, "
+          "odd levels with the locality agreeing; -1 missing):")
     for level, counts in breakdown["review_levels"].items():  # type: ignore[attr-defined]
         print(f"    {level:>8}: " + ", ".join(f"{k}: {v:,}" for k, v in counts.items()))
     print("  commonest review patterns:")

@@ -44,6 +44,7 @@ _LEVEL_WORDS: dict[str, dict[int, str]] = {
             0: "different date of birth", -1: "date of birth missing"},
     "location": {3: "same address", 2: "same postcode or nearly the same street", 1: "same postcode area",
                  0: "different address", -1: "address missing"},
+    "locality": {1: "same locality or town", 0: "different locality and town"},
     "gender": {1: "same sex", 0: "different sex", -1: "sex not recorded"},
     "person_ref": {1: "same police person reference", 0: "different police person reference"},
 }
@@ -66,6 +67,14 @@ def scores_in_words(scores: dict[str, Any]) -> str:
         # Pairs scored before the one-digit level existed (their scores carry no
         # names_transposed): dob 3 was exact, 2 swapped, 1 close.
         scores = {**scores, "dob": {3: 4, 2: 3, 1: 1}[int(scores["dob"])]}
+    if "locality" in scores and isinstance(scores.get("location"), int | float) and scores["location"] >= 0:
+        # Scores written since the location levels took in the locality (they carry
+        # "locality", said separately): 9/8 same address, 7/6 same postcode or street in the
+        # area, 5/4 same house and street elsewhere, 3/2 same postcode area, 1/0 none of these.
+        scores = {**scores, "location": {9: 3, 8: 3, 7: 2, 6: 2, 5: 2, 4: 2, 3: 1, 2: 1, 1: 0, 0: 0}[int(scores["location"])]}
+        if scores["location"] == 3:
+            # The same address says the locality; naming it again tells a reader nothing.
+            scores.pop("locality")
     for field, levels in _LEVEL_WORDS.items():
         level = scores.get(field)
         if isinstance(level, int | float) and int(level) in levels:

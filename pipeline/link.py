@@ -43,13 +43,20 @@ from pipeline import households as placement
 from pipeline import schemas, sources
 from pipeline.config import LinkageSettings
 from pipeline.errors import LinkageError
-from pipeline.link_compare import BlockingPass, candidate_pairs, compare_with_recordlinkage
+from pipeline.link_compare import (
+    BlockingPass,
+    candidate_pairs,
+    compare_with_recordlinkage,
+    dob_levels,
+)
 from pipeline.link_model import (
     DEFAULT_SPECS,
     PERSON_REF_SPEC,
+    SAME_HOME_COMPARISONS,
     ComparisonSpec,
     FellegiSunter,
     estimate_u,
+    estimate_u_same_home,
     fit_m_by_sessions,
 )
 from pipeline.sources import REGISTRY
@@ -93,6 +100,18 @@ REGISTER_PASSES = (
     BlockingPass("sector+names_transposed", ("postcode_sector", "forename_meta"), ("postcode_sector", "surname_meta")),
     TRANSPOSED_DOB_PASS,
     TRANSPOSED_PASS,
+    # Two defects at once, each common on its own: a postcode typo that moves the sector
+    # together with a re-keyed or exchanged name, a street typo or a missing date of birth.
+    # Each pass keys on what such a pair still shares: names exchanged the other way within
+    # the sector; the date of birth within the district or with the house number; both names
+    # with the house number, or the forename with the whole address, anywhere. (One name with
+    # the house number within the district found a few more on FEBRL4 but proposed more pairs
+    # than these five together on a synthetic county.)
+    BlockingPass("sector+names_transposed_back", ("postcode_sector", "surname_meta"), ("postcode_sector", "forename_meta")),
+    BlockingPass("dob+district", ("dob", "postcode_district")),
+    BlockingPass("dob+house_number", ("dob", "house_number")),
+    BlockingPass("forename+address", ("forename_meta", "address_key")),
+    BlockingPass("forename+surname+house_number", ("forename_meta", "surname_meta", "house_number")),
 )
 # Police children often have no date of birth and may live at a newer address than the
 # register holds, so names without address are a pass of their own.
@@ -209,7 +228,14 @@ def score_pairs(
     levels = (compare or compare_in_slices)(left, right, pairs, dedupe)
     random_levels = compare_in_slices(left, right, random_pairs, dedupe)
     compared = time.perf_counter()
-    model = _fit(left, right, levels, estimate_u(random_levels, specs) if u is None else u, specs, settings)
+    if u is None:
+        # u from the random pairs, then again without the true matches the model says are
+        # among them (``estimate_u``); m and λ are fitted on each.
+        first = _fit(left, right, levels, estimate_u(random_levels, specs), specs, settings)
+        u = estimate_u(random_levels, specs, matches=(first.lam, first.m))
+    model = _fit(left, right, levels, u, specs, settings)
+    if not dedupe:
+        model.u_same_home = estimate_u_same_home(same_home_levels([left, right]), model.u)
     weight = model.match_weight(levels)
     probability = model.probability(weight)
     sims = [c for c in levels.columns if c.endswith("_sim")]
@@ -270,6 +296,24 @@ def compare_in_slices(left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFra
     ])
 
 
+def same_home_levels(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Comparison levels of every pair of records of one register at one home.
+
+    Two records of one register are two children (the NHS number and UPN guards), so these
+    pairs are non-matches that share a home: siblings, and twins. Police records are left
+    out (one person recurs across incidents)."""
+    out = [pl.DataFrame(schema={c: pl.Int8 for c in SAME_HOME_COMPARISONS})]
+    for frame in frames:
+        if frame.height == 0 or "household_key" not in frame.columns:
+            continue
+        register = frame.filter(pl.col("source").is_in(["health_register", "school_census"]))
+        pairs = candidate_pairs(register, register, (BlockingPass("same_home", ("source", "household_key")),), dedupe=True)
+        if pairs.height:
+            li, ri = pairs["l"].to_numpy().astype(np.int64), pairs["r"].to_numpy().astype(np.int64)
+            out.append(pl.DataFrame({"dob": dob_levels(register["dob"], register["dob"], li, ri)}))
+    return pl.concat(out)
+
+
 def reusable_u(
     model: str, n_left: int, n_right: int, as_of: date | None, models: pl.DataFrame,
     specs: tuple[ComparisonSpec, ...], settings: LinkageSettings,
@@ -314,6 +358,7 @@ def _model_row(model: str, n_left: int, n_right: int, scored: Scored, u_estimate
             "lambda": fitted.lam,
             "m": {s.name: fitted.m[s.name].tolist() for s in fitted.specs},
             "u": {s.name: fitted.u[s.name].tolist() for s in fitted.specs},
+            "u_same_home": {name: u.tolist() for name, u in fitted.u_same_home.items()},
         }),
     }
 

@@ -164,7 +164,8 @@ def name_levels(
     ca, cb = name.left[li], name.right[ri]
     da, db, inverse = _distinct(ca, cb, len(name.vocab))
     a, b = _values(name, da), _values(name, db)
-    sim = jaro_winkler(a, b)
+    # A space keyed inside a name ("LIL Y", "STROE H") is a slip, not another name.
+    sim = np.maximum(jaro_winkler(a, b), jaro_winkler([x.replace(" ", "") for x in a], [x.replace(" ", "") for x in b]))
     # key code of each vocabulary entry, looked up from whichever side carried the name
     key_of = np.zeros(len(name.vocab) + 1, dtype=np.int64)
     key_of[name.left] = key.left
@@ -235,44 +236,94 @@ def dob_levels(left: pl.Series, right: pl.Series, li: np.ndarray, ri: np.ndarray
     ).astype(np.int8)
 
 
-def location_levels(left: pl.DataFrame, right: pl.DataFrame, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
-    """Where the two records say the person lives, as one comparison (postcode and address
-    are not independent evidence, so they are not two):
+def _squeezed(values: pl.Series) -> pl.Series:
+    """Upper case letters and digits only: a space typed inside a word ("TARQ UA", "OSBURNDRIVE")
+    is the commonest keying slip in a place name and says nothing about the place."""
+    return values.cast(pl.String).str.to_uppercase().str.replace_all(r"[^A-Z0-9]", "").replace("", None)
 
-    3 same UPRN, or same parsed address in the same postcode sector (survives a postcode typo);
-    2 same postcode, or same house number and a similar street in the same sector, or the
-      same parsed address under another postcode;
-    1 same postcode sector ("NR1 3"); 0 otherwise; -1 nothing to compare.
+
+def _similar(coded: _Coded, li: np.ndarray, ri: np.ndarray, threshold: float) -> np.ndarray:
+    """Jaro–Winkler ≥ ``threshold`` between the two records' values (False where one is missing),
+    computed once per distinct pair of values."""
+    ca, cb = coded.left[li], coded.right[ri]
+    out = np.zeros(len(li), dtype=bool)
+    ask = np.flatnonzero((ca != 0) & (cb != 0))
+    if ask.size:
+        da, db, inverse = _distinct(ca[ask], cb[ask], len(coded.vocab))
+        out[ask] = (jaro_winkler(_values(coded, da), _values(coded, db)) >= threshold)[inverse]
+    return out
+
+
+def locality_agrees(left: pl.DataFrame, right: pl.DataFrame, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
+    """1 where the second address line or the town agree (Jaro–Winkler ≥ 0.9 on letters and
+    digits), 0 where one of them can be compared and neither agrees, -1 where neither can."""
+    agree = np.zeros(len(li), dtype=bool)
+    comparable = np.zeros(len(li), dtype=bool)
+    for col in ("address_line2", "town"):
+        coded = _code(_squeezed(left[col]), _squeezed(right[col]))
+        comparable |= (coded.left[li] != 0) & (coded.right[ri] != 0)
+        agree |= _similar(coded, li, ri, 0.9)
+    return np.select([agree, comparable], [1, 0], default=MISSING).astype(np.int8)
+
+
+# Location levels: how closely the address agrees (rows) and whether the locality (second
+# address line or town) agrees as well (columns).
+LOCATION_LEVELS = {
+    "same_address": (9, 8), "same_postcode_or_street": (7, 6), "same_street_elsewhere": (5, 4),
+    "same_sector": (3, 2), "nothing": (1, 0),
+}
+
+
+def location_levels(left: pl.DataFrame, right: pl.DataFrame, li: np.ndarray, ri: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the two records say the person lives, as *one* comparison: postcode, address and
+    locality are not independent evidence (two children of one house agree on all three), so
+    their joint agreement is one set of levels whose u is estimated jointly from random pairs.
+
+    The address part, strongest first: the same UPRN, or the same parsed address in the same
+    postcode sector (survives a postcode typo); the same postcode, or the same house number and
+    a similar street in the sector, or the same parsed address under another postcode; the same
+    house number and a similar street anywhere (a postcode typo that moved the sector, with a
+    typo in the street); the same sector; nothing. Each is split by whether the locality (the
+    second address line or the town) agrees too (:data:`LOCATION_LEVELS`): where localities
+    are fine-grained the estimated u makes that strong evidence; where every record names the
+    same town it makes it worthless. -1: no postcode, UPRN or locality to compare.
+
+    Returns ``(level, locality)``; ``locality`` is :func:`locality_agrees`, for the audit trail.
     """
-    def eq(col: str) -> tuple[np.ndarray, np.ndarray]:
+    def eq(col: str) -> np.ndarray:
         c = _code(left[col], right[col])
         a, b = c.left[li], c.right[ri]
-        return (a == b) & (a != 0), (a == 0)
+        return (a == b) & (a != 0)
 
     sector_l = left["postcode"].str.head(-2).alias("sector")
     sector_r = right["postcode"].str.head(-2).alias("sector")
     sc = _code(sector_l, sector_r)
     same_sector = (sc.left[li] == sc.right[ri]) & (sc.left[li] != 0)
-    same_uprn, _ = eq("uprn")
-    same_key, _ = eq("address_key")
-    same_pc, _ = eq("postcode")
-    same_no, _ = eq("house_number")
+    same_uprn = eq("uprn")
+    same_key = eq("address_key")
+    same_pc = eq("postcode")
+    same_no = eq("house_number")
     pc_missing_l = left["postcode"].is_null().to_numpy()[li] & left["uprn"].is_null().to_numpy()[li]
     pc_missing_r = right["postcode"].is_null().to_numpy()[ri] & right["uprn"].is_null().to_numpy()[ri]
     level3 = same_uprn | (same_key & same_sector)
-    # Street similarity only where it can decide the level (same number and sector).
+    # Street similarity only where it can decide the level (same house number).
     near = np.zeros(len(li), dtype=bool)
-    ask = np.flatnonzero(~level3 & ~same_pc & same_no & same_sector)
+    ask = np.flatnonzero(~level3 & ~same_pc & same_no)
     if ask.size:
-        street = _code(left["street"], right["street"])
-        da, db, inverse = _distinct(street.left[li[ask]], street.right[ri[ask]], len(street.vocab))
-        near[ask] = (jaro_winkler(_values(street, da), _values(street, db)) >= 0.85)[inverse]
+        street = _code(_squeezed(left["street"]), _squeezed(right["street"]))
+        near[ask] = _similar(street, li[ask], ri[ask], 0.85)
     # The same parsed address under another postcode is a mistyped postcode far more often
     # than the same flat or house number and street name in two towns.
-    return np.select(
-        [level3, same_pc | near | same_key, same_sector, pc_missing_l | pc_missing_r],
-        [3, 2, 1, MISSING], default=0,
-    ).astype(np.int8)
+    level2 = same_pc | (near & same_sector) | same_key
+    locality = locality_agrees(left, right, li, ri)
+    with_locality = locality == 1
+    address = np.select(
+        [level3, level2, near, same_sector], [0, 1, 2, 3], default=4,
+    )
+    table = np.asarray(list(LOCATION_LEVELS.values()), dtype=np.int8)
+    level = np.where(with_locality, table[address, 0], table[address, 1])
+    nothing_to_compare = (pc_missing_l | pc_missing_r) & (address == 4) & (locality == MISSING)
+    return np.where(nothing_to_compare, MISSING, level).astype(np.int8), locality
 
 
 def exact_levels(left: pl.Series, right: pl.Series, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
@@ -287,9 +338,11 @@ def exact_levels(left: pl.Series, right: pl.Series, li: np.ndarray, ri: np.ndarr
 # Columns a person frame must carry for comparison.
 COMPARE_COLUMNS = (
     "forename_std", "forename_canon", "surname_std", "surname_meta", "dob", "postcode",
-    "uprn", "address_key", "house_number", "street", "gender", "person_ref",
+    "uprn", "address_key", "house_number", "street", "address_line2", "town", "gender", "person_ref",
 )
-LEVEL_LABELS = ("forename", "forename_sim", "surname", "surname_sim", "names_transposed", "dob", "location", "gender")
+LEVEL_LABELS = (
+    "forename", "forename_sim", "surname", "surname_sim", "names_transposed", "dob", "location", "locality", "gender",
+)
 
 
 def _columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -312,7 +365,7 @@ def compare_pairs(left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, 
         )
     _transposed_names(lf, rf, li, ri, out)
     out["dob"] = dob_levels(lf["dob"], rf["dob"], li, ri)
-    out["location"] = location_levels(lf, rf, li, ri)
+    out["location"], out["locality"] = location_levels(lf, rf, li, ri)
     out["gender"] = exact_levels(lf["gender"], rf["gender"], li, ri)
     if with_person_ref:
         out["person_ref"] = exact_levels(lf["person_ref"], rf["person_ref"], li, ri)
@@ -351,9 +404,11 @@ def _transposed_names(
             crossed[kind] = name_levels(_code(left[lcol], right[rcol]), _code(*no_key), li[ask], ri[ask], kind="surname")
         f_level, s_level = crossed["forename"][0], crossed["surname"][0]
         straight = out["forename"][ask].astype(np.int16) + out["surname"][ask]
-        # Both crossed names must agree at least fuzzily, and together better than straight.
-        better = (f_level >= 1) & (s_level >= 1) & (f_level.astype(np.int16) + s_level >= 3) & (
-            f_level.astype(np.int16) + s_level > straight
+        # Both crossed names must agree at least fuzzily, or one exactly (names exchanged and
+        # then one of them re-keyed), and together better than straight.
+        crossed_sum = f_level.astype(np.int16) + s_level
+        better = (((f_level >= 1) & (s_level >= 1) & (crossed_sum >= 3)) | (np.maximum(f_level, s_level) == 4)) & (
+            crossed_sum > straight
         )
         rows = ask[better]
         for kind in ("forename", "surname"):

@@ -35,13 +35,26 @@ class ComparisonSpec:
         return len(self.m_prior)
 
 
+# Location levels at which two records share a home (the same UPRN or address in the sector,
+# with or without the locality: link_compare.LOCATION_LEVELS "same_address").
+SAME_HOME_LOCATION = 8
+# Only the date of birth: siblings' names are a family's choice (a shared surname, a forename
+# reused) that a register pair says nothing reliable about, while twins are a fact of births.
+SAME_HOME_COMPARISONS = ("dob",)
+
 # Priors: m from experience with register data (most true pairs agree exactly); u roughly
 # the chance that two random children in one county agree at that level.
 DEFAULT_SPECS: tuple[ComparisonSpec, ...] = (
     ComparisonSpec("forename", (0.02, 0.03, 0.05, 0.15, 0.75), (0.93, 0.035, 0.02, 0.005, 0.01)),
     ComparisonSpec("surname", (0.03, 0.03, 0.05, 0.09, 0.80), (0.95, 0.03, 0.005, 0.002, 0.013)),
     ComparisonSpec("dob", (0.02, 0.03, 0.04, 0.02, 0.89), (0.985, 0.0145, 0.0003, 0.0001, 0.0001)),
-    ComparisonSpec("location", (0.10, 0.05, 0.05, 0.80), (0.97, 0.028, 0.001, 0.001)),
+    # link_compare.LOCATION_LEVELS: 0/1 nothing, 2/3 sector, 4/5 street elsewhere, 6/7 postcode or
+    # street in the sector, 8/9 same address; the odd level of each pair with the locality agreeing.
+    ComparisonSpec(
+        "location",
+        (0.04, 0.02, 0.01, 0.01, 0.005, 0.01, 0.04, 0.06, 0.15, 0.655),
+        (0.90, 0.07, 0.02, 0.008, 0.0005, 0.0005, 0.0005, 0.0003, 0.0001, 0.0001),
+    ),
     ComparisonSpec("gender", (0.03, 0.97), (0.5, 0.5)),
 )
 PERSON_REF_SPEC = ComparisonSpec("person_ref", (0.4, 0.6), (0.9999, 0.0001))
@@ -55,6 +68,9 @@ class FellegiSunter:
     m: dict[str, np.ndarray] = field(default_factory=dict)
     u: dict[str, np.ndarray] = field(default_factory=dict)
     lam: float = 0.01
+    # u among two *different* children of one home (see ``SAME_HOME_LOCATION``), for the
+    # comparisons in ``SAME_HOME_COMPARISONS``: used for pairs that share a home instead of ``u``.
+    u_same_home: dict[str, np.ndarray] = field(default_factory=dict)
 
     def log2_bayes_factors(self, levels: pl.DataFrame) -> dict[str, np.ndarray]:
         """Per comparison log2(m/u) for each pair's level (0 where the level is missing)."""
@@ -63,6 +79,13 @@ class FellegiSunter:
             lv = levels[spec.name].to_numpy().astype(np.int64)
             bf = np.log2(self.m[spec.name] / self.u[spec.name])
             out[spec.name] = np.where(lv < 0, 0.0, bf[np.clip(lv, 0, spec.levels - 1)])
+            if spec.name in self.u_same_home and "location" in levels.columns:
+                # Non-matches that share a home are siblings, not strangers: two children of
+                # one home born on one day are twins, far commoner there than two strangers
+                # born on one day, so at one home the agreement says what it says among siblings.
+                home = levels["location"].to_numpy() >= SAME_HOME_LOCATION
+                bf_home = np.log2(self.m[spec.name] / self.u_same_home[spec.name])
+                out[spec.name] = np.where(home & (lv >= 0), bf_home[np.clip(lv, 0, spec.levels - 1)], out[spec.name])
         return out
 
     def match_weight(self, levels: pl.DataFrame) -> np.ndarray:
@@ -89,14 +112,50 @@ def _patterns(levels: pl.DataFrame, names: list[str]) -> tuple[np.ndarray, np.nd
     return grouped.select(names).to_numpy().astype(np.int64), grouped["n"].to_numpy().astype(np.float64)
 
 
-def estimate_u(random_levels: pl.DataFrame, specs: tuple[ComparisonSpec, ...], *, prior_strength: float = 1000.0) -> dict[str, np.ndarray]:
-    """u per level from comparisons of random pairs, smoothed towards the prior."""
+def estimate_u(
+    random_levels: pl.DataFrame,
+    specs: tuple[ComparisonSpec, ...],
+    *,
+    prior_strength: float = 1000.0,
+    matches: tuple[float, Mapping[str, np.ndarray]] | None = None,
+) -> dict[str, np.ndarray]:
+    """u per level from comparisons of random pairs, smoothed towards the prior.
+
+    Random pairs are *almost* all non-matches: a share λ of them (about one in the size of
+    the larger side) are true matches, and on the levels only matches reach (same date of
+    birth and same address) those few are most of the count, which makes u too large and
+    caps what full agreement can say. With ``matches = (λ, m)`` the expected matches,
+    λ · n · m[level], are taken out of each level's count before smoothing: the random
+    sample is a mixture λ·m + (1 − λ)·u, and this solves it for u.
+    """
     u = {}
     for spec in specs:
         lv = random_levels[spec.name].to_numpy().astype(np.int64) if random_levels.height else np.zeros(0, np.int64)
         counts = np.bincount(lv[lv >= 0], minlength=spec.levels)[: spec.levels].astype(np.float64)
-        u[spec.name] = (counts + prior_strength * np.asarray(spec.u_prior)) / (counts.sum() + prior_strength)
+        n = counts.sum()
+        if matches is not None:
+            lam, m = matches
+            counts = np.maximum(counts - lam * n * np.asarray(m[spec.name]), 0.0)
+            n = counts.sum()
+        u[spec.name] = (counts + prior_strength * np.asarray(spec.u_prior)) / (n + prior_strength)
     return u
+
+
+def estimate_u_same_home(
+    home_levels: pl.DataFrame, u: Mapping[str, np.ndarray], *, prior_strength: float = 1000.0
+) -> dict[str, np.ndarray]:
+    """u of ``SAME_HOME_COMPARISONS`` among pairs of *different* children who share a home.
+
+    ``home_levels`` compares pairs of records of one register at one home: different NHS
+    numbers (or UPNs), so different children by construction, and no match hides among them.
+    Smoothed towards the random-pair ``u``, so a register with few shared homes (FEBRL)
+    keeps what random pairs say."""
+    out = {}
+    for name in SAME_HOME_COMPARISONS:
+        lv = home_levels[name].to_numpy().astype(np.int64) if home_levels.height else np.zeros(0, np.int64)
+        counts = np.bincount(lv[lv >= 0], minlength=len(u[name]))[: len(u[name])].astype(np.float64)
+        out[name] = (counts + prior_strength * np.asarray(u[name])) / (counts.sum() + prior_strength)
+    return out
 
 
 @dataclass(frozen=True)
@@ -114,7 +173,7 @@ class TrainingSession:
 
 DEFAULT_SESSIONS = (
     TrainingSession(("dob", 4), ("dob",)),
-    TrainingSession(("location", 2), ("location", "surname")),
+    TrainingSession(("location", 6), ("location", "surname")),
 )
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ CONSEQUENTIAL_DEFECTS = (
 )
 # The name under which the test suite records the figures, to show them after the run.
 ACCURACY_PROPERTY = "accuracy"
+REVIEW_QUEUE_COLUMNS = {"link_type": pl.String, "left_id": pl.String, "right_id": pl.String, "reason": pl.String}
 TRUTH_FILES = ("people", "households", "register_records", "police_persons", "incidents", "invalid_rows")
 
 
@@ -66,6 +67,8 @@ class WarehouseView:
     flagged: pl.DataFrame       # child_id
     follow_ups: pl.DataFrame    # follow_up (every MASH list up to the date)
     unlocated: pl.DataFrame     # incident_id, person_ref (every list up to the date)
+    # link_type, left_id, right_id, reason: the night's clerical review queue
+    review_queue: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REVIEW_QUEUE_COLUMNS))
 
 
 def read_warehouse_view(published: Path, list_date: date | None = None, *, key: str | None = None) -> WarehouseView:
@@ -83,6 +86,7 @@ def read_warehouse_view(published: Path, list_date: date | None = None, *, key: 
             flagged=wh.query("accuracy_flagged_children", list_date=day),
             follow_ups=wh.query("accuracy_follow_ups_until", list_date=day),
             unlocated=wh.query("accuracy_unlocated_until", list_date=day),
+            review_queue=wh.query("accuracy_review_queue", as_of=day),
         )
 
 
@@ -150,6 +154,19 @@ def register_pairs(view: WarehouseView, held: pl.DataFrame) -> dict[str, Any]:
         defects, left_on="left_id", right_on="record_id").join(defects, left_on="right_id", right_on="record_id", suffix="_s",
     ).select(defects=pl.concat_list("defects", "defects_s").list.unique())
     return {**pair_quality(found, truth), "missed_by_defect": _count_defects(missed, CONSEQUENTIAL_DEFECTS)}
+
+
+def review_share(view: WarehouseView, pairs_found: int) -> dict[str, Any]:
+    """The register-child pairs the night left for a person, as a share of the register pairs
+    it linked (target ≤ 0.5 %: a queue nobody works leaves those children split), by reason."""
+    queue = view.review_queue.filter(pl.col("link_type") == "register_child")
+    return {
+        "register_review_pairs": queue.height,
+        "register_review_share": round(queue.height / pairs_found, 5) if pairs_found else 0.0,
+        "register_review_by_reason": dict(
+            queue.group_by(pl.col("reason").fill_null("model")).len().sort("reason").iter_rows()
+        ),
+    }
 
 
 def twins_merged(view: WarehouseView, held: pl.DataFrame, people: pl.DataFrame) -> dict[str, int]:
@@ -372,6 +389,7 @@ def evaluate(view: WarehouseView, truth: dict[str, pl.DataFrame]) -> dict[str, A
         "register_pairs_found": pairs["pairs_found"], "register_pairs_true": pairs["true_pairs"],
         "register_pairs_right": pairs["true_positives"], "register_pairs_missed_by_defect": pairs["missed_by_defect"],
     }
+    figures |= review_share(view, pairs["pairs_found"])
     figures |= twins_merged(view, held, truth["people"])
     figures |= police_children(view, held, truth["police_persons"])
     figures |= flag_quality(view, truth, held)
@@ -387,7 +405,8 @@ def summary(figures: dict[str, Any]) -> str:
         f"{figures['flag_recall_revealable']:.4f} of {figures['at_risk_revealable']} revealable; "
         f"precision {figures['flag_precision']:.4f} of {figures['flagged']} flagged; "
         f"register pairs precision {figures['register_pair_precision']:.4f} recall {figures['register_pair_recall']:.4f} "
-        f"({figures['register_pairs_true']} true pairs; missed by defect {figures['register_pairs_missed_by_defect']}); twins merged {figures['twin_groups_merged']} of {figures['twin_groups']}; "
+        f"({figures['register_pairs_true']} true pairs; missed by defect {figures['register_pairs_missed_by_defect']}); "
+        f"register review queue {figures['register_review_pairs']} ({figures['register_review_share']:.2%} of linked pairs); twins merged {figures['twin_groups_merged']} of {figures['twin_groups']}; "
         f"police children linked right {figures['police_child_linked']:.4f} of {figures['police_children_on_register']} "
         f"(the others by defect {figures['police_children_missed_by_defect']}); "
         f"missed revealable by defect {figures['missed_revealable_by_defect']}; "

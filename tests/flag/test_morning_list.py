@@ -167,3 +167,11 @@ def test_link_scores_are_said_in_words() -> None:
         "forename and surname written in each other's place, date of birth one digit apart, same address")
     assert scores_in_words({"forename": 4, "surname": 4, "names_transposed": 0, "dob": 4, "location": 3}) == (
         "same name, same date of birth, same address")
+    # Scores written since the location levels took in the locality (they carry "locality").
+    assert scores_in_words({"forename": 4, "surname": 4, "names_transposed": 0, "dob": 4, "location": 9, "locality": 1}) == (
+        "same name, same date of birth, same address")
+    assert scores_in_words({"forename": 4, "surname": 4, "names_transposed": 0, "dob": 4, "location": 5, "locality": 1}) == (
+        "same name, same date of birth, same postcode or nearly the same street, same locality or town")
+    assert scores_in_words({"forename": 0, "surname": 4, "dob": 4, "location": 4, "locality": 0, "names_transposed": 0}) == (
+        "different first name, same surname, same date of birth, same postcode or nearly the same street, "
+        "different locality and town")

@@ -86,3 +86,25 @@ def test_a_suspects_address_on_another_incident_places_his_home() -> None:
     assert figures["at_risk_revealable"] == 3
     assert figures["flag_recall_revealable"] == pytest.approx(2 / 3, abs=1e-4)
     assert figures["flag_precision"] == 1.0
+
+
+def test_review_share_counts_the_register_queue_against_linked_pairs() -> None:
+    from pipeline.synth_accuracy import review_share
+
+    queue = pl.DataFrame({
+        "link_type": ["register_child", "register_child", "police_child"],
+        "left_id": ["health_register:1", "health_register:2", "police_persons:I1:R1"],
+        "right_id": ["school_census:A", "school_census:B", "health_register:1"],
+        "reason": [None, "twin", None],
+    })
+    view = WarehouseView(
+        list_date=D, xref=pl.DataFrame(schema={"record_id": pl.String, "child_id": pl.String}),
+        person_links=pl.DataFrame(schema={"incident_id": pl.String, "person_ref": pl.String, "role": pl.String, "child_id": pl.String}),
+        flagged=pl.DataFrame(schema={"child_id": pl.String}), follow_ups=pl.DataFrame(schema={"follow_up": pl.String}),
+        unlocated=pl.DataFrame(schema={"incident_id": pl.String, "person_ref": pl.String}), review_queue=queue,
+    )
+    # police pairs are not register pairs; the reason says which guard holds a pair back
+    assert review_share(view, 400) == {
+        "register_review_pairs": 2, "register_review_share": 0.005, "register_review_by_reason": {"model": 1, "twin": 1},
+    }
+    assert review_share(view, 0)["register_review_share"] == 0.0

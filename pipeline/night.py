@@ -506,12 +506,39 @@ def stage_publish(ctx: NightContext) -> StageResult:
     with _recorded(ctx, "publish") as result:
         wh, day = ctx.wh, ctx.run_date
         latest = wh.query("latest_linked_as_of")["as_of"][0]
-        counts = wh.publish_list(day, ctx.run_id, as_of_latest=latest is None or day >= latest)
+        with wh.transaction():
+            counts = wh.publish_list(day, ctx.run_id, as_of_latest=latest is None or day >= latest)
+            counts["marts.shared_incidents"] = _publish_shared_incidents(ctx)
         result.rows_out = sum(counts.values())
         result.detail = {k.split(".")[1]: v for k, v in counts.items()}
     # The readers' copy is refreshed once, after the report stage closes the run (copying
     # a county-sized file twice a night cost seconds); a failure refreshes it too.
     return result
+
+
+def _publish_shared_incidents(ctx: NightContext) -> int:
+    """In a force-wide deployment, record which of tonight's incidents other authorities
+    received too (``pipeline.authorities``); a single-county night records none."""
+    from pipeline.authorities import read_shared_incidents
+
+    shared = read_shared_incidents(ctx.settings.shared_incidents_dir, ctx.run_date)
+    if shared.height == 0 and ctx.settings.shared_incidents_dir is None:
+        return 0
+    ctx.wh.replace_for_date("marts.shared_incidents", ctx.run_date, shared, run_id=ctx.run_id)
+    return shared.height
+
+
+def shared_incident_notices(wh: Warehouse, list_date: date, mash: pl.DataFrame) -> list[str]:
+    """One line per incident on the list that another authority's MASH has too."""
+    shared = wh.query("shared_incidents_on", list_date=list_date)
+    if shared.height == 0:
+        return []
+    on_list = set(mash["incident_ids"].explode().drop_nulls().to_list()) if mash.height else set()
+    return [
+        f"Cross-border incident {incident}: the MASH of {others} received it too; agree with them "
+        "who leads before acting."
+        for incident, others in shared.iter_rows() if incident in on_list
+    ]
 
 
 # Warnings a coordinator must see at the top of the night's report (the others are for
@@ -538,6 +565,7 @@ def write_report(
         recorded = wh.query("run_warnings_on", list_date=list_date)["warnings"].to_list()
         warnings = json.loads(recorded[0]) if recorded and recorded[0] else []
     notices = [w["message"] for w in warnings if w.get("kind") in REPORT_WARNING_KINDS]
+    notices += shared_incident_notices(wh, list_date, mash)
     html, csv = render_report(list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules,
                               unlocated=unlocated, notifications=notifications, notices=notices,
                               address_conflicts=conflicts)

@@ -20,6 +20,7 @@ from pipeline.airflow_support import (
     DEFAULT_ARGS,
     FORCE_POOL,
     TAGS,
+    end_date,
     force_params,
     night_schedule,
     scheduler_deadline,
@@ -31,6 +32,7 @@ from pipeline.airflow_support import (
     dag_id="hearth_force_nightly",
     schedule=night_schedule(),
     start_date=start_date(),
+    end_date=end_date(),
     catchup=True,
     # One run at a time: every authority's warehouse file has one writer.
     max_active_runs=1,

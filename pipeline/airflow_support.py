@@ -89,6 +89,24 @@ def start_date(environ: Mapping[str, str] = os.environ) -> datetime:
     return pendulum.datetime(day.year, day.month, day.day, 2, 0, tz="Europe/London")
 
 
+END_DATE_ENV = "HEARTH_AIRFLOW_END_DATE"
+
+
+def end_date(environ: Mapping[str, str] = os.environ) -> datetime | None:
+    """The last night the scheduler may run, if ``HEARTH_AIRFLOW_END_DATE`` is set.
+
+    A production deployment leaves it unset. A trial or test deployment sets the start and
+    end to the nights it has deliveries for, and the scheduler catches up exactly those,
+    oldest first, one at a time.
+    """
+    import pendulum
+
+    if not environ.get(END_DATE_ENV):
+        return None
+    day = date.fromisoformat(environ[END_DATE_ENV])
+    return pendulum.datetime(day.year, day.month, day.day, 2, 0, tz="Europe/London")
+
+
 def night_date(logical_date: datetime | None, run_after: datetime | None = None) -> date:
     """The delivery date a DAG run processes: the Europe/London calendar date of its logical date.
 

@@ -476,3 +476,22 @@ def force_summary(force: Force, night: date) -> list[dict[str, Any]]:
         (log.info if r["status"] == "succeeded" else log.error)(
             "%s %s: %s%s", r["authority"], r["name"], r["status"], f" — {r['message']}" if r["message"] else "")
     return rows
+
+
+def init_authority_warehouses(force: Force) -> list[Path]:
+    """Create each authority's empty warehouse where none exists yet; return those created.
+
+    Done once, on purpose, when the force is set up (never by a night: a mistyped path would
+    otherwise start an empty warehouse and publish lists without history).
+    """
+    from pipeline import warehouse
+
+    created = []
+    for code in force.codes:
+        path = force.warehouse(code)
+        if warehouse.exists(path):
+            continue
+        with warehouse.open_writer(path, create=True) as wh:
+            warehouse.refresh_published(wh)
+        created.append(path)
+    return created

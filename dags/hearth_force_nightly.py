@@ -56,7 +56,7 @@ def hearth_force_nightly() -> None:
 
         return authority_night_task(authority, context)
 
-    @task(trigger_rule="all_done", retries=0)
+    @task(trigger_rule="all_done")
     def summarise(**context: Any) -> dict[str, str]:
         from pipeline.airflow_support import force_summary_task
 

@@ -68,6 +68,8 @@ NOT_RETRYABLE = (
     "pipeline.errors.DataQualityError",  # includes StaleRegisterError
     "pipeline.errors.InputError",
     "pipeline.errors.UsageError",  # includes ConfigError
+    # Some authorities of a force did not publish: their own nights need the fix and rerun.
+    "pipeline.errors.AuthoritiesMissingError",
     # The damaged working file was replaced by a copy of the published one, which lacks
     # tonight's earlier stages: a retried later task would build on yesterday's data. The
     # night must be rerun from ingest.
@@ -415,7 +417,7 @@ def authority_night_task(code: str, context: Mapping[str, Any]) -> dict[str, Any
 def force_summary_task(context: Mapping[str, Any]) -> dict[str, str]:
     """Write the force summary; fail (after writing it) when an authority did not publish."""
     from pipeline.authorities import force_summary
-    from pipeline.errors import HearthError
+    from pipeline.errors import AuthoritiesMissingError
 
     _prepare_logging()
     force = _force(context)
@@ -424,7 +426,7 @@ def force_summary_task(context: Mapping[str, Any]) -> dict[str, str]:
     missing = [f"{r['authority']} ({r['status']}: {r['message'] or 'no reason recorded'})"
                for r in rows if r["status"] != "succeeded"]
     if missing:
-        raise HearthError(f"night {day}: {len(missing)} of {len(rows)} authorities did not publish: "
+        raise AuthoritiesMissingError(f"night {day}: {len(missing)} of {len(rows)} authorities did not publish: "
                           + "; ".join(missing) + ". The others published; see force-reports/"
                           f"{day}/force-summary.csv and each authority's NOT-PUBLISHED.txt.")
     return {r["authority"]: r["status"] for r in rows}

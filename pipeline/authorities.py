@@ -53,6 +53,8 @@ POLICE_FOLDER = "police"
 POLICE_SOURCES = ("police_incidents", "police_persons")
 # ONS local authority codes: a letter for the nation and eight digits (E06000001).
 _CODE = re.compile(r"^[A-Z][0-9]{8}$")
+# The shape of a postcode without its space (as pipeline.standardise checks it).
+POSTCODE_PATTERN = r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$"
 UNROUTED = "unrouted"
 NOT_PUBLISHED_NOTE = "NOT-PUBLISHED.txt"
 
@@ -224,7 +226,7 @@ def load_postcode_lookup(path: Path, codes: Iterable[str] | None = None) -> Post
         for row_no, row in enumerate(reader, start=1):
             code = (row["oslaua"] or "").strip().upper()
             compact = compact_postcode(row["pcds"])
-            if compact is None or len(compact) < 5:
+            if compact is None or not re.match(POSTCODE_PATTERN, compact):
                 raise InputError(f"postcode lookup {path}, row {row_no}, column pcds: "
                                  f"{row['pcds']!r} is not a postcode")
             if wanted is not None and code not in wanted:
@@ -262,8 +264,9 @@ def write_text_csv(frame: pl.DataFrame, path: Path) -> None:
     split.select(data_cols).write_csv(buf)
     text = buf.getvalue()
     if "_raw_line" in frame.columns:
+        # Verbatim, final line ending included or not: a file cut in transit stays visibly cut.
         for line in frame.filter(pl.col("_raw_line").is_not_null())["_raw_line"]:
-            text += line.rstrip("\r\n") + "\n"
+            text += line if text.endswith("\n") else "\n" + line
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -340,15 +343,15 @@ def route_police(force: Force, night: date, lookup: PostcodeLookup | None = None
         target.mkdir(parents=True)
         result.registers[code] = _copy_registers(force.landing_dir / code / night.isoformat(), target)
 
-    def destined(ids: pl.Series, code: str) -> pl.Series:
-        # Rows whose record could not be split have no incident id: every authority gets
-        # them, so each night quarantines them with the reason.
-        return ids.map_elements(lambda i: i is None or code in routes.get(i, every), return_dtype=pl.Boolean)
-
     for code in force.codes:
         target = force.routed_dir(code) / night.isoformat()
+        # Incidents no authority claims (an address outside the force, a postcode nobody
+        # knows) go to every authority rather than to none; rows whose record could not be
+        # split have no incident id and go to every authority too, so each night
+        # quarantines them with the reason.
+        ids = [i for i, r in routes.items() if code in (r or every)]
         for source, frame in files.items():
-            mine = frame.filter(destined(frame["incident_id"], code))
+            mine = frame.filter(pl.col("incident_id").is_null() | pl.col("incident_id").is_in(ids))
             write_text_csv(mine, target / f"{source}.csv")
         result.incidents[code] = sum(1 for r in routes.values() if code in r)
     result.unrouted = sorted(i for i, r in routes.items() if not r)
@@ -463,7 +466,9 @@ def force_summary(force: Force, night: date) -> list[dict[str, Any]]:
             if runs:
                 row["status"], row["message"] = runs[0][0], runs[0][1] or ""
                 row["households_listed"] = listed if runs[0][0] == "succeeded" else None
-        if row["status"] != "succeeded" and note.is_file() and not row["message"]:
+        if row["status"] != "succeeded" and note.is_file():
+            # The night's own words on why it stopped, even where it stopped too early to
+            # record itself in the warehouse.
             row["message"] = note.read_text(encoding="utf-8").split("\n\n")[1].removeprefix("Why: ")
         rows.append(row)
     buf = io.StringIO()

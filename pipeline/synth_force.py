@@ -2,7 +2,7 @@
 
 Each authority is a synthetic county of its own (``pipeline.synth``, its own seed); the
 counties are moved apart so nothing of one can be mistaken for the other: each gets its own
-postcode areas (``NR`` becomes ``BN`` in the first, ``CN`` in the second …), UPRNs that start
+postcode areas (``NR`` becomes ``BN`` in the first, ``CN`` in the second, ``IP`` ``BH`` …), UPRNs that start
 with its own digit, and police ids that carry its number. The police files of all of them
 are merged into one force delivery, and a postcode lookup in the shape of the ONS postcode
 directory (``pcds``, ``oslaua``) is written from the register addresses.
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 # First letter of each authority's postcode areas (never Z: ZZ99 is the pseudo-postcode).
 _AREA_LETTERS = "BCDFGHJKLMSTW"
 POSTCODE_COLUMN = "postcode"
+# Letters a postcode area never has second (postcode.format in the suites).
+_NOT_SECOND = {"I": "H", "J": "K", "Z": "Y"}
 
 
 def authority_code(i: int) -> str:
@@ -57,9 +59,11 @@ def _move_apart(frame: pl.DataFrame, i: int) -> pl.DataFrame:
     out = frame
     if POSTCODE_COLUMN in frame.columns:
         pc = pl.col(POSTCODE_COLUMN)
-        moved = pc.str.replace(r"^(\s*)([A-Za-z])[A-Za-z]?(\d)", f"${{1}}{letter}${{2}}${{3}}")
+        # The area's old first letter becomes its second, where UK postcodes allow it.
+        second = pc.str.extract(r"^\s*([A-Za-z])[A-Za-z]?\d", 1).str.to_uppercase().replace(_NOT_SECOND)
+        moved = pl.concat_str(pl.lit(letter), second, pc.str.replace(r"^\s*[A-Za-z][A-Za-z]?(\d)", "${1}"))
         out = out.with_columns(
-            pl.when(pc.str.to_uppercase().str.strip_chars().str.starts_with("ZZ")).then(pc)
+            pl.when(pc.str.to_uppercase().str.strip_chars().str.starts_with("ZZ") | second.is_null()).then(pc)
             .otherwise(moved.str.to_uppercase()).alias(POSTCODE_COLUMN))
     if "uprn" in frame.columns:
         out = out.with_columns(pl.col("uprn").str.replace(r"^\d", str(i + 1)))

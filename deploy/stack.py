@@ -140,6 +140,10 @@ class Stack:
             "AIRFLOW__API__SECRET_KEY": self.secret,
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.ports["logs"]),
+            # On a busy machine the API server can take longer than the 5 s default to answer
+            # a task's heartbeat; three misses and the task is killed mid-night.
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
+            "AIRFLOW__WORKERS__MAX_FAILED_HEARTBEATS": "10",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",

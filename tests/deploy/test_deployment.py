@@ -105,7 +105,8 @@ def test_three_authorities_on_local_executor_with_postgres(tmp_path: Path, stack
     single = tmp_path / "single" / "warehouse.duckdb"
     with warehouse.open_writer(single, create=True) as wh:
         warehouse.refresh_published(wh)
-    s.airflow("dags", "test", "hearth_nightly", NIGHT.isoformat(), timeout=600,
+    # The night's own 02:00 (Europe/London): the deployment's start date, so its tasks exist.
+    s.airflow("dags", "test", "hearth_nightly", "2026-10-05T01:00:00+00:00", timeout=900,
               extra={"HEARTH_LANDING_DIR": str(force.routed_dir(synth.codes[0])), "HEARTH_WAREHOUSE": str(single)})
     assert _mash(single)
 

@@ -19,7 +19,7 @@ from pipeline.airflow_support import (
     TAGS,
     dag_params,
     night_schedule,
-    publish_deadline,
+    scheduler_deadline,
     start_date,
 )
 
@@ -32,7 +32,7 @@ from pipeline.airflow_support import (
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     params=dag_params(),
-    deadline=publish_deadline(),
+    deadline=scheduler_deadline(),
     tags=TAGS,
     doc_md=__doc__,
 )

@@ -70,6 +70,8 @@ NOT_RETRYABLE = (
     "pipeline.errors.UsageError",  # includes ConfigError
     # A suite file or custom expectation that crashes crashes again on every retry.
     "pipeline.errors.ExpectationSuiteError",
+    # Some authorities of a force did not publish: their own nights need the fix and rerun.
+    "pipeline.errors.AuthoritiesMissingError",
     # The damaged working file was replaced by a copy of the published one, which lacks
     # tonight's earlier stages: a retried later task would build on yesterday's data. The
     # night must be rerun from ingest.
@@ -88,6 +90,24 @@ def start_date(environ: Mapping[str, str] = os.environ) -> datetime:
     import pendulum  # Airflow's own datetime type; its zones serialise into the DAG cleanly
 
     day = date.fromisoformat(environ.get(START_DATE_ENV, DEFAULT_START_DATE))
+    return pendulum.datetime(day.year, day.month, day.day, 2, 0, tz="Europe/London")
+
+
+END_DATE_ENV = "HEARTH_AIRFLOW_END_DATE"
+
+
+def end_date(environ: Mapping[str, str] = os.environ) -> datetime | None:
+    """The last night the scheduler may run, if ``HEARTH_AIRFLOW_END_DATE`` is set.
+
+    A production deployment leaves it unset. A trial or test deployment sets the start and
+    end to the nights it has deliveries for, and the scheduler catches up exactly those,
+    oldest first, one at a time.
+    """
+    import pendulum
+
+    if not environ.get(END_DATE_ENV):
+        return None
+    day = date.fromisoformat(environ[END_DATE_ENV])
     return pendulum.datetime(day.year, day.month, day.day, 2, 0, tz="Europe/London")
 
 
@@ -313,3 +333,102 @@ def export_school_notifications_task(context: Mapping[str, Any]) -> dict[str, in
         written[day.isoformat()] = len(files)
         log.info("school notifications for %s: %d school files", day, len(files))
     return written
+
+
+# ---- the deadline where the scheduler runs -----------------------------------------------
+DEADLINE_ENV = "HEARTH_AIRFLOW_DEADLINE"
+
+
+def running_dags_test(argv: list[str] | None = None) -> bool:
+    """True when the DAG file is being parsed by ``airflow dags test``.
+
+    ``dag.test()`` rebuilds the DAG through an in-memory serialisation that leaves its
+    deadline alerts encoded, and then fails after a successful run while looking them up
+    (an open Airflow bug): ``airflow dags test`` exits 1 for a night that published.
+    """
+    import sys
+
+    args = list(sys.argv if argv is None else argv)[1:]
+    return any(args[i:i + 2] == ["dags", "test"] for i in range(len(args)))
+
+
+def scheduler_deadline(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ) -> DeadlineAlert | None:
+    """The 07:00 deadline, attached only where the scheduler will watch it.
+
+    The DAG processor (whose parse the scheduler and triggerer act on) gets it; ``airflow dags
+    test`` — which never waits for 07:00 anyway — does not, so it exits 0 when the night
+    published. ``HEARTH_AIRFLOW_DEADLINE=off`` leaves it off everywhere (a test deployment).
+    """
+    if environ.get(DEADLINE_ENV, "on").lower() in {"off", "0", "false", "no"} or running_dags_test(argv):
+        return None
+    return publish_deadline()
+
+
+# ---- the force-wide DAG ------------------------------------------------------------------
+# At most this many authorities' nights run at once (each holds a county's linkage in
+# memory); `make` and docs/airflow.md create the pool. Each mapped task owns one authority,
+# hence one warehouse file, and max_active_runs=1 keeps a second run of it away.
+FORCE_POOL = "hearth_authority_nights"
+FORCE_POOL_SLOTS = 2
+
+
+def force_params() -> dict[str, Param]:
+    return {
+        "force_config": Param(None, type=["null", "string"],
+                              description="Force configuration TOML (default: HEARTH_FORCE_CONFIG)"),
+    }
+
+
+def _force(context: Mapping[str, Any]) -> Any:
+    from pipeline.authorities import load_force
+
+    return load_force((context.get("params") or {}).get("force_config") or None)
+
+
+def route_police_task(context: Mapping[str, Any]) -> list[str]:
+    """Split the force's police delivery by authority; return the authorities to map over.
+
+    XCom carries only authority codes and counts, never a record.
+    """
+    from pipeline.authorities import route_police
+
+    _prepare_logging()
+    force = _force(context)
+    day = night_date(*_run_times(context))
+    route_police(force, day)
+    return force.codes
+
+
+def authority_night_task(code: str, context: Mapping[str, Any]) -> dict[str, Any]:
+    """One authority's whole night in one task; a failure fails only this mapped instance."""
+    from pipeline.authorities import run_authority_night
+    from pipeline.errors import HearthError
+
+    _prepare_logging()
+    force = _force(context)
+    day = night_date(*_run_times(context))
+    log.info("night %s for authority %s (%s)", day, code, force.authority(code).name)
+    try:
+        summary = run_authority_night(force, code, day)
+    except HearthError as exc:
+        log.error("authority %s: night %s failed:\n%s", code, day, exc)
+        raise
+    return {"authority": code, "night": day.isoformat(), "run_id": summary.run_id, "status": summary.status}
+
+
+def force_summary_task(context: Mapping[str, Any]) -> dict[str, str]:
+    """Write the force summary; fail (after writing it) when an authority did not publish."""
+    from pipeline.authorities import force_summary
+    from pipeline.errors import AuthoritiesMissingError
+
+    _prepare_logging()
+    force = _force(context)
+    day = night_date(*_run_times(context))
+    rows = force_summary(force, day)
+    missing = [f"{r['authority']} ({r['status']}: {r['message'] or 'no reason recorded'})"
+               for r in rows if r["status"] != "succeeded"]
+    if missing:
+        raise AuthoritiesMissingError(f"night {day}: {len(missing)} of {len(rows)} authorities did not publish: "
+                          + "; ".join(missing) + ". The others published; see force-reports/"
+                          f"{day}/force-summary.csv and each authority's NOT-PUBLISHED.txt.")
+    return {r["authority"]: r["status"] for r in rows}

@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     encryption_key: str | None = Field(None, repr=False, exclude=True)
     pseudonym_key: str | None = Field(None, repr=False, exclude=True)
     progress: bool | None = Field(None, description="force progress output on/off (default: only on a TTY)")
+    shared_incidents_dir: Path | None = Field(
+        None,
+        description="in a force-wide deployment, where the police router lists the incidents this "
+        "authority shares with others (<dir>/<date>.csv); the list then says who else has them",
+    )
     access_log_wait_seconds: float = Field(
         10.0, ge=0,
         description="how long a viewing command waits for the writer (a running night) to log the access",

@@ -94,6 +94,14 @@ class UnknownSourceError(HearthError):
     """A source name that is not in the registry (pipeline/sources.py): never guessed."""
 
 
+class AuthoritiesMissingError(HearthError):
+    """A force-wide night in which some authorities published and others did not.
+
+    Retrying the summary cannot help: each missing authority's own night must be fixed and
+    rerun (its reports folder says why it did not publish).
+    """
+
+
 class LinkageError(HearthError):
     """Linkage could not produce a consistent person index."""
 

@@ -516,12 +516,26 @@ def stage_publish(ctx: NightContext) -> StageResult:
     with _recorded(ctx, "publish") as result:
         wh, day = ctx.wh, ctx.run_date
         latest = wh.query("latest_linked_as_of")["as_of"][0]
-        counts = wh.publish_list(day, ctx.run_id, as_of_latest=latest is None or day >= latest)
+        with wh.transaction():
+            counts = wh.publish_list(day, ctx.run_id, as_of_latest=latest is None or day >= latest)
+            counts["marts.shared_incidents"] = _publish_shared_incidents(ctx)
         result.rows_out = sum(counts.values())
         result.detail = {k.split(".")[1]: v for k, v in counts.items()}
     # The readers' copy is refreshed once, after the report stage closes the run (copying
     # a county-sized file twice a night cost seconds); a failure refreshes it too.
     return result
+
+
+def _publish_shared_incidents(ctx: NightContext) -> int:
+    """In a force-wide deployment, record which of tonight's incidents other authorities
+    received too (``pipeline.authorities``); a single-county night records none."""
+    from pipeline.authorities import read_shared_incidents
+
+    shared = read_shared_incidents(ctx.settings.shared_incidents_dir, ctx.run_date)
+    if shared.height == 0 and ctx.settings.shared_incidents_dir is None:
+        return 0
+    ctx.wh.replace_for_date("marts.shared_incidents", ctx.run_date, shared, run_id=ctx.run_id)
+    return shared.height
 
 
 def stage_report(ctx: NightContext) -> StageResult:

@@ -409,6 +409,20 @@ def render_report(
 REPORT_WARNING_KINDS = ("truncated_file", "ambiguous_update_order")
 
 
+def shared_incident_notices(wh: Warehouse, list_date: date, mash: pl.DataFrame) -> list[str]:
+    """One line per incident on the list that another authority's MASH has too (a force-wide
+    deployment records them in ``marts.shared_incidents``)."""
+    shared = wh.query("shared_incidents_on", list_date=list_date)
+    if shared.height == 0:
+        return []
+    on_list = set(mash["incident_ids"].explode().drop_nulls().to_list()) if mash.height else set()
+    return [
+        f"Cross-border incident {incident}: the MASH of {others} received it too; agree with them "
+        "who leads before acting."
+        for incident, others in shared.iter_rows() if incident in on_list
+    ]
+
+
 def write_report(
     wh: Warehouse, list_date: date, settings: Settings, *, warnings: list[dict[str, Any]] | None = None
 ) -> list[Path]:
@@ -425,6 +439,7 @@ def write_report(
         recorded = wh.query("run_warnings_on", list_date=list_date)["warnings"].to_list()
         warnings = json.loads(recorded[0]) if recorded and recorded[0] else []
     notices = [w["message"] for w in warnings if w.get("kind") in REPORT_WARNING_KINDS]
+    notices += shared_incident_notices(wh, list_date, mash)
     html_text, csv_text = render_report(
         list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules, unlocated=unlocated,
         notifications=notifications, notices=notices, address_conflicts=conflicts,

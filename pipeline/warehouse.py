@@ -87,6 +87,7 @@ TABLES = frozenset(
         "linked.pending_school_notifications", "linked.pending_flag_evidence",
         "linked.pending_unlocated_suspects", "marts.unlocated_suspects",
         "marts.child_index", "marts.child_flags", "marts.mash_list", "marts.school_notifications",
+        "marts.shared_incidents",
         "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.field_defects", "audit.dq_results",
         "audit.link_decisions", "audit.link_models", "audit.review_decisions", "audit.coordinator_decisions",
         "audit.flag_evidence", "audit.publications", "audit.access_log", "audit.purges",
@@ -128,6 +129,7 @@ DATE_KEY = {
     "linked.pending_school_notifications": "list_date",
     "linked.pending_flag_evidence": "list_date",
     "linked.pending_unlocated_suspects": "list_date",
+    "marts.shared_incidents": "list_date",
 }
 # Append-only audit tables that a rerun must not duplicate, and the date each is keyed on
 # (with the restricted layer's rejected values, which a rerun must not duplicate either).

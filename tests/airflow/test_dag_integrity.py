@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
-DAG_FILES = [DAGS_FOLDER / "hearth_nightly.py", DAGS_FOLDER / "hearth_school_exports.py"]
+DAG_FILES = [DAGS_FOLDER / "hearth_nightly.py", DAGS_FOLDER / "hearth_school_exports.py",
+             DAGS_FOLDER / "hearth_force_nightly.py"]
 
 STAGES = ["ingest", "validate", "link", "flag", "publish", "report"]
 # What makes a DAG file slow to parse is importing a stage library at the top of it (5 s
@@ -38,9 +39,9 @@ print(json.dumps({"seconds": seconds, "loaded": [m for m in sys.argv[2:] if m in
 """
 
 
-def test_dagbag_has_both_dags_and_no_import_errors(dagbag) -> None:
+def test_dagbag_has_every_dag_and_no_import_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) == {"hearth_nightly", "hearth_school_exports"}
+    assert set(dagbag.dag_ids) == {"hearth_nightly", "hearth_school_exports", "hearth_force_nightly"}
 
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
@@ -56,7 +57,7 @@ def test_dag_file_parses_fast_and_opens_nothing(dag_file: Path) -> None:
     assert probe["loaded"] == [], f"{dag_file.name} imports {probe['loaded']} at parse time"
 
 
-@pytest.mark.parametrize("dag_id", ["hearth_nightly", "hearth_school_exports"])
+@pytest.mark.parametrize("dag_id", ["hearth_nightly", "hearth_school_exports", "hearth_force_nightly"])
 def test_dag_has_tags_owner_retries_and_aware_start(dagbag, dag_id: str) -> None:
     dag = dagbag.dags[dag_id]
     assert dag.tags and "hearth" in dag.tags

@@ -103,7 +103,7 @@ def test_the_wheel_installs_and_runs_a_night_outside_the_checkout(tmp_path: Path
     assert found["from_checkout"] is False
     assert Path(found["sql"]).is_relative_to(venv)
     assert found["errors"] == {}
-    assert found["dags"] == ["hearth_nightly", "hearth_school_exports"]
+    assert found["dags"] == ["hearth_force_nightly", "hearth_nightly", "hearth_school_exports"]
 
 
 def test_dag_files_import_hearth_only_as_an_installed_package() -> None:

@@ -26,6 +26,7 @@ from pipeline.night import flag_inputs, run_night
 from pipeline.rules import load_rules
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "recovery"))
+from builders import read_sql
 from nights import NIGHTS, write_county
 
 PUBLISHED = ("marts.child_flags", "marts.mash_list", "marts.school_notifications", "marts.unlocated_suspects",
@@ -99,7 +100,7 @@ def test_each_nights_flags_rebuild_from_the_histories(county: tuple[Settings, di
             rebuilt = build_flags(inputs, rules)
             for mart, frame in (("marts.child_flags", rebuilt.child_flags), ("marts.mash_list", rebuilt.mash_list),
                                 ("marts.school_notifications", rebuilt.school_notifications)):
-                published = wh.frame(f"SELECT * FROM {mart} WHERE list_date = $d", {"d": day})
+                published = read_sql(wh, f"SELECT * FROM {mart} WHERE list_date = $d", {"d": day})
                 columns = [c for c in frame.columns if c in published.columns and c != "run_id"]
                 assert published.height, f"{mart} {day}: nothing published to compare with"
                 ours = frame.select(columns).cast(dict(published.select(columns).schema)).sort(columns)
@@ -117,7 +118,7 @@ def test_migration_020_moves_per_night_copies_into_histories_without_loss(
     copies: dict[str, pl.DataFrame] = {}
     with warehouse.open_reader(settings.warehouse) as wh:
         for table in (*warehouse.HISTORY_TABLE, "audit.link_decisions"):
-            copies[table] = wh.frame(f"SELECT * FROM {table}")
+            copies[table] = read_sql(wh, f"SELECT * FROM {table}")
     extra = copies["audit.link_decisions"].filter(pl.col("as_of") == NIGHTS[1]).head(1).with_columns(
         pl.lit("a-rerun").alias("run_id"), pl.lit("school_census:NOT-SEEN").alias("right_id"))
     copies["audit.link_decisions"] = pl.concat([copies["audit.link_decisions"], extra])
@@ -141,6 +142,6 @@ def test_migration_020_moves_per_night_copies_into_histories_without_loss(
     with warehouse.open_writer(old) as wh:
         assert wh.literal_rows("SELECT count(*) FROM audit.schema_migrations WHERE version = 20")[0][0] == 1
         for table, frame in copies.items():
-            now = wh.frame(f"SELECT * FROM {table}")
+            now = read_sql(wh, f"SELECT * FROM {table}")
             assert Counter(map(repr, now.select(frame.columns).rows())) == Counter(map(repr, frame.rows())), table
         assert not wh.literal_rows("SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%_per_night'")

@@ -96,9 +96,6 @@ TABLES = frozenset(
         "linked.households_history", "linked.person_links_history",
         "linked.incident_households_history", "linked.review_queue_history",
         "audit.link_decision_changes", "audit.link_decision_nights",
-        *(f"{t}_per_night" for t in (
-            "linked.child_xref", "linked.children", "linked.households", "linked.person_links",
-            "linked.incident_households", "linked.review_queue", "audit.link_decisions")),
     }
 )
 # What linkage produces is kept as a history, not a copy per night (docs/adr/0008): callers
@@ -288,11 +285,7 @@ class Warehouse:
     # ---- histories ---------------------------------------------------------------------
     def columns(self, table: str) -> list[str]:
         """The columns of a hearth table or view, in order."""
-        schema, name = _table(table).split(".")
-        return [c for (c,) in self.literal_rows(
-            "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? "
-            "AND table_schema = ? AND table_name = ? ORDER BY ordinal_position", [CATALOG, schema, name],
-        )]
+        return _columns(self.con, _table(table))
 
     def _staged_frame(self, name: str, frame: pl.DataFrame, columns: Sequence[str], like: str) -> None:
         """``frame`` as temporary table ``name`` with exactly ``columns`` typed as in ``like``
@@ -576,6 +569,14 @@ def known_record_ids(wh: Warehouse, ids: Sequence[str]) -> set[str]:
     return known & set(ids)
 
 
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    schema, name = table.split(".")
+    return [c for (c,) in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? "
+        "AND table_schema = ? AND table_name = ? ORDER BY ordinal_position", [CATALOG, schema, name],
+    ).fetchall()]
+
+
 def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -688,7 +689,8 @@ def _copies_to_histories(con: duckdb.DuckDBPyConnection) -> None:
             first = decisions["run_id"].mode().sort()[0]
             wh.record_link_decisions(decisions, day=night, run_id=first)
     for table, copy in copies.items():
-        columns = ", ".join(_quote(c) for c in wh.columns(copy))
+        # The copies (migration 020's own names) are not hearth tables after it.
+        columns = ", ".join(_quote(c) for c in _columns(con, copy))
         lost, extra = con.execute(
             f"SELECT (SELECT count(*) FROM (SELECT {columns} FROM {copy} EXCEPT ALL SELECT {columns} FROM {table})), "  # noqa: S608
             f"(SELECT count(*) FROM (SELECT {columns} FROM {table} EXCEPT ALL SELECT {columns} FROM {copy}))"

@@ -99,7 +99,7 @@ deploy-servers:
 
 $(FORCE_DEMO)/force.toml: .venv/.synced
 	$(UV) run --no-sync python -c "from datetime import date; from pathlib import Path; \
-	from pipeline.synth_force import write_synthetic_force as w; \
+	from pipeline.synth.force import write_synthetic_force as w; \
 	w(Path('$(FORCE_DEMO)'), authorities=4, households=2000, days=3, seed=5, start_date=date(2026, 10, 5))"
 	$(UV) run --no-sync python -c "from pipeline.authorities import load_force, init_authority_warehouses as i; \
 	i(load_force('$(FORCE_DEMO)/force.toml'))"

@@ -2,7 +2,7 @@
 
     uv run python bench/authorities.py [--households 100000] [--authorities 4] [--nights 2]
 
-A synthetic force (``pipeline.synth_force``) of N authorities is routed night by night
+A synthetic force (``pipeline.synth.force``) of N authorities is routed night by night
 (``pipeline.authorities.route_police``); then every authority's night runs as its own
 process, exactly what one mapped ``authority_night`` task does on an Airflow worker, first
 with one worker (one process at a time), then with two at once, each time into fresh
@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import OUT, record
 
 from pipeline.authorities import init_authority_warehouses, load_force, route_police
-from pipeline.synth_force import write_synthetic_force
+from pipeline.synth.force import write_synthetic_force
 
 START = date(2026, 10, 5)
 NIGHT = """

@@ -45,7 +45,7 @@ def reset(folder: Path) -> Path:
 
 def stage_seconds(warehouse_file: Path) -> dict[str, dict[str, float]]:
     """``{logical date: {stage: seconds}}`` of the succeeded runs in the warehouse."""
-    from pipeline import warehouse
+    from pipeline.publish import warehouse
 
     with warehouse.open_reader(warehouse_file) as wh:
         rows = wh.literal_rows(
@@ -71,7 +71,7 @@ LINKAGE_STORAGE = (
 
 def used_bytes(warehouse_file: Path) -> int:
     """Bytes in the published file's used blocks."""
-    from pipeline import warehouse
+    from pipeline.publish import warehouse
 
     with warehouse.open_reader(warehouse_file) as wh:
         return int(wh.literal_rows("SELECT used_blocks * block_size FROM pragma_database_size() WHERE database_name = 'wh'")[0][0])
@@ -80,7 +80,7 @@ def used_bytes(warehouse_file: Path) -> int:
 def linkage_storage(warehouse_file: Path) -> dict[str, int]:
     """Bytes and rows of the tables that hold linkage results and link decisions (blocks
     counted once per table)."""
-    from pipeline import warehouse
+    from pipeline.publish import warehouse
 
     with warehouse.open_reader(warehouse_file) as wh:
         tables = {f"{s}.{n}" for s, n in wh.literal_rows(
@@ -103,7 +103,7 @@ def run_one(day: date, landing: Path, warehouse_file: Path) -> tuple[float, floa
     # The night ends by handing its working file over as the published one; a detached
     # process then copies it back for the next writer. Nights are 24 hours apart, so that
     # copy is off every night's path: wait for it here, outside the timing.
-    from pipeline import warehouse
+    from pipeline.publish import warehouse
 
     warehouse.prepare_working_copy(warehouse_file)
     return wall, peak

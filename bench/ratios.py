@@ -70,7 +70,7 @@ def warm_up() -> None:
     compiles Great Expectations, polars, DuckDB … (many seconds on a loaded machine) and the
     ratios compare a cold process with warm ones."""
     run_measured([python(), "-c", "import great_expectations, recordlinkage, splink, pipeline.night, "
-                  "pipeline.link, pipeline.link_incremental, pipeline.validate, pipeline.flag"])
+                  "pipeline.link.linkage, pipeline.link.incremental, pipeline.validate.checks, pipeline.flag.flags"])
 
 
 def main() -> None:

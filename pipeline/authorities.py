@@ -53,7 +53,7 @@ POLICE_FOLDER = "police"
 POLICE_SOURCES = ("police_incidents", "police_persons")
 # ONS local authority codes: a letter for the nation and eight digits (E06000001).
 _CODE = re.compile(r"^[A-Z][0-9]{8}$")
-# The shape of a postcode without its space (as pipeline.standardise checks it).
+# The shape of a postcode without its space (as pipeline.link.standardise checks it).
 POSTCODE_PATTERN = r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$"
 UNROUTED = "unrouted"
 NOT_PUBLISHED_NOTE = "NOT-PUBLISHED.txt"
@@ -318,7 +318,7 @@ def route_police(force: Force, night: date, lookup: PostcodeLookup | None = None
     """
     import polars as pl
 
-    from pipeline.ingest import raise_for_problems, read_delivery
+    from pipeline.ingest.delivery import raise_for_problems, read_delivery
 
     lookup = lookup or load_postcode_lookup(force.postcode_lookup, force.codes)
     police_landing = force.landing_dir / POLICE_FOLDER
@@ -420,7 +420,7 @@ def run_authority_night(force: Force, code: str, night: date, *, trigger: str = 
 
 
 def _write_not_published(note: Path, authority: Authority, night: date, exc: BaseException) -> None:
-    from pipeline.outputs import write_files
+    from pipeline.outputs.files import write_files
 
     reason = str(exc) if isinstance(exc, HearthError) else f"unexpected error {exc!r}"
     text = (
@@ -446,8 +446,8 @@ def force_summary(force: Force, night: date) -> list[dict[str, Any]]:
     Written to ``force-reports/<date>/force-summary.csv``; an authority whose night never
     recorded anything (its warehouse missing, routing failed) says so.
     """
-    from pipeline.outputs import write_files
-    from pipeline.warehouse import open_reader
+    from pipeline.outputs.files import write_files
+    from pipeline.publish.warehouse import open_reader
 
     rows = []
     for a in force.authorities:
@@ -489,7 +489,7 @@ def init_authority_warehouses(force: Force) -> list[Path]:
     Done once, on purpose, when the force is set up (never by a night: a mistyped path would
     otherwise start an empty warehouse and publish lists without history).
     """
-    from pipeline import warehouse
+    from pipeline.publish import warehouse
 
     created = []
     for code in force.codes:

@@ -76,7 +76,7 @@ def _settings(landing: Path | None = None, warehouse: Path | None = None, *, mus
     """Settings for one command. A ``--warehouse`` given on the command line takes its
     reports with it (beside it), so it never overwrites another warehouse's reports; and
     unless ``must_exist`` is off (``init``, ``run --create``) the warehouse must exist."""
-    from pipeline import warehouse as wh_mod
+    from pipeline.publish import warehouse as wh_mod
 
     settings = load_settings(
         landing_dir=landing, warehouse=warehouse,
@@ -88,7 +88,7 @@ def _settings(landing: Path | None = None, warehouse: Path | None = None, *, mus
 
 
 def _os_user() -> str:
-    from pipeline.access import os_user
+    from pipeline.operate.access import os_user
 
     return os_user()
 
@@ -143,7 +143,7 @@ def main(
 @_hearth_errors_exit
 def init(warehouse: WarehouseOpt = None) -> None:
     """Create a new, empty warehouse (owner-only) where none exists."""
-    from pipeline import warehouse as wh_mod
+    from pipeline.publish import warehouse as wh_mod
 
     settings = _settings(warehouse=warehouse, must_exist=False)
     if wh_mod.exists(settings.warehouse):
@@ -163,7 +163,7 @@ def synth(
     start_date: Annotated[str | None, typer.Option("--start-date", help="first delivery date YYYY-MM-DD")] = None,
 ) -> None:
     """Write a synthetic county's nightly deliveries and its ground truth."""
-    from pipeline.synth import write_synthetic_county
+    from pipeline.synth.county import write_synthetic_county
 
     start = _parse_date(start_date, "--start-date") if start_date else default_start(days)
     t0 = time.perf_counter()
@@ -199,7 +199,7 @@ def run(
         "--allow-future", help="accept a date after today in Europe/London (tests only)")] = False,
 ) -> None:
     """Run one night for a logical date: ingest, validate, link, flag, publish, report."""
-    from pipeline import run_order
+    from pipeline.ingest import run_order
     from pipeline.night import run_night
 
     day = _parse_date(date_)
@@ -252,9 +252,9 @@ def report(
     as_: AsOpt = None,
 ) -> None:
     """Write the coordinator's HTML and CSV report for a published list date."""
-    from pipeline import access
-    from pipeline import warehouse as wh_mod
-    from pipeline.report import write_report
+    from pipeline.operate import access
+    from pipeline.outputs.report import write_report
+    from pipeline.publish import warehouse as wh_mod
 
     day = _parse_date(date_)
     settings = _settings(warehouse=warehouse)
@@ -281,9 +281,9 @@ def explain(
     show_all: Annotated[bool, typer.Option("--all", help="also list candidate records that were not accepted")] = False,
 ) -> None:
     """Say in plain English why a child is, or is not, flagged."""
-    from pipeline import access
-    from pipeline import explain as explain_mod
-    from pipeline import warehouse as wh_mod
+    from pipeline.operate import access
+    from pipeline.operate import explain as explain_mod
+    from pipeline.publish import warehouse as wh_mod
 
     settings = _settings(warehouse=warehouse)
     day = _parse_date(date_) if date_ else None
@@ -304,8 +304,8 @@ def review(
     note: Annotated[str | None, typer.Option(help="reason recorded with the decision")] = None,
 ) -> None:
     """Show the clerical review queue side by side, or record accept/reject decisions."""
-    from pipeline import access
-    from pipeline import review as review_mod
+    from pipeline.operate import access
+    from pipeline.operate import review as review_mod
 
     settings = _settings(warehouse=warehouse)
     who = _who(as_)
@@ -334,8 +334,8 @@ def decide(
     as_: AsOpt = None,
 ) -> None:
     """Record a coordinator's decision on a household; later lists honour it."""
-    from pipeline import decisions as decisions_mod
-    from pipeline.rules import load_rules
+    from pipeline.flag.rules import load_rules
+    from pipeline.operate import decisions as decisions_mod
 
     settings = _settings(warehouse=warehouse)
     if csv_file:
@@ -367,10 +367,10 @@ def purge(
 
     Every purge, dry run or applied, is recorded in audit.purges. With HEARTH_PSEUDONYM_KEY
     set, rejected rows about to lose their values first get the keyed hash they lack."""
-    from pipeline import retention
-    from pipeline import warehouse as wh_mod
-    from pipeline.calendar import LONDON
-    from pipeline.rules import load_rules
+    from pipeline.flag.calendar import LONDON
+    from pipeline.flag.rules import load_rules
+    from pipeline.operate import retention
+    from pipeline.publish import warehouse as wh_mod
 
     settings = _settings(warehouse=warehouse)
     today = datetime.now(LONDON).date()
@@ -400,8 +400,9 @@ def audit_extract(
     as_: AsOpt = None,
 ) -> None:
     """Write the pseudonymised auditor extract (keyed hashes, no names or addresses)."""
-    from pipeline import access, outputs, pseudonymise
-    from pipeline import warehouse as wh_mod
+    from pipeline.operate import access, pseudonymise
+    from pipeline.outputs import files as outputs
+    from pipeline.publish import warehouse as wh_mod
 
     settings = _settings(warehouse=warehouse)
     key = settings.pseudonym_key or pseudonymise.key_from_env()
@@ -426,8 +427,8 @@ def sql_command(
     as_: AsOpt = None,
 ) -> None:
     """Query the published warehouse read-only (logged in audit.access_log)."""
-    from pipeline import access
-    from pipeline import warehouse as wh_mod
+    from pipeline.operate import access
+    from pipeline.publish import warehouse as wh_mod
 
     settings = _settings(warehouse=warehouse)
     # The query text is the subject: an auditor can see exactly what was looked at.

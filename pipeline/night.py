@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pipeline import __version__, schemas, warehouse
+from pipeline import __version__, schemas
 from pipeline.config import Settings
 from pipeline.errors import (
     DataQualityError,
@@ -37,12 +37,13 @@ from pipeline.errors import (
     WorkingFileCorruptError,
 )
 from pipeline.paths import checkout_root
-from pipeline.warehouse import Warehouse
+from pipeline.publish import warehouse
+from pipeline.publish.warehouse import Warehouse
 
 if TYPE_CHECKING:
-    from pipeline.flag import FlagInputs
-    from pipeline.ingest import Delivery
-    from pipeline.link import LinkInputs
+    from pipeline.flag.flags import FlagInputs
+    from pipeline.ingest.delivery import Delivery
+    from pipeline.link.linkage import LinkInputs
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def new_run_id(run_date: date) -> str:
 
 # ---- run bookkeeping (audit.run_log is append-only: one row at start, one at end) ---------
 def begin_run(wh: Warehouse, run_date: date, settings: Settings, *, trigger: str, run_id: str | None = None) -> str:
-    from pipeline.rules import load_rules
+    from pipeline.flag.rules import load_rules
 
     run_id = run_id or new_run_id(run_date)
     rules = load_rules(settings.rules_file)
@@ -178,7 +179,7 @@ def _lists_published_by(wh: Warehouse, run_id: str) -> bool:
 # ---- the stages ------------------------------------------------------------------------
 def stage_ingest(ctx: NightContext) -> StageResult:
     """Read the night's delivery and land every row in ``raw``, passing or not."""
-    from pipeline.ingest import raise_for_problems, raw_rows, read_delivery
+    from pipeline.ingest.delivery import raise_for_problems, raw_rows, read_delivery
 
     with _recorded(ctx, "ingest") as result:
         delivery = ctx.delivery = read_delivery(ctx.settings.landing_dir, ctx.run_date)
@@ -232,9 +233,9 @@ def _previously_staged(
 
 def stage_validate(ctx: NightContext) -> StageResult:
     """Validate the landed rows; stage the valid ones, quarantine the rest, check freshness."""
-    from pipeline.ingest import read_delivery
-    from pipeline.retention import fill_missing_row_hashes, split_quarantine
-    from pipeline.validate import (
+    from pipeline.ingest.delivery import read_delivery
+    from pipeline.operate.retention import fill_missing_row_hashes, split_quarantine
+    from pipeline.validate.checks import (
         ValidationContext,
         build_data_docs,
         check_freshness,
@@ -363,7 +364,7 @@ def _check_bookkeeping(wh: Warehouse, day: date, delivery: Delivery) -> None:
 def link_inputs(wh: Warehouse, day: date) -> LinkInputs:
     """What the link stage of ``day`` links: the staged records as of that night, yesterday's
     child ids, reviewers' decisions and the models fitted so far."""
-    from pipeline.link import LinkInputs
+    from pipeline.link.linkage import LinkInputs
 
     return LinkInputs(
         health=warehouse.register_snapshot(wh, "health_register", day),
@@ -380,7 +381,7 @@ def link_inputs(wh: Warehouse, day: date) -> LinkInputs:
 
 def stage_link(ctx: NightContext) -> StageResult:
     """Link register and police records into children, people and households."""
-    from pipeline.link_incremental import cache_fingerprint, link_incremental, plan_night
+    from pipeline.link.incremental import cache_fingerprint, link_incremental, plan_night
 
     with _recorded(ctx, "link") as result:
         wh, day = ctx.wh, ctx.run_date
@@ -455,7 +456,7 @@ def flag_inputs(wh: Warehouse, day: date) -> tuple[FlagInputs, list[RunWarning]]
     """What the rules read for list date ``day``, all of it as the warehouse holds it for
     that date (so a past night's flags can be rebuilt from what was kept), and the warnings
     about incidents whose latest version cannot be told."""
-    from pipeline.flag import PERSON_RELATIONSHIPS, FlagInputs
+    from pipeline.flag.flags import PERSON_RELATIONSHIPS, FlagInputs
 
     previous = wh.query("previous_list_date", before=day)["list_date"][0]
     incidents, undecided = current_incidents(wh, day)
@@ -480,8 +481,8 @@ def flag_inputs(wh: Warehouse, day: date) -> tuple[FlagInputs, list[RunWarning]]
 
 def stage_flag(ctx: NightContext) -> StageResult:
     """Apply the rules; stage the day's flags, MASH list and notifications (unpublished)."""
-    from pipeline.flag import build_flags
-    from pipeline.rules import load_rules
+    from pipeline.flag.flags import build_flags
+    from pipeline.flag.rules import load_rules
 
     with _recorded(ctx, "flag") as result:
         wh, day = ctx.wh, ctx.run_date
@@ -540,7 +541,7 @@ def _publish_shared_incidents(ctx: NightContext) -> int:
 
 def stage_report(ctx: NightContext) -> StageResult:
     """Write the coordinator's HTML and CSV report for the day, then close the run."""
-    from pipeline.report import write_report
+    from pipeline.outputs.report import write_report
 
     with _recorded(ctx, "report") as result:
         files = write_report(ctx.wh, ctx.run_date, ctx.settings, warnings=run_warnings(ctx.wh, ctx.run_id))
@@ -602,10 +603,10 @@ def run_night(
     on_stage: Callable[[StageResult], None] | None = None,
 ) -> RunSummary:
     """Run every stage of one night in this process."""
-    from pipeline.validate import prefetch_suites
+    from pipeline.validate.checks import prefetch_suites
 
     # Imports Great Expectations (2–3 s) while ingest reads and writes, outside the GIL.
-    prefetch_suites(settings.expectations_dir, then_import=("pipeline.link",))
+    prefetch_suites(settings.expectations_dir, then_import=("pipeline.link.linkage",))
     results: list[StageResult] = []
     try:
         with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:

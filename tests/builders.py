@@ -10,8 +10,8 @@ from typing import Any
 import polars as pl
 from stdnum.gb import nhs, upn
 
+from pipeline.publish.warehouse import Warehouse
 from pipeline.schemas import CONTRACT_COLUMNS
-from pipeline.warehouse import Warehouse
 
 
 def nhs_number(seed: int) -> str:

@@ -3,7 +3,7 @@
 -- it. Rows already pending are kept (by column name). NOT NULL is the mart's to enforce:
 -- publishing inserts into it.
 -- A later migration that adds a column to one of these marts adds it to the pending
--- table too (tests/warehouse/test_column_contract.py fails until it does).
+-- table too (tests/publish/test_column_contract.py fails until it does).
 
 CREATE TABLE linked.pending_child_flags_018 AS SELECT * FROM marts.child_flags LIMIT 0;
 INSERT INTO linked.pending_child_flags_018 BY NAME SELECT * FROM linked.pending_child_flags;

@@ -13,7 +13,7 @@
 --   decisions; audit.link_decisions becomes a view giving each night's decisions as they
 --   stood. Closing a decision is a new row, never an update (docs/adr/0008-*.md).
 --
--- The per-night copies are moved into the histories by pipeline/warehouse.py right after
+-- The per-night copies are moved into the histories by pipeline/publish/warehouse.py right after
 -- this file runs, in the same transaction, and proven identical before the copies go.
 
 ALTER TABLE linked.child_xref RENAME TO child_xref_per_night;

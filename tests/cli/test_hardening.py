@@ -24,10 +24,12 @@ import pytest
 from builders import read_sql
 from typer.testing import CliRunner
 
-from pipeline import outputs, run_order, warehouse, working_copy
 from pipeline.cli import app
 from pipeline.config import default_reports_dir, load_settings
 from pipeline.errors import OutputError, UsageError
+from pipeline.ingest import run_order
+from pipeline.outputs import files as outputs
+from pipeline.publish import warehouse, working_copy
 from pipeline.terminal import safe
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
@@ -277,7 +279,7 @@ def writer_held(env: Path) -> Iterator[None]:
     code = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from pipeline import warehouse
+        from pipeline.publish import warehouse
         with warehouse.open_writer(Path({str(_published(env))!r})):
             print("held", flush=True)
             sys.stdin.readline()
@@ -313,7 +315,7 @@ def test_a_viewing_command_during_a_night_waits_then_refuses_showing_and_writing
 
 
 def test_the_report_is_logged_before_it_is_written(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pipeline import report
+    from pipeline.outputs import report
 
     logged_when_written: list[tuple] = []
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import warehouse
 from pipeline.authorities import NOT_PUBLISHED_NOTE, init_authority_warehouses, load_force
-from pipeline.synth_force import SyntheticForce, write_synthetic_force
+from pipeline.publish import warehouse
+from pipeline.synth.force import SyntheticForce, write_synthetic_force
 
 pytestmark = [pytest.mark.deploy, pytest.mark.slow]
 

@@ -9,8 +9,8 @@ import pytest
 from builders import read_sql
 
 from e2e.conftest import County
-from pipeline import warehouse
 from pipeline.config import PROJECT_ROOT
+from pipeline.publish import warehouse
 
 pytestmark = pytest.mark.xdist_group("e2e_county")
 

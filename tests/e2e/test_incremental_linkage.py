@@ -12,10 +12,10 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from e2e.conftest import County
-from pipeline import warehouse
-from pipeline.link import LinkResult, link_people
-from pipeline.link_incremental import KEY, IncrementalPlan, link_incremental
+from pipeline.link.incremental import KEY, IncrementalPlan, link_incremental
+from pipeline.link.linkage import LinkResult, link_people
 from pipeline.night import link_inputs
+from pipeline.publish import warehouse
 
 pytestmark = [pytest.mark.xdist_group("e2e_county"), pytest.mark.slow]
 

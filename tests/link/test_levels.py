@@ -9,9 +9,9 @@ import polars as pl
 from link_frames import frame
 
 from pipeline import schemas
-from pipeline.link_compare import LOCATION_LEVELS, compare_pairs
-from pipeline.link_model import DEFAULT_SPECS, estimate_u
-from pipeline.standardise import standardise_people
+from pipeline.link.compare import LOCATION_LEVELS, compare_pairs
+from pipeline.link.model import DEFAULT_SPECS, estimate_u
+from pipeline.link.standardise import standardise_people
 
 
 def _people(source: str, rows: list[dict[str, object]]) -> pl.DataFrame:
@@ -80,8 +80,8 @@ def test_u_leaves_out_the_matches_among_the_random_pairs() -> None:
 def test_a_shared_date_of_birth_says_less_between_children_of_one_home() -> None:
     """Two children of one home born on one day are twins: at one home the date of birth is
     weighed by how often different children there share one, not how often strangers do."""
-    from pipeline.link import same_home_levels
-    from pipeline.link_model import SAME_HOME_LOCATION, FellegiSunter, estimate_u_same_home
+    from pipeline.link.linkage import same_home_levels
+    from pipeline.link.model import SAME_HOME_LOCATION, FellegiSunter, estimate_u_same_home
 
     # one register, two homes: twins at the first, siblings at the second, a police child
     # (never counted: one person recurs across incidents) at the first

@@ -12,8 +12,7 @@ from polars.testing import assert_frame_equal
 
 from pipeline import schemas
 from pipeline.config import LinkageSettings
-from pipeline.link import LinkInputs, LinkResult, link_people
-from pipeline.link_incremental import (
+from pipeline.link.incremental import (
     ComparisonCache,
     IncrementalPlan,
     cache_fingerprint,
@@ -21,7 +20,8 @@ from pipeline.link_incremental import (
     plan_night,
     record_hashes,
 )
-from pipeline.link_model import DEFAULT_SPECS, fit_em
+from pipeline.link.linkage import LinkInputs, LinkResult, link_people
+from pipeline.link.model import DEFAULT_SPECS, fit_em
 
 SETTINGS = LinkageSettings(em_sample_pairs=50_000)
 DAY = date(2026, 11, 20)
@@ -145,8 +145,8 @@ def test_em_does_not_depend_on_the_order_of_the_pairs() -> None:
 def test_pairs_compared_in_slices_get_the_levels_of_one_call(
     nights: tuple[LinkInputs, LinkInputs], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline import link
-    from pipeline.standardise import standardise_people
+    from pipeline.link import linkage as link
+    from pipeline.link.standardise import standardise_people
 
     first, _ = nights
     health = standardise_people(first.health, source="health_register")

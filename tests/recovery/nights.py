@@ -10,7 +10,7 @@ from pathlib import Path
 
 from builders import read_sql
 
-from pipeline import warehouse
+from pipeline.publish import warehouse
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from builders import nhs_number, upn_for, write_delivery

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from pipeline.synth_accuracy import WarehouseView, evaluate
+from pipeline.synth.accuracy import WarehouseView, evaluate
 
 D = date(2026, 10, 5)
 EMPTY = pl.lit([], dtype=pl.List(pl.String))
@@ -89,7 +89,7 @@ def test_a_suspects_address_on_another_incident_places_his_home() -> None:
 
 
 def test_review_share_counts_the_register_queue_against_linked_pairs() -> None:
-    from pipeline.synth_accuracy import review_share
+    from pipeline.synth.accuracy import review_share
 
     queue = pl.DataFrame({
         "link_type": ["register_child", "register_child", "police_child"],

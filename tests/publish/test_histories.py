@@ -1,0 +1,125 @@
+"""linked.* and audit.link_decisions are stored as changes, not per-night copies, and every
+night still reads back exactly as it was written: after later nights, backfills of missing
+nights and reruns of earlier ones, through migration 020 from per-night copies, and within
+the retention of the history."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+import pytest
+
+from pipeline.publish.warehouse import Warehouse
+
+DAYS = [date(2026, 10, 1) + timedelta(days=d) for d in range(8)]
+KEY = ("link_type", "left_id", "right_id", "decision", "match_weight")
+
+
+def _night(wh: Warehouse, table: str, day: date) -> Counter[str]:
+    return Counter(repr(r) for r in wh.literal_rows(f"SELECT * EXCLUDE (as_of) FROM {table} WHERE as_of = ?", [day]))
+
+
+def _children(rows: list[tuple[str, str | None, list[str] | None]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"child_id": pl.String, "household_id": pl.String, "sources": pl.List(pl.String)},
+                        orient="row")
+
+
+def test_every_night_reads_back_what_was_written_in_any_order(writer: Warehouse) -> None:
+    """Nights written forwards, backfilled, rerun in the middle, with duplicate rows, NULLs and
+    lists: each night's rows are exactly the last frame written for it."""
+    rng = random.Random(17)
+    xref_pool = [(f"health_register:{i}", f"C{i % 5}") for i in range(12)]
+    child_pool = [("C1", "H1", ["health_register"]), ("C1", "H2", ["health_register"]), ("C2", None, None),
+                  ("C3", "H1", ["school_census", "health_register"]), ("C3", "H1", [])]
+    xrefs: dict[date, Counter[str]] = {}
+    children: dict[date, Counter[str]] = {}
+    for step in range(40):
+        # Mostly the next night, sometimes an earlier one again or a missed one.
+        day = DAYS[min(step // 4, 7)] if rng.random() < 0.6 else rng.choice(DAYS)
+        rows = [rng.choice(xref_pool) for _ in range(rng.randint(0, 6))]
+        writer.replace_for_date("linked.child_xref", day, pl.DataFrame(rows, schema=["record_id", "child_id"], orient="row"))
+        xrefs[day] = Counter(repr(r) for r in rows)
+        kids = [rng.choice(child_pool) for _ in range(rng.randint(0, 3))]
+        writer.replace_for_date("linked.children", day, _children(kids))
+        children[day] = Counter(repr((c, h, None, None, None, None, None, None, None, s, None, None, None, None, None))
+                                for c, h, s in kids)
+        for night in xrefs:
+            assert _night(writer, "linked.child_xref", night) == xrefs[night], (step, night)
+            assert _night(writer, "linked.children", night) == children[night], (step, night)
+    assert sorted(d for (d,) in writer.literal_rows("SELECT as_of FROM linked.link_nights")) == sorted(xrefs)
+
+
+def test_a_normal_night_writes_only_what_changed(writer: Warehouse) -> None:
+    rows = [(f"health_register:{i}", f"C{i}") for i in range(100)]
+    frame = pl.DataFrame(rows, schema=["record_id", "child_id"], orient="row")
+    for day in DAYS[:5]:
+        writer.replace_for_date("linked.child_xref", day, frame)
+    frame = frame.with_columns(pl.when(pl.col("record_id") == "health_register:7").then(pl.lit("C99"))
+                               .otherwise(pl.col("child_id")).alias("child_id"))
+    writer.replace_for_date("linked.child_xref", DAYS[5], frame)
+    # 100 rows held for five nights, then one changed: 101 rows kept, not 600.
+    assert writer.literal_rows("SELECT count(*) FROM linked.child_xref_history")[0][0] == 101
+    assert writer.literal_rows("SELECT count(*) FROM linked.child_xref")[0][0] == 600
+
+
+def _decisions(rows: list[tuple[str, str, str, float, float]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [("register_child", left, right, decision, weight, p, '{"dob": 4}') for left, right, decision, weight, p in rows],
+        schema=["link_type", "left_id", "right_id", "decision", "match_weight", "probability", "scores"], orient="row",
+    )
+
+
+def test_each_night_keeps_its_decisions_whatever_is_recorded_later(writer: Warehouse) -> None:
+    """A night's first run sets its decisions, a rerun adds the ones it lacks (never takes
+    any away), and neither changes any other night, recorded before or after it."""
+    rng = random.Random(20)
+    pool = [(f"health_register:{i}", f"school_census:{j}", d, w) for i in range(4) for j in range(2)
+            for d, w in (("auto_match", 12.5), ("review", 3.0))]
+    model: dict[date, dict[tuple[Any, ...], tuple[Any, ...]]] = {}
+    for step in range(40):
+        day = DAYS[min(step // 4, 7)] if rng.random() < 0.6 else rng.choice(DAYS)
+        run = f"run-{step}"
+        picked = rng.sample(pool, rng.randint(0, 6))
+        rows = [(left, right, d, w, rng.choice((0.9, 0.95))) for left, right, d, w in picked]
+        writer.insert_new("audit.link_decisions", _decisions(rows), KEY, day=day, run_id=run)
+        night = model.get(day, {})
+        fresh = day not in model
+        for left, right, d, w, p in rows:
+            key = ("register_child", left, right, d, w)
+            if fresh or key not in night:
+                night[key] = (run, day, "register_child", left, right, '{"dob": 4}', w, p, d, None)
+        model[day] = night
+        for recorded, expected in model.items():
+            got = Counter(writer.literal_rows("SELECT * FROM audit.link_decisions WHERE as_of = ?", [recorded]))
+            assert got == Counter(expected.values()), (step, recorded)
+
+
+def test_a_night_with_nothing_new_records_no_decision_rows(writer: Warehouse) -> None:
+    rows = [("health_register:1", "school_census:1", "auto_match", 12.5, 0.99)]
+    assert writer.insert_new("audit.link_decisions", _decisions(rows), KEY, day=DAYS[0], run_id="r1") == 1
+    assert writer.insert_new("audit.link_decisions", _decisions(rows), KEY, day=DAYS[1], run_id="r2") == 0
+    assert writer.literal_rows("SELECT run_id, as_of FROM audit.link_decisions ORDER BY as_of") == [
+        ("r1", DAYS[0]), ("r2", DAYS[1])]
+
+
+def test_history_retention_forgets_only_nights_before_the_cutoff(writer: Warehouse) -> None:
+    for n, day in enumerate(DAYS[:4]):
+        writer.replace_for_date("linked.child_xref", day, pl.DataFrame({"record_id": ["a", f"b{n}"], "child_id": ["C1", "C2"]}))
+    before = {day: _night(writer, "linked.child_xref", day) for day in DAYS[2:4]}
+    removed = writer.prune_history(DAYS[2])
+    assert removed["linked.child_xref_history"] == 2  # b0 and b1, which held only on forgotten nights
+    assert {day: _night(writer, "linked.child_xref", day) for day in DAYS[2:4]} == before
+    assert _night(writer, "linked.child_xref", DAYS[0]) == Counter()
+    assert [d for (d,) in writer.literal_rows("SELECT as_of FROM linked.link_nights ORDER BY 1")] == DAYS[2:4]
+
+
+@pytest.mark.parametrize("history_days", [None, 1])
+def test_the_retention_setting_defaults_to_keeping_history(history_days: int | None) -> None:
+    from pipeline.config import load_settings
+
+    settings = load_settings(retention={"history_days": history_days})
+    assert settings.retention.history_days == history_days

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pipeline import __version__, schemas, warehouse
+from pipeline import __version__, schemas, sources, warehouse
 from pipeline.config import Settings
 from pipeline.errors import (
     DataQualityError,
@@ -361,18 +361,25 @@ def _check_freshness(wh: Warehouse, day: date, max_age: int) -> dict[str, Any]:
     snapshots: dict[str, Any] = {}
     stale = []
     for source in schemas.REGISTER_SOURCES:
+        spec = sources.spec(source)
         rows = info.filter(pl.col("source") == source)
         if rows.height == 0:
-            stale.append(f"no {source} snapshot has ever been delivered on or before {day}")
+            # A partner that has never delivered is absent from the night's picture (the
+            # report says so); a register every list depends on is not.
+            if spec.always_delivered:
+                stale.append(f"no {source} snapshot has ever been delivered on or before {day}")
+            else:
+                snapshots[source] = {"snapshot_date": None, "age_days": None, "rows": 0}
             continue
         snap = rows.row(0, named=True)
         age = (day - snap["snapshot_date"]).days
+        limit = spec.max_age_days if spec.max_age_days is not None else max_age
         snapshots[source] = {"snapshot_date": snap["snapshot_date"].isoformat(), "age_days": age,
                              "rows": snap["row_count"]}
-        if age > max_age:
+        if age > limit:
             stale.append(
                 f"the latest {source} snapshot is from {snap['snapshot_date']} ({age} days old, "
-                f"limit {max_age})"
+                f"limit {limit})"
             )
     if stale:
         raise StaleRegisterError(
@@ -398,6 +405,11 @@ def stage_link(ctx: NightContext) -> StageResult:
             reviews=wh.query("review_decisions_latest", until=day),
             as_of=day,
             models=wh.query("link_models_before", as_of=day),
+            partners={
+                s.name: warehouse.register_snapshot(wh, s.name, day) for s in sources.REGISTRY
+                if s.is_register and "register_child" in s.link_types
+                and s.name not in ("health_register", "school_census")
+            },
         )
         linked = link_people(inputs, ctx.settings.linkage)
         with wh.transaction():
@@ -420,7 +432,8 @@ def stage_link(ctx: NightContext) -> StageResult:
                 day=day, run_id=ctx.run_id,
             )
             wh.insert("audit.link_models", linked.models, run_id=ctx.run_id, as_of=day)
-        result.rows_in = inputs.health.height + inputs.school.height + inputs.persons.height
+        result.rows_in = (inputs.health.height + inputs.school.height + inputs.persons.height
+                          + sum(f.height for f in inputs.partners.values()))
         result.rows_out = linked.children.height
         result.detail = {
             "children": linked.children.height, "households": linked.households.height,

@@ -64,6 +64,9 @@ _NORFOLK_LA = "926"        # DfE local authority number used in UPNs
 _INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # letters allowed at the end of a postcode
 _UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
 _NFA_POSTCODE = "ZZ99 3VZ"
+# The registers the county is modelled on (every child is on one or both); the partner
+# sources of landing contract v2 are drawn from them in pipeline/synth_partners.py.
+_CHILD_REGISTERS = ("health_register", "school_census")
 
 
 @dataclass(frozen=True)
@@ -874,7 +877,7 @@ def build_register_bases(county: County, seed: int, *, days: int, start_date: da
         "school_census": ~pl.col("on_health") & school_ever,
     }
     out: dict[str, pl.DataFrame] = {}
-    for source in schemas.REGISTER_SOURCES:
+    for source in _CHILD_REGISTERS:
         srng = _rng(seed, f"register-noise:{source}")
         drng = _rng(seed, f"register-defects:{source}")
         people = _draw_bad_field(children, drng, noise.register_bad_field, source, sole[source])
@@ -1373,7 +1376,7 @@ def write_synthetic_county(
             files["police_persons"] = police.persons.join(ids, on="incident_id", how="semi", maintain_order="left").with_columns(
                 (pl.col("incident_id") + pl.lit("/") + pl.col("person_ref")).alias("_key"), pl.lit(False).alias("_late"))
         if d == 0 or day.weekday() < 5:  # registers are not extracted at weekends
-            for source in schemas.REGISTER_SOURCES:
+            for source in _CHILD_REGISTERS:
                 files[source] = register_snapshot(bases[source], source, day=day, day_index=d).with_columns(pl.lit(False).alias("_late"))
         for source in schemas.SOURCES:
             if source not in files:
@@ -1386,7 +1389,7 @@ def write_synthetic_county(
                 pl.col("_uid").cast(pl.Int64),
             )
             extras.append(tagged.filter(pl.col("_extra").is_not_null() | pl.col("_late")).select(extra_cols))
-            if source in schemas.REGISTER_SOURCES:
+            if source in _CHILD_REGISTERS:
                 held.append(tagged.filter(pl.col("_extra").is_null()).select("source", "_key", "_uid", "delivery_date"))
     truth_dir.mkdir(parents=True, exist_ok=True)
     extra = pl.concat(extras) if extras else pl.DataFrame(schema={c: pl.String for c in extra_cols})
@@ -1440,7 +1443,7 @@ def _write_truth(
 
     noise_log = _noise_log(bases, police, extra)
     defects = _record_defects(noise_log)
-    held = {s: register_records.filter(pl.col("source") == s) for s in schemas.REGISTER_SOURCES}
+    held = {s: register_records.filter(pl.col("source") == s) for s in _CHILD_REGISTERS}
     people = county.people.join(county.households.select("hh", "leave_day"), on="hh", how="left", maintain_order="left").with_columns(
         pl.when(pl.col("nhs_all").is_in(held["health_register"]["record_key"].implode())).then(pl.col("nhs_all")).otherwise(None).alias("nhs_number"),
         pl.when(pl.col("upn_all").is_in(held["school_census"]["record_key"].implode())).then(pl.col("upn_all")).otherwise(None).alias("upn"),
@@ -1466,7 +1469,7 @@ def _write_truth(
     ).write_parquet(truth_dir / "households.parquet")
     register_records = pl.concat([
         _with_defects(register_records.filter(pl.col("source") == s), defects, s, pl.col("record_key"))
-        for s in schemas.REGISTER_SOURCES
+        for s in _CHILD_REGISTERS
     ]).sort("source", "record_key", "person_uid")
     register_records.write_parquet(truth_dir / "register_records.parquet")
 

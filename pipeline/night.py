@@ -489,6 +489,7 @@ def stage_flag(ctx: NightContext) -> StageResult:
             previous_incidents=(wh.query("current_incidents", as_of=previous) if previous
                                 else schemas.empty(schemas.CURRENT_INCIDENTS)),
             persons=wh.query("current_persons", as_of=day).select(list(PERSON_RELATIONSHIPS)),
+            contacts=wh.query("current_contacts", as_of=day),
         )
         flags = build_flags(inputs, rules)
         with wh.transaction():
@@ -502,6 +503,13 @@ def stage_flag(ctx: NightContext) -> StageResult:
             wh.replace_for_date(
                 "linked.pending_unlocated_suspects", day, flags.unlocated_suspects.drop("list_date"), run_id=ctx.run_id
             )
+            wh.replace_for_date(
+                "linked.pending_contact_candidates", day, flags.contact_candidates.drop("list_date"), run_id=ctx.run_id
+            )
+            wh.replace_for_date(
+                "linked.pending_consultations_to_revisit", day, flags.consultations_to_revisit.drop("list_date"),
+                run_id=ctx.run_id,
+            )
         result.rows_in = inputs.incidents.height
         result.rows_out = flags.child_flags.height
         result.detail = {
@@ -509,6 +517,8 @@ def stage_flag(ctx: NightContext) -> StageResult:
             "children_flagged": flags.child_flags.height,
             "households_listed": flags.mash_list.height,
             "school_notifications": flags.school_notifications.height,
+            "contact_candidates": flags.contact_candidates.height,
+            "consultations_to_revisit": flags.consultations_to_revisit.height,
             "warnings": [w.as_dict() for w in undecided],
         }
     return result
@@ -547,13 +557,19 @@ def write_report(
     unlocated = wh.query("unlocated_suspects_on", list_date=list_date)
     notifications = wh.query("school_notifications_on", list_date=list_date)
     conflicts = wh.query("address_conflicts_on", as_of=list_date)
+    revisit = wh.query("consultations_to_revisit_on", list_date=list_date)
     if warnings is None:
         recorded = wh.query("run_warnings_on", list_date=list_date)["warnings"].to_list()
         warnings = json.loads(recorded[0]) if recorded and recorded[0] else []
     notices = [w["message"] for w in warnings if w.get("kind") in REPORT_WARNING_KINDS]
+    absent = [
+        spec.words for spec in sources.REGISTRY
+        if not spec.always_delivered
+        and not wh.query("source_delivered", raw_table=spec.raw_table, as_of=list_date)["delivered"][0]
+    ]
     html, csv = render_report(list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules,
                               unlocated=unlocated, notifications=notifications, notices=notices,
-                              address_conflicts=conflicts)
+                              address_conflicts=conflicts, revisit=revisit, absent_sources=absent)
     out = settings.reports_dir / list_date.isoformat()
     return write_files({out / f"mash-list-{list_date}.html": html, out / f"mash-list-{list_date}.csv": csv},
                        what="the MASH list report")

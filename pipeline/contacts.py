@@ -88,16 +88,20 @@ def contact_candidates(contacts: pl.DataFrame, children: pl.DataFrame) -> pl.Dat
         ),
         "child_forename", "said_forename",
     ).with_columns(said_surname_std=fold_name(pl.col("child_surname")))
-    kids = _with_first_names(
-        children.select(
-            "child_id", "household_id", "forename", "surname", "dob",
-            *[pl.col(c).cast(pl.String) for _, c in SETTING_COLUMNS],
-            gender=pl.col("gender") if "gender" in children.columns else pl.lit(None, pl.String),
-        ),
-        "forename", "kid_forename",
-    ).with_columns(kid_surname_std=fold_name(pl.col("surname")))
+    # Each child under every forename and date of birth its records give (a register typo
+    # must not hide the child from a caller who knows it by its setting's spelling).
+    aliases = children.select(
+        "child_id", "household_id", "surname",
+        *[pl.col(c).cast(pl.String) for _, c in SETTING_COLUMNS],
+        gender=pl.col("gender") if "gender" in children.columns else pl.lit(None, pl.String),
+        forename=_known(children, "known_forenames", "forename", pl.String),
+        dob=_known(children, "known_dobs", "dob", pl.Date),
+    ).explode("forename").explode("dob")
+    kids = _with_first_names(aliases, "forename", "kid_forename").with_columns(
+        kid_surname_std=fold_name(pl.col("surname"))
+    )
     settings = pl.concat([
-        kids.filter(pl.col(column).is_not_null()).select(
+        kids.filter(pl.col(column).is_not_null()).unique("child_id").select(
             "child_id", org=pl.col(column).str.replace_all(r"\s", "").str.to_uppercase(),
             matched_through=pl.concat_str([pl.lit(f"{tag}:"), pl.col(column)]),
         )
@@ -107,7 +111,7 @@ def contact_candidates(contacts: pl.DataFrame, children: pl.DataFrame) -> pl.Dat
         settings, left_on="caller_org", right_on="org", how="inner"
     ).select("contact_id", "child_id", "matched_through")
     via_names = said.filter(pl.col("said_surname_std").is_not_null() & pl.col("said_forename_std").is_not_null()).join(
-        kids.select("child_id", "kid_surname_std"), left_on="said_surname_std", right_on="kid_surname_std",
+        kids.select("child_id", "kid_surname_std").unique(), left_on="said_surname_std", right_on="kid_surname_std",
     ).select("contact_id", "child_id", matched_through=pl.lit("named"))
     pairs = (
         pl.concat([via_setting, via_names])
@@ -160,6 +164,14 @@ def contact_candidates(contacts: pl.DataFrame, children: pl.DataFrame) -> pl.Dat
     )
 
 
+def _known(children: pl.DataFrame, known: str, single: str, dtype: pl.DataType | type[pl.DataType]) -> pl.Expr:
+    """The child's known values as a list: ``known`` where linkage gave it, else ``[single]``."""
+    one = pl.concat_list(pl.col(single).cast(dtype))
+    if known not in children.columns:
+        return one
+    return pl.when(pl.col(known).list.len() > 0).then(pl.col(known).cast(pl.List(dtype))).otherwise(one)
+
+
 def _setting_words(matched: pl.Expr) -> pl.Expr:
     tag = matched.str.split(":").list.first()
     return tag.replace_strict(
@@ -196,7 +208,7 @@ def child_contact_facts(
     (one line each, with how the contact reached the child) and ``repeated_ids``: the
     contacts of ``min_callers`` different callers (role and organisation) within
     ``repeat_days`` of each other, empty when there are none."""
-    schema = {
+    schema: schemas.Schema = {
         "child_id": pl.String, "contact_ids": pl.List(pl.String), "new_contact_ids": pl.List(pl.String),
         "contact_lines": pl.List(pl.String), "repeated_ids": pl.List(pl.String),
     }

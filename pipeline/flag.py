@@ -34,9 +34,9 @@ from pipeline.calendar import (
 )
 from pipeline.contacts import (
     child_contact_facts,
+    consultations_to_revisit,
     contact_candidates,
     contacts_in_window,
-    consultations_to_revisit,
 )
 from pipeline.discussion import discussion_frame
 from pipeline.rules import LEVEL_RANK, LEVELS, OPEN_PLAN_STATUSES, RULE_ORDER, Rules

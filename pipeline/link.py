@@ -786,6 +786,10 @@ def _children(
     named = by_rank.group_by("child_id", maintain_order=True).agg(
         *[pl.col(c).drop_nulls().first() for c in attrs if c not in ("postcode", "address_display", "household_id")],
         sources=pl.col("source").replace_strict(CHILD_SOURCE_LABEL, return_dtype=pl.String).unique().sort(),
+        # Every spelling and date of birth the child's records give: a caller who names the
+        # child as the setting knows it must still find it (MASH contacts' candidate sets).
+        known_forenames=pl.col("forename").drop_nulls().unique().sort(),
+        known_dobs=pl.col("dob").drop_nulls().unique().sort(),
     )
     homes = placement.child_homes(full)
     children = named.join(homes, on="child_id").sort("child_id")

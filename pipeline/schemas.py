@@ -97,6 +97,9 @@ CHILD_INDEX: Schema = {
     "social_care_status": pl.String,     # social_care.status: child_in_need, pre_birth, closed, …
     "social_care_since": pl.Date,
     "social_care_team": pl.String,
+    # Every forename and date of birth the child's records give (linked.children only).
+    "known_forenames": pl.List(pl.String),
+    "known_dobs": pl.List(pl.Date),
 }
 
 HOUSEHOLDS: Schema = {

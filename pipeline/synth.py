@@ -31,6 +31,7 @@ from rapidfuzz.process import cpdist
 from pipeline import schemas
 from pipeline import synth_names as words
 from pipeline.errors import UsageError
+from pipeline.synth_partners import build_partner_files, write_partner_truth
 
 log = logging.getLogger(__name__)
 
@@ -1365,9 +1366,18 @@ def write_synthetic_county(
     held: list[pl.DataFrame] = []
     deliveries = [start_date + timedelta(days=d) for d in range(days)]
     extra_cols = ["source", "delivery_date", "file", "_row", "_extra", "_kind", "_reason", "_key", "_uid", "_late"]
+    partners = build_partner_files(
+        county.people, county.households, county.addresses, county.schools, county.practices,
+        police.persons.filter(pl.col("role") == "victim")["_hh"].drop_nulls().unique().sort().to_list(),
+        seed=seed, start_date=start_date, deliveries=deliveries,
+    )
     for d, day in enumerate(deliveries):
         folder = landing / day.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
+        # The partner files of landing contract v2 carry their own defects (synth_partners).
+        for source, frame in partners.deliveries[day].items():
+            _write(frame, folder, source, as_parquet=False)
+            rows_written[source] += frame.height
         files: dict[str, pl.DataFrame] = {}
         incidents = police.versions.filter(pl.col("_day") == d).sort("_updated_utc", "incident_id", "_version")
         if incidents.height:
@@ -1395,6 +1405,7 @@ def write_synthetic_county(
     extra = pl.concat(extras) if extras else pl.DataFrame(schema={c: pl.String for c in extra_cols})
     register_records = _truth_register_records(held)
     _write_truth(truth_dir, county, bases, police, register_records, extra, start_date, days)
+    write_partner_truth(truth_dir, partners, person_uid=_person_uid)
     n_children = county.people.filter(pl.col("is_child")).height
     log.info("synthetic county: %s households, %s children, %s nights", households, n_children, days)
     return SynthSummary(

@@ -8,6 +8,9 @@ ALTER TABLE linked.children ADD COLUMN case_ref VARCHAR;
 ALTER TABLE linked.children ADD COLUMN social_care_status VARCHAR;
 ALTER TABLE linked.children ADD COLUMN social_care_since DATE;
 ALTER TABLE linked.children ADD COLUMN social_care_team VARCHAR;
+-- Every spelling and date of birth the child's records give, for a caller's "Noah, three".
+ALTER TABLE linked.children ADD COLUMN known_forenames VARCHAR[] DEFAULT [];
+ALTER TABLE linked.children ADD COLUMN known_dobs DATE[] DEFAULT [];
 ALTER TABLE marts.child_index ADD COLUMN provider_urn VARCHAR;
 ALTER TABLE marts.child_index ADD COLUMN provider_name VARCHAR;
 ALTER TABLE marts.child_index ADD COLUMN case_ref VARCHAR;

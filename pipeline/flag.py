@@ -984,7 +984,10 @@ def mash_rows(flags: pl.DataFrame, ctx: ListContext, *, rules: Rules, list_date:
         .join(ctx.households.select("household_id", "address", "postcode"), on="household_id", how="left")
         .join(_agencies(flags, list_date), on="_hh_key", how="left")
         .join(contact_rows, on="_hh_key", how="left")
-        .with_columns(new_incident_ids=pl.col("new_incident_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        .with_columns(
+            # A household listed by contacts alone (REPEATED_CONCERN) has no incident.
+            *[pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.String))) for c in ("new_incident_ids", "all_incident_ids")]
+        )
     )
     rose = pl.col("previous_household_rank").is_null() | (pl.col("final_rank") > pl.col("previous_household_rank"))
     # A new contact about a flagged child (a referral, another consultation) lists the row too.

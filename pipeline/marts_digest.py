@@ -21,11 +21,12 @@ import polars as pl
 # What the night decides, table by table (the published marts first).
 DIGESTED_TABLES = (
     "marts.child_index", "marts.child_flags", "marts.mash_list", "marts.school_notifications",
-    "marts.unlocated_suspects",
+    "marts.unlocated_suspects", "marts.contact_candidates", "marts.consultations_to_revisit",
     "linked.child_xref", "linked.children", "linked.households", "linked.person_links",
     "linked.incident_households", "linked.review_queue",
     "staging.police_incident_versions", "staging.police_person_versions",
     "staging.school_census_snapshots", "staging.health_register_snapshots",
+    "staging.early_years_snapshots", "staging.social_care_snapshots", "staging.mash_contact_versions",
     "audit.quarantine", "audit.field_defects", "audit.link_decisions", "audit.flag_evidence",
 )
 # Floating-point figures (link probabilities) are compared to this many decimals: the

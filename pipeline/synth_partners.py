@@ -156,7 +156,7 @@ def build_partner_files(
                           rng.integers(10, 400, known.height))
     known = known.with_columns(
         pl.Series("status", np.array(_STATUSES)[status]).cast(pl.String),
-        (pl.lit(start_date) - pl.duration(days=pl.Series(since_days))).alias("status_since"),
+        (pl.lit(start_date) - pl.duration(days=pl.lit(pl.Series(since_days)))).alias("status_since"),
         (pl.lit("SC") + (pl.col("uid") + 10_000).cast(pl.String)).alias("case_ref"),
         (pl.col("town").fill_null("County") + pl.lit(" CIN Team ") + (pl.col("uid") % 3 + 1).cast(pl.String)).alias("team"),
     )
@@ -255,7 +255,8 @@ def _contacts(
     repeat = pick.filter(pl.Series(rng.random(pick.height) < REPEAT_SHARE))
     repeat = repeat.with_columns(
         pl.lit("health_visitor").alias("role"), pl.lit(None, pl.String).alias("org"),
-        (pl.col("received") + pl.duration(days=pl.Series(rng.integers(3, 60, size=repeat.height)))).alias("received"),
+        (pl.col("received") + pl.duration(days=pl.lit(pl.Series(rng.integers(3, 60, size=repeat.height)))))
+        .alias("received"),
         pl.lit(True).alias("_name"), pl.lit(False).alias("_anon"),
     )
     both = pl.concat([pick, repeat]).with_row_index("_n")
@@ -338,6 +339,6 @@ def candidate_accuracy(
     )
     return {
         "anonymous_consultations": float(per.height),
-        "holds_true_child": float(per["holds"].mean() or 0.0),
-        "median_set_size": float(per["size"].median() or 0.0),
+        "holds_true_child": float(per["holds"].cast(pl.Float64).mean() or 0.0),  # type: ignore[arg-type]
+        "median_set_size": float(per["size"].cast(pl.Float64).median() or 0.0),  # type: ignore[arg-type]
     }

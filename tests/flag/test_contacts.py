@@ -11,6 +11,7 @@ import pytest
 from pipeline import schemas
 from pipeline.contacts import child_contact_facts, consultations_to_revisit, contact_candidates
 from pipeline.flag import social_care_words
+from pipeline.rules import load_rules
 from pipeline.school_exports import write_school_notification_files
 
 ON = datetime(2026, 10, 1, 10, tzinfo=UTC)
@@ -131,3 +132,32 @@ def test_early_years_settings_get_their_own_files(tmp_path) -> None:  # type: ig
     ])
     written = write_school_notification_files(notes, tmp_path, list_date=date(2026, 10, 19))
     assert sorted(p.name for p in written) == ["early-years-EY512345.csv", "school-121212.csv"]
+
+
+def test_two_callers_list_a_household_by_themselves() -> None:
+    """No incident at all: contacts from a childminder and a health visitor about one child
+    within weeks put its household on the list (REPEATED_CONCERN), with both contacts."""
+    from dataclasses import replace
+
+    from flag.flag_frames import LIST_DATE, child, make_inputs
+
+    from pipeline.flag import build_flags
+
+    kid = {**child("C1", "H1", date(2023, 3, 1), forename="Alfred", surname="Smith"), "provider_urn": "EY123456"}
+    received = datetime(2026, 11, 3, 10, tzinfo=UTC)
+    contacts = _contacts(
+        {"contact_id": "K1", "caller_org": "EY123456", "child_age_years": 3, "received_at": received,
+         "first_seen_on": LIST_DATE, "last_changed_on": LIST_DATE},
+        {"contact_id": "K2", "caller_role": "health_visitor", "anonymous": "no", "child_forename": "Alfred",
+         "child_surname": "Smith", "child_dob": date(2023, 3, 1), "received_at": datetime(2026, 10, 1, 9, tzinfo=UTC),
+         "first_seen_on": date(2026, 10, 1), "last_changed_on": date(2026, 10, 1)},
+    )
+    result = build_flags(replace(make_inputs(children=[kid]), contacts=contacts), load_rules())
+    flag = result.child_flags.row(0, named=True)
+    assert flag["reasons"] == ["REPEATED_CONCERN", "PROFESSIONAL_CONCERN"]
+    assert flag["risk_level"] == "medium" and flag["incident_ids"] == []
+    row = result.mash_list.row(0, named=True)
+    assert row["household_id"] == "H1" and row["incident_ids"] == []
+    assert row["contact_ids"] == ["K2", "K1"]
+    assert row["why_listed"] == ["New contact(s) with the MASH about a child here: K1."]
+    assert sorted(result.contact_candidates["contact_id"]) == ["K1", "K2"]

@@ -3,7 +3,7 @@
     uv run python bench/accuracy.py [--county bench/out/county] [--warehouse bench/out/nights/warehouse.duckdb]
 
 Reads the warehouse that ``bench/nights.py`` built (every night run in order) and scores the
-last list date it holds against ``<county>/truth`` with ``pipeline.synth_accuracy`` — the
+last list date it holds against ``<county>/truth`` with ``pipeline.synth.accuracy`` — the
 same evaluation the test suite's accuracy floors use (``tests/e2e/test_accuracy.py``), whose
 module docstring defines every measure:
 
@@ -30,7 +30,7 @@ TARGETS = {"register_pair_precision": 0.995, "register_pair_recall": 0.995, "pol
 
 
 def main() -> None:
-    from pipeline.synth_accuracy import evaluate, read_truth, read_warehouse_view
+    from pipeline.synth.accuracy import evaluate, read_truth, read_warehouse_view
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--county", type=Path, default=COUNTY)

@@ -1,4 +1,4 @@
-"""Generate the benchmark county with the project's generator (``pipeline/synth.py``).
+"""Generate the benchmark county with the project's generator (``pipeline/synth/county.py``).
 
     uv run python bench/county.py [--households 350000] [--days 30] [--out bench/out/county] [--without-defects]
 
@@ -31,7 +31,7 @@ from _common import (
 
 def generate(out: Path, *, households: int, days: int, seed: int = COUNTY_SEED, defects: bool = True) -> dict[str, object]:
     """Write a county and return its figures (seconds, children, rows per source, MB)."""
-    from pipeline.synth import NoiseRates, write_synthetic_county
+    from pipeline.synth.county import NoiseRates, write_synthetic_county
 
     noise = NoiseRates() if defects else NoiseRates().without_defects()
     started = time.perf_counter()

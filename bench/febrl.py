@@ -2,7 +2,7 @@
 
     uv run python bench/febrl.py [--out bench/out/febrl]
 
-1. Recasts FEBRL4 (``pipeline.febrl``) as one night's health register (set A) and school
+1. Recasts FEBRL4 (``pipeline.synth.febrl``) as one night's health register (set A) and school
    census (set B), writes the CSV delivery, and reads and validates it with hearth's real
    reader and validate stage. Rows lacking a required field, or with a date of birth that is
    not a real date or not a child's, are quarantined as a night would quarantine them.
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import OUT, peak_rss_mb_self, python, record, run_measured
 from linkage_vs_splink import MATCH_THRESHOLD, splink_predict
 
-from pipeline.synth_accuracy import pair_quality
+from pipeline.synth.accuracy import pair_quality
 
 LEVELS = ("forename", "surname", "dob", "location")
 REVIEW_THRESHOLD = 0.50
@@ -44,8 +44,8 @@ REVIEW_THRESHOLD = 0.50
 
 def prepare_inputs(out: Path) -> dict[str, object]:
     """Recast, deliver, read and validate FEBRL4; write staged, standardised and truth frames."""
-    from pipeline import febrl
-    from pipeline.standardise import standardise_people
+    from pipeline.link.standardise import standardise_people
+    from pipeline.synth import febrl
 
     recast = febrl.recast_febrl4()
     febrl.write_febrl4_delivery(recast, out / "landing")
@@ -84,8 +84,9 @@ def quarantine_reasons(quarantine: pl.DataFrame) -> dict[str, int]:
 
 
 def run_hearth(inputs: Path) -> dict[str, object]:
-    from pipeline import febrl, schemas
+    from pipeline import schemas
     from pipeline.config import LinkageSettings
+    from pipeline.synth import febrl
 
     staged = febrl.StagedFebrl(
         delivery_date=febrl.DELIVERY_DATE,

@@ -4,7 +4,7 @@
 
 1. Reads the first delivery holding both register snapshots from the county's landing
    folder, validates it as a night would, and standardises both registers with
-   ``pipeline.standardise`` (the same records go to both engines).
+   ``pipeline.link.standardise`` (the same records go to both engines).
 2. Runs each engine in its own process, so each peak RSS is its own:
    - hearth: ``score_pairs("register_child", …)`` (blocking, comparisons, u sampling, EM,
      decisions) and ``cluster_records`` (guards) — what ``link_people`` does for registers;
@@ -55,9 +55,9 @@ def register_delivery(landing: Path) -> date:
 def prepare_inputs(county: Path, out: Path) -> dict[str, object]:
     """Validate and standardise both registers of one delivery; write them and the truth pairs."""
     from pipeline.config import load_settings
-    from pipeline.ingest import Delivery, read_delivery
-    from pipeline.standardise import standardise_people
-    from pipeline.validate import ValidationContext, validate_delivery
+    from pipeline.ingest.delivery import Delivery, read_delivery
+    from pipeline.link.standardise import standardise_people
+    from pipeline.validate.checks import ValidationContext, validate_delivery
 
     landing = county / "landing"
     day = register_delivery(landing)
@@ -80,7 +80,7 @@ def prepare_inputs(county: Path, out: Path) -> dict[str, object]:
 
 def true_pairs(truth_dir: Path, health: pl.DataFrame, school: pl.DataFrame) -> pl.DataFrame:
     """Every (health record, school record) pair of one child, among the records staged."""
-    from pipeline.synth_accuracy import record_people
+    from pipeline.synth.accuracy import record_people
 
     people = record_people(pl.read_parquet(truth_dir / "register_records.parquet"))
     h = health.select("record_id").join(people, on="record_id")
@@ -93,7 +93,7 @@ def true_pairs(truth_dir: Path, health: pl.DataFrame, school: pl.DataFrame) -> p
 
 def run_hearth(inputs: Path) -> dict[str, object]:
     from pipeline.config import LinkageSettings
-    from pipeline.link import REGISTER_PASSES, cluster_records, score_pairs
+    from pipeline.link.linkage import REGISTER_PASSES, cluster_records, score_pairs
 
     health = pl.read_parquet(inputs / "health.parquet")
     school = pl.read_parquet(inputs / "school.parquet")
@@ -215,7 +215,7 @@ def run_splink(inputs: Path) -> dict[str, object]:
 
 
 def compare(county: Path, out: Path) -> dict[str, object]:
-    from pipeline.synth_accuracy import pair_quality
+    from pipeline.synth.accuracy import pair_quality
 
     t0 = time.perf_counter()
     prepared = prepare_inputs(county, out)

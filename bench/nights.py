@@ -41,7 +41,7 @@ def reset(folder: Path) -> Path:
 
 def stage_seconds(warehouse_file: Path) -> dict[str, dict[str, float]]:
     """``{logical date: {stage: seconds}}`` of the succeeded runs in the warehouse."""
-    from pipeline import warehouse
+    from pipeline.publish import warehouse
 
     with warehouse.open_reader(warehouse_file) as wh:
         rows = wh.fetch(
@@ -63,7 +63,7 @@ def run_one(day: date, landing: Path, warehouse_file: Path) -> tuple[float, floa
     # The night ends by handing its working file over as the published one; a detached
     # process then copies it back for the next writer. Nights are 24 hours apart, so that
     # copy is off every night's path: wait for it here, outside the timing.
-    from pipeline import warehouse
+    from pipeline.publish import warehouse
 
     warehouse.prepare_working_copy(warehouse_file)
     return wall, peak

@@ -3,7 +3,7 @@
 Scheduled on the ``hearth_daily_lists`` asset that the nightly DAG's publish task emits.
 Reads the published warehouse read-only and writes one CSV per school into
 ``<reports_dir>/<list_date>/school-notifications/`` with only child_id, upn, incident time,
-child_present and notify_by (``pipeline.school_exports``). See docs/airflow.md.
+child_present and notify_by (``pipeline.outputs.school_exports``). See docs/airflow.md.
 """
 
 from __future__ import annotations

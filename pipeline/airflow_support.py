@@ -289,8 +289,8 @@ def export_school_notifications_task(context: Mapping[str, Any]) -> dict[str, in
     Reads the *published* warehouse read-only, so it never blocks the nightly writer.
     Returns {list_date: files written} for XCom.
     """
-    from pipeline.school_exports import write_school_notification_files
-    from pipeline.warehouse import open_reader
+    from pipeline.outputs.school_exports import write_school_notification_files
+    from pipeline.publish.warehouse import open_reader
 
     _prepare_logging()
     params = context.get("params") or {}

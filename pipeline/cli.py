@@ -72,7 +72,7 @@ def _settings(landing: Path | None = None, warehouse: Path | None = None, *, mus
     """Settings for one command. A ``--warehouse`` given on the command line takes its
     reports with it (beside it), so it never overwrites another warehouse's reports; and
     unless ``must_exist`` is off (``init``, ``run --create``) the warehouse must exist."""
-    from pipeline import warehouse as wh_mod
+    from pipeline.publish import warehouse as wh_mod
 
     settings = load_settings(
         landing_dir=landing, warehouse=warehouse,
@@ -84,7 +84,7 @@ def _settings(landing: Path | None = None, warehouse: Path | None = None, *, mus
 
 
 def _os_user() -> str:
-    from pipeline.access import os_user
+    from pipeline.operate.access import os_user
 
     return os_user()
 
@@ -125,7 +125,7 @@ def main(
 @app.command()
 def init(warehouse: WarehouseOpt = None) -> None:
     """Create a new, empty warehouse (owner-only) where none exists."""
-    from pipeline import warehouse as wh_mod
+    from pipeline.publish import warehouse as wh_mod
 
     try:
         settings = _settings(warehouse=warehouse, must_exist=False)
@@ -147,7 +147,7 @@ def synth(
     start_date: Annotated[str | None, typer.Option("--start-date", help="first delivery date YYYY-MM-DD")] = None,
 ) -> None:
     """Write a synthetic county's nightly deliveries and its ground truth."""
-    from pipeline.synth import write_synthetic_county
+    from pipeline.synth.county import write_synthetic_county
 
     try:
         start = _parse_date(start_date, "--start-date") if start_date else default_start(days)
@@ -185,7 +185,7 @@ def run(
         "--allow-future", help="accept a date after today in Europe/London (tests only)")] = False,
 ) -> None:
     """Run one night for a logical date: ingest, validate, link, flag, publish, report."""
-    from pipeline import run_order
+    from pipeline.ingest import run_order
     from pipeline.night import run_night
 
     try:
@@ -242,8 +242,9 @@ def report(
     as_: AsOpt = None,
 ) -> None:
     """Write the coordinator's HTML and CSV report for a published list date."""
-    from pipeline import access, night
-    from pipeline import warehouse as wh_mod
+    from pipeline import night
+    from pipeline.operate import access
+    from pipeline.publish import warehouse as wh_mod
 
     try:
         day = _parse_date(date_)
@@ -272,9 +273,9 @@ def explain(
     show_all: Annotated[bool, typer.Option("--all", help="also list candidate records that were not accepted")] = False,
 ) -> None:
     """Say in plain English why a child is, or is not, flagged."""
-    from pipeline import access
-    from pipeline import explain as explain_mod
-    from pipeline import warehouse as wh_mod
+    from pipeline.operate import access
+    from pipeline.operate import explain as explain_mod
+    from pipeline.publish import warehouse as wh_mod
 
     try:
         settings = _settings(warehouse=warehouse)
@@ -297,8 +298,8 @@ def review(
     note: Annotated[str | None, typer.Option(help="reason recorded with the decision")] = None,
 ) -> None:
     """Show the clerical review queue side by side, or record accept/reject decisions."""
-    from pipeline import access
-    from pipeline import review as review_mod
+    from pipeline.operate import access
+    from pipeline.operate import review as review_mod
 
     try:
         settings = _settings(warehouse=warehouse)
@@ -329,8 +330,8 @@ def decide(
     as_: AsOpt = None,
 ) -> None:
     """Record a coordinator's decision on a household; later lists honour it."""
-    from pipeline import decisions as decisions_mod
-    from pipeline.rules import load_rules
+    from pipeline.flag.rules import load_rules
+    from pipeline.operate import decisions as decisions_mod
 
     try:
         settings = _settings(warehouse=warehouse)
@@ -362,10 +363,10 @@ def purge(
     """Show (or, with --apply, delete) raw and staging rows past their retention period.
 
     Every purge, dry run or applied, is recorded in audit.purges."""
-    from pipeline import retention
-    from pipeline import warehouse as wh_mod
-    from pipeline.calendar import LONDON
-    from pipeline.rules import load_rules
+    from pipeline.flag.calendar import LONDON
+    from pipeline.flag.rules import load_rules
+    from pipeline.operate import retention
+    from pipeline.publish import warehouse as wh_mod
 
     try:
         settings = _settings(warehouse=warehouse)
@@ -396,8 +397,9 @@ def audit_extract(
     as_: AsOpt = None,
 ) -> None:
     """Write the pseudonymised auditor extract (keyed hashes, no names or addresses)."""
-    from pipeline import access, outputs, pseudonymise
-    from pipeline import warehouse as wh_mod
+    from pipeline.operate import access, pseudonymise
+    from pipeline.outputs import files as outputs
+    from pipeline.publish import warehouse as wh_mod
 
     try:
         settings = _settings(warehouse=warehouse)
@@ -424,8 +426,8 @@ def sql_command(
     as_: AsOpt = None,
 ) -> None:
     """Query the published warehouse read-only (logged in audit.access_log)."""
-    from pipeline import access
-    from pipeline import warehouse as wh_mod
+    from pipeline.operate import access
+    from pipeline.publish import warehouse as wh_mod
 
     try:
         settings = _settings(warehouse=warehouse)

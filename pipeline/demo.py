@@ -15,10 +15,10 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline import warehouse
 from pipeline.config import load_settings
 from pipeline.errors import UsageError
 from pipeline.night import run_night
+from pipeline.publish import warehouse
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def _reset_warehouse(published: Path) -> None:
 
 
 def run_demo(out: Path, *, households: int, days: int, seed: int, progress: bool) -> DemoSummary:
-    from pipeline.synth import write_synthetic_county
+    from pipeline.synth.county import write_synthetic_county
 
     t0 = time.perf_counter()
     if out.exists():

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pipeline import __version__, schemas, sources, warehouse
+from pipeline import __version__, schemas, sources
 from pipeline.config import Settings
 from pipeline.errors import (
     DataQualityError,
@@ -37,12 +37,13 @@ from pipeline.errors import (
     StaleRegisterError,
     WorkingFileCorruptError,
 )
-from pipeline.outputs import write_files
+from pipeline.outputs.files import write_files
 from pipeline.paths import checkout_root
-from pipeline.warehouse import Warehouse
+from pipeline.publish import warehouse
+from pipeline.publish.warehouse import Warehouse
 
 if TYPE_CHECKING:
-    from pipeline.ingest import Delivery
+    from pipeline.ingest.delivery import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def new_run_id(run_date: date) -> str:
 
 # ---- run bookkeeping (audit.run_log is append-only: one row at start, one at end) ---------
 def begin_run(wh: Warehouse, run_date: date, settings: Settings, *, trigger: str, run_id: str | None = None) -> str:
-    from pipeline.rules import load_rules
+    from pipeline.flag.rules import load_rules
 
     run_id = run_id or new_run_id(run_date)
     rules = load_rules(settings.rules_file)
@@ -186,7 +187,7 @@ def _lists_published_by(wh: Warehouse, run_id: str) -> bool:
 # ---- the stages ------------------------------------------------------------------------
 def stage_ingest(ctx: NightContext) -> StageResult:
     """Read the night's delivery and land every row in ``raw``, passing or not."""
-    from pipeline.ingest import raise_for_problems, raw_rows, read_delivery
+    from pipeline.ingest.delivery import raise_for_problems, raw_rows, read_delivery
 
     with _recorded(ctx, "ingest") as result:
         delivery = ctx.delivery = read_delivery(ctx.settings.landing_dir, ctx.run_date)
@@ -240,8 +241,8 @@ def _previously_staged(
 
 def stage_validate(ctx: NightContext) -> StageResult:
     """Validate the landed rows; stage the valid ones, quarantine the rest, check freshness."""
-    from pipeline.ingest import read_delivery
-    from pipeline.validate import (
+    from pipeline.ingest.delivery import read_delivery
+    from pipeline.validate.checks import (
         ValidationContext,
         build_data_docs,
         rules_fingerprint,
@@ -392,7 +393,7 @@ def _check_freshness(wh: Warehouse, day: date, max_age: int) -> dict[str, Any]:
 
 def stage_link(ctx: NightContext) -> StageResult:
     """Link register and police records into children, people and households."""
-    from pipeline.link import LinkInputs, link_people
+    from pipeline.link.linkage import LinkInputs, link_people
 
     with _recorded(ctx, "link") as result:
         wh, day = ctx.wh, ctx.run_date
@@ -466,8 +467,8 @@ def current_incidents(wh: Warehouse, day: date) -> tuple[pl.DataFrame, list[RunW
 
 def stage_flag(ctx: NightContext) -> StageResult:
     """Apply the rules; stage the day's flags, MASH list and notifications (unpublished)."""
-    from pipeline.flag import PERSON_RELATIONSHIPS, FlagInputs, build_flags
-    from pipeline.rules import load_rules
+    from pipeline.flag.flags import PERSON_RELATIONSHIPS, FlagInputs, build_flags
+    from pipeline.flag.rules import load_rules
 
     with _recorded(ctx, "flag") as result:
         wh, day = ctx.wh, ctx.run_date
@@ -548,8 +549,8 @@ def write_report(
     """Render the coordinator's report for a published list date into the reports folder.
 
     ``warnings`` are the night's (default: those recorded for the run that published the date)."""
-    from pipeline.report import render_report
-    from pipeline.rules import load_rules
+    from pipeline.flag.rules import load_rules
+    from pipeline.outputs.report import render_report
 
     rules = load_rules(settings.rules_file)
     mash = wh.query("mash_list_on", list_date=list_date)
@@ -637,10 +638,10 @@ def run_night(
     on_stage: Callable[[StageResult], None] | None = None,
 ) -> RunSummary:
     """Run every stage of one night in this process."""
-    from pipeline.validate import prefetch_suites
+    from pipeline.validate.checks import prefetch_suites
 
     # Imports Great Expectations (2–3 s) while ingest reads and writes, outside the GIL.
-    prefetch_suites(settings.expectations_dir, then_import=("pipeline.link",))
+    prefetch_suites(settings.expectations_dir, then_import=("pipeline.link.linkage",))
     results: list[StageResult] = []
     try:
         with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:

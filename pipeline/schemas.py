@@ -215,7 +215,7 @@ MASH_LIST: Schema = {
     "due_by": pl.Datetime("us", "Europe/London"),
     "rules_version": pl.String,
     # Extension of outputs-v1: questions for the discussion that the data cannot settle,
-    # "SUSPECT_HOME_UNKNOWN:<incident_id>/<person_ref>" (pipeline.flag.unlocated_suspects).
+    # "SUSPECT_HOME_UNKNOWN:<incident_id>/<person_ref>" (pipeline.flag.flags.unlocated_suspects).
     "follow_ups": pl.List(pl.String),
     # Extensions of outputs-v1 (migration 012), what a coordinator triages from:
     "list_key": pl.String,               # "household:<id>", or "child:<child_id>" for a child with no known home

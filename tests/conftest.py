@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.config import Settings, load_settings
 from pipeline.logs import quiet_third_party
-from pipeline.synth_accuracy import ACCURACY_PROPERTY
+from pipeline.synth.accuracy import ACCURACY_PROPERTY
 
 quiet_third_party()
 
@@ -25,7 +25,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def writer(settings: Settings) -> Iterator[object]:
-    from pipeline import warehouse
+    from pipeline.publish import warehouse
 
     with warehouse.open_writer(settings.warehouse) as wh:
         yield wh

@@ -1,6 +1,6 @@
 -- The rows of one register snapshot that were staged whole, as they were delivered (raw
 -- text). Validation re-runs only the date-dependent checks on a row that arrives again with
--- the same text (pipeline/validate.py, _validate_changed_rows); a row staged with a value
+-- the same text (pipeline/validate/checks.py, _validate_changed_rows); a row staged with a value
 -- withheld (audit.field_defects) failed a check that does not depend on the date, so it is
 -- left out and checked in full again. $raw_table and $snapshot_table are raw.<source> and
 -- staging.<source>_snapshots, bound as values; $source is the register's name.

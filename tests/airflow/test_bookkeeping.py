@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from pipeline import airflow_support as support
-from pipeline import warehouse
 from pipeline.errors import DataQualityError
+from pipeline.publish import warehouse
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from e2e.test_scenarios import NIGHT, _police, _registers

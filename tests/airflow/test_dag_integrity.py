@@ -20,7 +20,7 @@ STAGES = ["ingest", "validate", "link", "flag", "publish", "report"]
 # instead of 0.1 s for Great Expectations or recordlinkage): none of these may load at parse time.
 HEAVY_MODULES = [
     "duckdb", "polars", "great_expectations", "recordlinkage", "pandas", "numpy", "scipy", "pyarrow",
-    "rapidfuzz", "pipeline.night", "pipeline.warehouse", "pipeline.link", "pipeline.validate", "pipeline.flag",
+    "rapidfuzz", "pipeline.night", "pipeline.publish.warehouse", "pipeline.link.linkage", "pipeline.validate.checks", "pipeline.flag.flags",
 ]
 # A backstop only, far above the ~0.3 s a clean parse takes so a busy machine never trips it,
 # and well under Airflow's 30 s DAG import timeout. The module check above is the real test.

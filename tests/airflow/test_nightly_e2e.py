@@ -16,10 +16,10 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipeline import warehouse
 from pipeline.config import Settings, load_settings
-from pipeline.school_exports import SCHOOL_FILE_COLUMNS
-from pipeline.synth import write_synthetic_county
+from pipeline.outputs.school_exports import SCHOOL_FILE_COLUMNS
+from pipeline.publish import warehouse
+from pipeline.synth.county import write_synthetic_county
 
 pytestmark = [pytest.mark.airflow, pytest.mark.xdist_group("airflow")]
 

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline import schemas
 from pipeline.errors import HearthError
-from pipeline.school_exports import (
+from pipeline.outputs.school_exports import (
     SCHOOL_FILE_COLUMNS,
     school_file_name,
     write_school_notification_files,

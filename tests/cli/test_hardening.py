@@ -23,10 +23,12 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import outputs, run_order, warehouse, working_copy
 from pipeline.cli import app
 from pipeline.config import default_reports_dir, load_settings
 from pipeline.errors import OutputError, UsageError
+from pipeline.ingest import run_order
+from pipeline.outputs import files as outputs
+from pipeline.publish import warehouse, working_copy
 from pipeline.terminal import safe
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
@@ -276,7 +278,7 @@ def writer_held(env: Path) -> Iterator[None]:
     code = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
-        from pipeline import warehouse
+        from pipeline.publish import warehouse
         with warehouse.open_writer(Path({str(_published(env))!r})):
             print("held", flush=True)
             sys.stdin.readline()

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import warehouse
 from pipeline.cli import app
+from pipeline.publish import warehouse
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from builders import nhs_number, upn_for

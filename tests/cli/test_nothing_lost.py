@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import warehouse
 from pipeline.cli import app
+from pipeline.publish import warehouse
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 import test_night_commands

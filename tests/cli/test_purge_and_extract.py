@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import warehouse
 from pipeline.cli import app
-from pipeline.pseudonymise import EXTRACT_QUERIES
+from pipeline.operate.pseudonymise import EXTRACT_QUERIES
+from pipeline.publish import warehouse
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "audit"))
 from world import D2, NAMES, publish_two_nights

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline import warehouse
 from pipeline.cli import app
 from pipeline.config import PROJECT_ROOT
+from pipeline.publish import warehouse
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "audit"))
 from world import build_two_nights

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.config import Settings, load_settings
 from pipeline.night import run_night
-from pipeline.synth import write_synthetic_county
+from pipeline.synth.county import write_synthetic_county
 
 START = date(2026, 9, 28)  # a Monday
 DAYS = 5

@@ -1,5 +1,5 @@
 """Accuracy floors: the synthetic county's nights, scored against its truth by the same
-evaluation as the accuracy benchmark (``pipeline.synth_accuracy``).
+evaluation as the accuracy benchmark (``pipeline.synth.accuracy``).
 
 The floors sit a little under what hearth reached on this county (6 000 households, 5 nights,
 seed 7, every defect class on at its default rate) when they were set; each comment gives
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from e2e.conftest import County
-from pipeline.synth_accuracy import (
+from pipeline.synth.accuracy import (
     ACCURACY_PROPERTY,
     evaluate,
     read_truth,

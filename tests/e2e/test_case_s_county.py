@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from e2e.conftest import County
-from pipeline import warehouse
-from pipeline.synth_partners import candidate_accuracy
+from pipeline.publish import warehouse
+from pipeline.synth.partners import candidate_accuracy
 
 pytestmark = pytest.mark.xdist_group("e2e_county")
 

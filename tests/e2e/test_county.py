@@ -8,8 +8,8 @@ import polars as pl
 import pytest
 
 from e2e.conftest import County
-from pipeline import warehouse
 from pipeline.config import PROJECT_ROOT
+from pipeline.publish import warehouse
 
 pytestmark = pytest.mark.xdist_group("e2e_county")
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import warehouse
 from pipeline.config import Settings
-from pipeline.explain import explain_child
 from pipeline.night import run_night
+from pipeline.operate.explain import explain_child
+from pipeline.publish import warehouse
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from builders import nhs_number, upn_for, write_delivery

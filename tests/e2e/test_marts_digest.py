@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from e2e.conftest import County
-from pipeline.marts_digest import DIGESTED_TABLES, frame_digest, marts_digest
+from pipeline.publish.digest import DIGESTED_TABLES, frame_digest, marts_digest
 
 pytestmark = pytest.mark.xdist_group("e2e_county")
 

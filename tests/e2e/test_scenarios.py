@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import warehouse
 from pipeline.config import Settings
 from pipeline.night import run_night
+from pipeline.publish import warehouse
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from builders import nhs_number, upn_for, write_delivery
@@ -233,7 +233,7 @@ def _child_id(settings: Settings, forename: str) -> str:
 
 
 def test_explain_leads_with_the_verdict_in_plain_words(night: Settings) -> None:
-    from pipeline.explain import explain_child
+    from pipeline.operate.explain import explain_child
 
     with warehouse.open_reader(night.warehouse) as wh:
         ivy = explain_child(wh, _child_id(night, "Ivy"), NIGHT)

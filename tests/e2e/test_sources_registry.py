@@ -8,11 +8,13 @@ import polars as pl
 import pytest
 
 from e2e.conftest import County
-from pipeline import retention, validate, warehouse
-from pipeline.explain import _SOURCE_WORDS
+from pipeline.operate import retention
+from pipeline.operate.explain import _SOURCE_WORDS
+from pipeline.outputs.report import _agency_label
 from pipeline.paths import shipped
-from pipeline.report import _agency_label
+from pipeline.publish import warehouse
 from pipeline.sources import REGISTRY, SourceSpec
+from pipeline.validate import checks as validate
 
 pytestmark = pytest.mark.xdist_group("e2e_county")
 

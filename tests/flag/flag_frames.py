@@ -10,8 +10,8 @@ from typing import Any
 import polars as pl
 
 from pipeline import schemas
-from pipeline.flag import EVER_LISTED_HOUSEHOLDS, PERSON_RELATIONSHIPS, FlagInputs
-from pipeline.rules import Rules, load_rules
+from pipeline.flag.flags import EVER_LISTED_HOUSEHOLDS, PERSON_RELATIONSHIPS, FlagInputs
+from pipeline.flag.rules import Rules, load_rules
 
 LIST_DATE = date(2026, 11, 4)  # a Wednesday in term
 PREVIOUS = LIST_DATE - timedelta(days=1)

@@ -7,14 +7,14 @@ from datetime import UTC, date, datetime, time
 import polars as pl
 import pytest
 
-from pipeline.calendar import (
+from pipeline.flag.calendar import (
     LONDON,
     SchoolTerms,
     add_working_hours,
     next_school_day_start,
     school_day_starts_after,
 )
-from pipeline.rules import Closure
+from pipeline.flag.rules import Closure
 
 TERMS = SchoolTerms(
     day_start=time(8, 30),

@@ -1,5 +1,5 @@
 """MASH contacts: candidate sets for anonymous consultations, repeated concern, consultations
-to revisit and social-care status in words (pipeline/contacts.py, pipeline/flag.py)."""
+to revisit and social-care status in words (pipeline/link/contacts.py, pipeline/flag/flags.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 
 from pipeline import schemas
-from pipeline.contacts import child_contact_facts, consultations_to_revisit, contact_candidates
-from pipeline.flag import social_care_words
-from pipeline.rules import load_rules
-from pipeline.school_exports import write_school_notification_files
+from pipeline.flag.flags import social_care_words
+from pipeline.flag.rules import load_rules
+from pipeline.link.contacts import child_contact_facts, consultations_to_revisit, contact_candidates
+from pipeline.outputs.school_exports import write_school_notification_files
 
 ON = datetime(2026, 10, 1, 10, tzinfo=UTC)
 
@@ -141,7 +141,7 @@ def test_two_callers_list_a_household_by_themselves() -> None:
 
     from flag.flag_frames import LIST_DATE, child, make_inputs
 
-    from pipeline.flag import build_flags
+    from pipeline.flag.flags import build_flags
 
     kid = {**child("C1", "H1", date(2023, 3, 1), forename="Alfred", surname="Smith"), "provider_urn": "EY123456"}
     received = datetime(2026, 11, 3, 10, tzinfo=UTC)

@@ -25,10 +25,10 @@ from flag_frames import (
 )
 
 from pipeline import schemas
-from pipeline.calendar import LONDON
-from pipeline.flag import build_flags
-from pipeline.report import render_report
-from pipeline.rules import Rules
+from pipeline.flag.calendar import LONDON
+from pipeline.flag.flags import build_flags
+from pipeline.flag.rules import Rules
+from pipeline.outputs.report import render_report
 
 FIVE = years_ago(5)  # a five-year-old: no age rule fires
 

@@ -18,7 +18,7 @@ from flag_frames import (
     years_ago,
 )
 
-from pipeline.flag import build_flags, offence_category
+from pipeline.flag.flags import build_flags, offence_category
 
 FIVE = years_ago(5)
 
@@ -137,7 +137,7 @@ def test_offence_text_becomes_its_category() -> None:
 def test_a_decision_takes_effect_from_the_next_list_published_after_it() -> None:
     from datetime import time
 
-    from pipeline.decisions import Decision, read_back, takes_effect_on
+    from pipeline.operate.decisions import Decision, read_back, takes_effect_on
 
     seven = time(7, 0)
     assert takes_effect_on(datetime(2026, 10, 5, 5, 59, tzinfo=UTC), seven) == date(2026, 10, 5)  # 06:59 BST
@@ -153,7 +153,7 @@ def test_a_decision_takes_effect_from_the_next_list_published_after_it() -> None
 
 
 def test_link_scores_are_said_in_words() -> None:
-    from pipeline.explain import scores_in_words
+    from pipeline.operate.explain import scores_in_words
 
     assert scores_in_words({"forename": 4, "surname": 4, "dob": 3, "location": 3, "gender": 1,
                             "forename_sim": 1.0}) == "same name, same date of birth, same address, same sex"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.errors import ConfigError
-from pipeline.rules import DEFAULT_RULES_FILE, RULE_ORDER, load_rules
+from pipeline.flag.rules import DEFAULT_RULES_FILE, RULE_ORDER, load_rules
 
 
 def test_shipped_rules_file_is_complete() -> None:

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.ingest import RAW_LINE, raise_for_problems, read_delivery
+from pipeline.ingest.delivery import RAW_LINE, raise_for_problems, read_delivery
 
 DAY = date(2026, 11, 20)
 HEALTH_HEADER = "nhs_number,forename,surname,dob,address_line1,postcode,gp_practice_code"

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from pipeline.errors import InputError
-from pipeline.ingest import raise_for_problems, read_delivery
-from pipeline.validate import ValidationContext, validate_delivery
+from pipeline.ingest.delivery import raise_for_problems, read_delivery
+from pipeline.validate.checks import ValidationContext, validate_delivery
 
 DAY = date(2026, 10, 26)
 HEALTH = "nhs_number,forename,surname,dob,address_line1,postcode,gp_practice_code"

@@ -9,7 +9,7 @@ import polars as pl
 
 from pipeline import schemas
 from pipeline.config import LinkageSettings
-from pipeline.link import LinkInputs
+from pipeline.link.linkage import LinkInputs
 
 
 def frame(source_schema: dict[str, Any], rows: list[dict[str, Any]]) -> pl.DataFrame:

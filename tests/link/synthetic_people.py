@@ -1,6 +1,6 @@
 """A numpy-built synthetic pair of registers with known truth, for linkage quality and speed.
 
-Not the county generator (``pipeline/synth.py``): just enough structure to stress blocking
+Not the county generator (``pipeline/synth/county.py``): just enough structure to stress blocking
 and the model — families sharing surname and address, twins, and per-field noise (typos,
 nicknames, day–month swaps, postcode typos, street-type abbreviations, missing UPRNs).
 
@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from pipeline import schemas
-from pipeline.standardise import swapped_dob
+from pipeline.link.standardise import swapped_dob
 
 FORENAMES = ["OLIVER", "GEORGE", "ARTHUR", "NOAH", "MUHAMMAD", "LEO", "OSCAR", "HARRY", "ARCHIBALD", "JACK", "HENRY", "CHARLES", "FREDERICK", "THEODORE", "THOMAS", "ALFRED", "ISAAC", "JACOB", "LUCAS", "ARLO", "EDWARD", "FINLEY", "TOMMY", "JAMES", "WILLIAM", "JOSHUA", "DANIEL", "SAMUEL", "RORY", "OLIVIA", "AMELIA", "ISLA", "AVA", "IVY", "FREYA", "LILY", "FLORENCE", "MIA", "WILLOW", "ROSE", "ISABELLA", "SOPHIA", "EVELYN", "POPPY", "GRACE", "ELSIE", "CHARLOTTE", "SIENNA", "EMILY", "ELEANOR", "ALICE", "MATILDA", "HALLIE", "MAYA", "RUBY", "EVIE", "ELLA", "PHOEBE", "HARPER", "LUNA"]
 NICK = {"ALFRED": "Alfie", "OLIVER": "Ollie", "FREDERICK": "Freddie", "ARCHIBALD": "Archie",
@@ -128,7 +128,7 @@ def synthetic_registers(n_children: int, *, seed: int = 7, school_share: float =
 
 def main(n: int) -> None:
     from pipeline.config import LinkageSettings
-    from pipeline.link import LinkInputs, link_people
+    from pipeline.link.linkage import LinkInputs, link_people
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("recordlinkage").setLevel(logging.WARNING)

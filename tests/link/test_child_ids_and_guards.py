@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 from link_frames import SETTINGS, inputs
 
-from pipeline.link import assign_child_ids, link_people
-from pipeline.standardise import stable_id
+from pipeline.link.linkage import assign_child_ids, link_people
+from pipeline.link.standardise import stable_id
 
 
 def _minted(record_id: str) -> str:

@@ -7,8 +7,8 @@ import polars as pl
 from link_frames import frame
 
 from pipeline import schemas
-from pipeline.link_compare import compare_pairs, compare_with_recordlinkage
-from pipeline.standardise import standardise_people
+from pipeline.link.compare import compare_pairs, compare_with_recordlinkage
+from pipeline.link.standardise import standardise_people
 
 PEOPLE = [
     {"nhs_number": "9434765919", "forename": "Alfie", "surname": "Smith-Jones", "dob": "2018-03-04",

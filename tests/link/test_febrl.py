@@ -13,11 +13,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline import febrl
 from pipeline.config import LinkageSettings
 from pipeline.errors import InputError
-from pipeline.landing_values import valid_nhs_numbers, valid_upns
-from pipeline.link import LinkResult
+from pipeline.link.linkage import LinkResult
+from pipeline.synth import febrl
+from pipeline.validate.landing_values import valid_nhs_numbers, valid_upns
 
 # Measured on the first version of this test (Nov 2026): precision 1.0000, recall 0.8240 over
 # the 4 222 pairs whose two records were both staged (rows with an unusable value were then

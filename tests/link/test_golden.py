@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from link_frames import SETTINGS, inputs
 
-from pipeline.link import LinkResult, link_people
+from pipeline.link.linkage import LinkResult, link_people
 
 CASES: list[dict[str, Any]] = tomllib.loads((Path(__file__).parent / "golden_pairs.toml").read_text())["case"]
 

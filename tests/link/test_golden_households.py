@@ -12,8 +12,8 @@ import pytest
 from link_frames import SETTINGS, inputs
 from test_golden import entity_of
 
-from pipeline.flag import child_incident_pairs
-from pipeline.link import LinkResult, link_people
+from pipeline.flag.flags import child_incident_pairs
+from pipeline.link.linkage import LinkResult, link_people
 
 CASES: list[dict[str, Any]] = tomllib.loads((Path(__file__).parent / "golden_households.toml").read_text())["case"]
 

@@ -11,9 +11,9 @@ import polars as pl
 from link_frames import SETTINGS, inputs
 
 from pipeline import schemas
-from pipeline.link import REASONS, assign_one_to_one, link_people
-from pipeline.link_compare import compare_pairs, dob_levels
-from pipeline.standardise import standardise_people
+from pipeline.link.compare import compare_pairs, dob_levels
+from pipeline.link.linkage import REASONS, assign_one_to_one, link_people
+from pipeline.link.standardise import standardise_people
 
 HOME = {"address_line1": "9 Mill Lane", "postcode": "NR3 2BB", "gender": "f"}
 AMY_H = {"nhs_number": "4000000301", "forename": "Amy", "surname": "Rudd", "dob": "2015-06-01", **HOME}

@@ -1,11 +1,11 @@
-"""pipeline.households rules on small hand-built frames (the golden cases cover whole worlds)."""
+"""pipeline.link.households rules on small hand-built frames (the golden cases cover whole worlds)."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from pipeline.households import resolve_household_keys
-from pipeline.standardise import standardise_address
+from pipeline.link.households import resolve_household_keys
+from pipeline.link.standardise import standardise_address
 
 
 def _records(rows: list[tuple[str, str | None, str | None]]) -> pl.DataFrame:

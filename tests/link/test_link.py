@@ -11,7 +11,7 @@ from link_frames import SETTINGS, inputs
 from pipeline import schemas
 from pipeline.config import LinkageSettings
 from pipeline.errors import LinkageError
-from pipeline.link import link_people
+from pipeline.link.linkage import link_people
 
 ALFRED_H = {"nhs_number": "4000000101", "forename": "Alfred", "surname": "Dunn", "dob": "2017-08-15", "gender": "m",
             "address_line1": "5 Old Street", "postcode": "NR7 0AA", "uprn": "200000000001"}

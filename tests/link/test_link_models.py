@@ -13,8 +13,8 @@ import pytest
 from link_frames import SETTINGS, inputs
 
 from pipeline import schemas
-from pipeline.link import comparison_fingerprint, link_people, reusable_u
-from pipeline.link_model import DEFAULT_SPECS
+from pipeline.link.linkage import comparison_fingerprint, link_people, reusable_u
+from pipeline.link.model import DEFAULT_SPECS
 
 D1 = dt.date(2026, 11, 2)
 U = {s.name: list(np.asarray(s.u_prior) * 0.5 / sum(s.u_prior) + 0.5 / s.levels) for s in DEFAULT_SPECS}

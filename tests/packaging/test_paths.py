@@ -7,9 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import paths, report, rules, validate, warehouse
+from pipeline import paths
 from pipeline.config import Settings, load_settings
 from pipeline.errors import ConfigError
+from pipeline.flag import rules
+from pipeline.outputs import report
+from pipeline.publish import warehouse
+from pipeline.validate import checks as validate
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 

@@ -16,9 +16,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from pipeline import warehouse
 from pipeline.config import load_settings
 from pipeline.night import run_night
+from pipeline.publish import warehouse
 
 
 def die() -> None:

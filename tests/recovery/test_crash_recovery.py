@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import warehouse
 from pipeline.config import Settings, load_settings
 from pipeline.night import run_night
+from pipeline.publish import warehouse
 
 sys.path.insert(0, str(Path(__file__).parent))
 from nights import NIGHTS, marts, write_county

@@ -13,9 +13,9 @@ from stdnum.gb import nhs, upn
 
 from pipeline import schemas
 from pipeline.errors import UsageError
+from pipeline.link.standardise import normalise_postcode
 from pipeline.sources import REGISTRY
-from pipeline.standardise import normalise_postcode
-from pipeline.synth import DEFECT_CLASSES, NoiseRates, SynthSummary, write_synthetic_county
+from pipeline.synth.county import DEFECT_CLASSES, NoiseRates, SynthSummary, write_synthetic_county
 
 START = date(2026, 10, 1)  # a Thursday: nights 3 and 4 are Saturday and Sunday
 # Every defect class raised well above its default, so a 2 500-household county shows enough

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from pipeline.synth_accuracy import WarehouseView, evaluate
+from pipeline.synth.accuracy import WarehouseView, evaluate
 
 D = date(2026, 10, 5)
 EMPTY = pl.lit([], dtype=pl.List(pl.String))

@@ -8,8 +8,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from pipeline import synth
-from pipeline.landing_values import (
+from pipeline.synth import county as synth
+from pipeline.validate.landing_values import (
     ambiguous_local_time,
     is_valid_nhs_number,
     is_valid_upn,

@@ -14,8 +14,8 @@ from stdnum.gb import upn as stdnum_upn
 
 from pipeline import schemas
 from pipeline.config import PROJECT_ROOT
-from pipeline.ingest import read_delivery
-from pipeline.validate import (
+from pipeline.ingest.delivery import read_delivery
+from pipeline.validate.checks import (
     ValidationContext,
     ValidationOutcome,
     _gx_runner,
@@ -416,7 +416,7 @@ def test_data_docs_are_offline_and_hold_no_values(tmp_path: Path) -> None:
 
 
 def test_prefetching_the_suites_leaves_errors_to_validation(tmp_path: Path) -> None:
-    from pipeline.validate import prefetch_suites
+    from pipeline.validate.checks import prefetch_suites
 
     broken = tmp_path / "expectations"
     shutil.copytree(PROJECT_ROOT / "expectations", broken)

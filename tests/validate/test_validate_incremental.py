@@ -11,8 +11,13 @@ import polars as pl
 import pytest
 
 from pipeline import schemas
-from pipeline.ingest import read_delivery
-from pipeline.validate import ValidationContext, ValidationOutcome, staged_whole, validate_delivery
+from pipeline.ingest.delivery import read_delivery
+from pipeline.validate.checks import (
+    ValidationContext,
+    ValidationOutcome,
+    staged_whole,
+    validate_delivery,
+)
 
 DAY = date(2026, 11, 20)
 HEADER = "nhs_number,forename,surname,dob,address_line1,postcode,gp_practice_code,gender"
@@ -100,7 +105,7 @@ def test_identical_snapshot_checks_only_dates(tmp_path: Path) -> None:
 def test_county_snapshot_incremental_equals_full(tmp_path: Path) -> None:
     """Two consecutive register snapshots of the synthetic county: same staged rows, same
     quarantine reasons, same dq_results counts, with and without the previous snapshot."""
-    from pipeline.synth import write_synthetic_county
+    from pipeline.synth.county import write_synthetic_county
 
     write_synthetic_county(tmp_path / "synth", households=1_500, days=4, seed=5, start_date=date(2026, 10, 1))
     landing = tmp_path / "synth" / "landing"

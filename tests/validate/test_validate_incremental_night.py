@@ -11,9 +11,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from pipeline import warehouse
 from pipeline.config import Settings
 from pipeline.night import run_night
+from pipeline.publish import warehouse
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "recovery"))
 sys.path.insert(0, str(Path(__file__).parent.parent))

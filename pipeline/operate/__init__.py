@@ -1,0 +1,1 @@
+"""Operate: review, decide, explain, access log, retention, the auditor extract."""

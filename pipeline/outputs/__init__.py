@@ -1,0 +1,1 @@
+"""Outputs: the coordinator's report, school notification files, safe file writes."""

@@ -1,0 +1,557 @@
+"""The warehouse: the only module that opens DuckDB.
+
+Two files, because DuckDB admits one writer process and an open reader locks a writer out:
+
+* the **working file** (``warehouse.work.duckdb`` beside the published one) is where the
+  nightly writer and the CLI's recording commands work. Nobody else opens it.
+* the **published file** (``data/warehouse.duckdb`` by default, the file the outputs
+  contract names) is a checkpointed copy swapped in with ``os.replace`` after each
+  successful publish. Coordinators and auditors open it read-only; an open reader keeps
+  its old snapshot and never blocks the night.
+
+Inside the working file a night's marts are published in one transaction, so a crash
+leaves either the previous night's marts or the new ones, never half of each; the copy
+is then replaced atomically on disk.
+
+At the end of a night the working file itself is *handed over* (``refresh_published(wh,
+handover=True)``): checkpointed, closed and renamed onto the published path, so no copy
+of the whole warehouse (3 s per GB here, growing every night) delays the lists. A detached
+process then copies the new published file back to a working file for the next writer;
+:func:`open_writer` waits for it under a lock file, or makes the copy itself if it never
+finished (a crash, a killed process): the published file is always a complete database.
+
+SQL lives in ``sql/ddl`` (numbered migrations) and ``sql/queries`` (one relation per
+file); values are always bound parameters and table names come from :data:`TABLES`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipeline import sources
+from pipeline.config import PROJECT_ROOT
+from pipeline.errors import (
+    QueryError,
+    WarehouseBusyError,
+    WarehouseError,
+    WarehouseMissingError,
+    WorkingFileCorruptError,
+)
+from pipeline.outputs.files import output_error, private_dirs
+from pipeline.paths import shipped
+from pipeline.publish.working_copy import (
+    copy_durably,
+    fsync_dir,
+    make_private,
+    work_path,
+    working_copy_lock,
+)
+from pipeline.publish.working_copy import (
+    prepare_working_copy as prepare_working_copy,  # re-exported for callers
+)
+from pipeline.sources import REGISTRY
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = shipped("sql")
+DDL_DIR = SQL_DIR / "ddl"
+QUERY_DIR = SQL_DIR / "queries"
+CATALOG = "wh"
+
+# Each source's raw and staging tables, from the registry (pipeline/sources.py).
+RAW_TABLE = {s.name: s.raw_table for s in REGISTRY}
+STAGING_TABLE = {s.name: s.staging_table for s in REGISTRY}
+# Every table hearth writes. Names are interpolated into SQL only from this fixed set.
+TABLES = frozenset(
+    {
+        *RAW_TABLE.values(), *STAGING_TABLE.values(),
+        "linked.child_xref", "linked.children", "linked.households", "linked.person_links",
+        "linked.incident_households", "linked.review_queue",
+        "linked.pending_child_flags", "linked.pending_mash_list",
+        "linked.pending_school_notifications", "linked.pending_flag_evidence",
+        "linked.pending_unlocated_suspects", "marts.unlocated_suspects",
+        "linked.pending_contact_candidates", "marts.contact_candidates",
+        "linked.pending_consultations_to_revisit", "marts.consultations_to_revisit",
+        "marts.child_index", "marts.child_flags", "marts.mash_list", "marts.school_notifications",
+        "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.field_defects", "audit.dq_results",
+        "audit.link_decisions", "audit.link_models", "audit.review_decisions", "audit.coordinator_decisions",
+        "audit.flag_evidence", "audit.publications", "audit.access_log", "audit.purges",
+    }
+)
+# Tables whose rows are keyed by a date column, and that column: "replace by date".
+DATE_KEY = {
+    **{s.raw_table: "delivery_date" for s in REGISTRY},
+    **{s.staging_table: s.date_column for s in REGISTRY},
+    "linked.child_xref": "as_of", "linked.children": "as_of", "linked.households": "as_of",
+    "linked.person_links": "as_of", "linked.incident_households": "as_of",
+    "linked.review_queue": "as_of",
+    "linked.pending_child_flags": "list_date", "linked.pending_mash_list": "list_date",
+    "linked.pending_school_notifications": "list_date",
+    "linked.pending_flag_evidence": "list_date",
+    "linked.pending_unlocated_suspects": "list_date",
+    "linked.pending_contact_candidates": "list_date",
+    "linked.pending_consultations_to_revisit": "list_date",
+}
+# Append-only audit tables that a rerun must not duplicate, and the date each is keyed on.
+AUDIT_DATE_KEY = {
+    "audit.quarantine": "delivery_date", "audit.field_defects": "delivery_date",
+    "audit.dq_results": "delivery_date",
+    "audit.link_decisions": "as_of",
+}
+# The marts published per list date from their linked.pending_* tables (publish_<mart>.sql).
+PUBLISHED_MARTS = (
+    "marts.child_flags", "marts.mash_list", "marts.school_notifications", "marts.unlocated_suspects",
+    "marts.contact_candidates", "marts.consultations_to_revisit",
+)
+# What readers open the published file for: every row of these is read (and so its blocks'
+# checksums checked) before a file replaces the published one.
+VERIFIED_TABLES = (*PUBLISHED_MARTS, "marts.child_index", "audit.run_log", "audit.publications")
+# How DuckDB reports a damaged file: a block whose checksum does not match, or a header
+# that is not a database.
+_CORRUPTION_MARKERS = ("checksum", "corrupt database", "not a valid duckdb database")
+
+
+def is_corruption(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) says the database file itself is damaged."""
+    while exc is not None:
+        if isinstance(exc, duckdb.Error | WarehouseError) and any(
+            m in str(exc).lower() for m in _CORRUPTION_MARKERS
+        ):
+            return True
+        exc = exc.__cause__  # type: ignore[assignment]
+    return False
+
+
+def _table(name: str) -> str:
+    if name not in TABLES:
+        raise WarehouseError(f"{name!r} is not a hearth table; refusing to build SQL with it")
+    return name
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of ``sql/queries/<name>.sql``."""
+    path = QUERY_DIR / f"{name}.sql"
+    if not path.exists():
+        raise WarehouseError(f"missing SQL file {path}")
+    return path.read_text(encoding="utf-8")
+
+
+@dataclass
+class Warehouse:
+    """An open connection to the working file (writer) or to the published copy (reader)."""
+
+    con: duckdb.DuckDBPyConnection
+    path: Path
+    published: Path
+    read_only: bool
+    key: str | None = None
+
+    # ---- basic helpers -----------------------------------------------------------------
+    def query(self, name: str, **params: Any) -> pl.DataFrame:
+        """Run a named query file with bound parameters; return a polars frame."""
+        return self.con.sql(sql(name), params=params or None).pl()
+
+    def fetch(self, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a literal statement (no input interpolated) and fetch every row."""
+        return self.con.execute(text, params).fetchall()
+
+    def frame(self, text: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        return self.con.sql(text, params=params).pl()
+
+    def insert(self, table: str, frame: pl.DataFrame, **constants: Any) -> int:
+        """Insert a polars frame by column name, adding constant columns (e.g. run_id)."""
+        target = _table(table)
+        if constants:
+            frame = frame.with_columns([pl.lit(v).alias(k) for k, v in constants.items()])
+        if frame.height == 0:
+            return 0
+        self.con.register("_hearth_frame", frame)
+        try:
+            self.con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _hearth_frame")  # noqa: S608 - fixed table list
+        finally:
+            self.con.unregister("_hearth_frame")
+        return frame.height
+
+    def insert_new(
+        self, table: str, frame: pl.DataFrame, key: Sequence[str], *, day: date, **constants: Any
+    ) -> int:
+        """Append only rows whose ``key`` columns are not already in ``table`` for ``day``.
+
+        Audit tables are append-only; a rerun must not duplicate their evidence, so rows the
+        table already holds (by content key) are skipped rather than overwritten. Only the
+        rows of the same date are compared, so the check does not rescan all history.
+        """
+        target = _table(table)
+        if frame.height == 0:
+            return 0
+        column = AUDIT_DATE_KEY[target]
+        frame = frame.with_columns([pl.lit(v).alias(k) for k, v in {**constants, column: day}.items()])
+        cond = " AND ".join(f"t.{k} IS NOT DISTINCT FROM f.{k}" for k in key if k != column)
+        self.con.register("_hearth_frame", frame)
+        try:
+            before = self.fetch(f"SELECT count(*) FROM {target}")[0][0]  # noqa: S608
+            self.con.execute(
+                f"INSERT INTO {target} BY NAME SELECT f.* FROM _hearth_frame AS f "  # noqa: S608
+                f"WHERE NOT EXISTS (SELECT 1 FROM {target} AS t WHERE t.{column} = ? AND {cond})",
+                [day],
+            )
+            after = self.fetch(f"SELECT count(*) FROM {target}")[0][0]  # noqa: S608
+        finally:
+            self.con.unregister("_hearth_frame")
+        return int(after - before)
+
+    def replace_for_date(self, table: str, day: date, frame: pl.DataFrame, **constants: Any) -> int:
+        """Replace the rows of ``table`` keyed on ``day`` with ``frame`` (rerun-safe)."""
+        target = _table(table)
+        column = DATE_KEY[target]
+        with self.transaction():
+            self.con.execute(f"DELETE FROM {target} WHERE {column} = ?", [day])  # noqa: S608
+            return self.insert(target, frame, **{column: day, **constants})
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A transaction that nests: an inner block joins the outer one."""
+        if getattr(self, "_in_tx", False):
+            yield
+            return
+        self.con.execute("BEGIN TRANSACTION")
+        self._in_tx = True
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        else:
+            self.con.execute("COMMIT")
+        finally:
+            self._in_tx = False
+
+    # ---- publishing --------------------------------------------------------------------
+    def publish_list(self, list_date: date, run_id: str, *, as_of_latest: bool) -> dict[str, int]:
+        """Move one list date's pending flags into the marts, in one transaction."""
+        counts: dict[str, int] = {}
+        with self.transaction():
+            for mart in PUBLISHED_MARTS:
+                self.con.execute(f"DELETE FROM {_table(mart)} WHERE list_date = ?", [list_date])  # noqa: S608
+                self.con.execute(sql(f"publish_{mart.split('.')[1]}"), {"list_date": list_date, "run_id": run_id})
+                counts[mart] = self.fetch(
+                    f"SELECT count(*) FROM {_table(mart)} WHERE list_date = ?", [list_date]  # noqa: S608
+                )[0][0]
+            if as_of_latest:
+                self.con.execute("DELETE FROM marts.child_index")
+                self.con.execute(sql("publish_child_index"), {"as_of": list_date})
+            self.con.execute(sql("publish_flag_evidence"), {"list_date": list_date, "run_id": run_id})
+            self.con.execute(
+                "INSERT INTO audit.publications VALUES (?, ?, current_timestamp, ?, ?, ?)",
+                [list_date, run_id, counts["marts.child_flags"], counts["marts.mash_list"],
+                 counts["marts.school_notifications"]],
+            )
+        return counts
+
+    def checkpoint(self) -> None:
+        self.con.execute(f"CHECKPOINT {CATALOG}")
+
+    def verify(self) -> None:
+        """Read every row of the tables readers rely on; a damaged block raises."""
+        verify_connection(self.con)
+
+
+# ---- per-source reads: one query per source, its tables bound through query_table ----------
+def register_snapshot(wh: Warehouse, source: str, as_of: date) -> pl.DataFrame:
+    """The latest snapshot of register ``source`` on or before ``as_of``, as staged
+    (``schemas.STAGED[source]``), ordered by its identifier then its substitute id."""
+    spec = sources.spec(source)
+    frame = wh.query("register_snapshot", snapshot_table=spec.staging_table, as_of=as_of)
+    # A register delivered without an identifier (the early-years return) is ordered by its key.
+    order = [spec.identifier, "substitute_id"] if spec.identifier else list(spec.key)
+    return frame.select(list(spec.staged)).sort(order, nulls_last=True)
+
+
+def snapshot_info(wh: Warehouse, as_of: date) -> pl.DataFrame:
+    """Every register's snapshots on or before ``as_of`` with their row counts: one row per
+    (source, snapshot_date), by source, newest first."""
+    frames = [
+        wh.query("snapshot_counts", source=s.name, snapshot_table=s.staging_table, as_of=as_of)
+        for s in sources.REGISTRY if s.is_register
+    ]
+    return pl.concat(frames).sort(["source", "snapshot_date"], descending=[False, True])
+
+
+def known_record_ids(wh: Warehouse, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` name a record ever staged by a source that takes part in linkage."""
+    known: set[str] = set()
+    for spec in sources.REGISTRY:
+        if not spec.link_types or not any(i.startswith(f"{spec.name}:") for i in ids):
+            continue
+        columns = sorted({c for part in spec.id_parts for c in part})
+        staged = wh.query("staged_id_columns", staging_table=spec.staging_table, columns=columns)
+        known |= set(staged.select(spec.record_id()).to_series().drop_nulls().to_list())
+    return known & set(ids)
+
+
+def verify_connection(con: duckdb.DuckDBPyConnection) -> None:
+    for table in VERIFIED_TABLES:
+        # hash() of the whole row makes DuckDB read every column, not only row counts.
+        con.execute(f"SELECT count(*), sum(hash(t)) FROM {_table(table)} AS t").fetchall()  # noqa: S608
+
+
+def _attach(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool, key: str | None) -> None:
+    options = []
+    params: list[Any] = []
+    if read_only:
+        options.append("READ_ONLY")
+    if key:
+        options.append("ENCRYPTION_KEY ?")
+        params.append(key)
+    opts = f" ({', '.join(options)})" if options else ""
+    # ATTACH takes no bound parameter for the path in every DuckDB version; the path is
+    # ours (from settings), quoted as an SQL string literal.
+    literal = "'" + str(path).replace("'", "''") + "'"
+    con.execute(f"ATTACH {literal} AS {CATALOG}{opts}", params or None)
+    con.execute(f"USE {CATALOG}")
+
+
+def _open(path: Path, *, read_only: bool, key: str | None) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    # TIMESTAMPTZ values come back in the session zone; pin it so results do not depend on
+    # the host's zone (and polars sees "UTC", the zone stage code compares against).
+    con.execute("SET TimeZone = 'UTC'")
+    if key:
+        # Writing encrypted files needs httpfs's mbedtls-hardened crypto, which a production
+        # image installs at build time (docs/data-protection.md). Where it is missing we fall
+        # back to DuckDB's built-in mbedtls implementation, which is what tests exercise.
+        try:
+            con.execute("LOAD httpfs")
+        except duckdb.Error:
+            if os.environ.get("HEARTH_ENV") == "production":
+                con.close()
+                raise WarehouseError(
+                    "HEARTH_ENV=production needs DuckDB's httpfs extension to write an encrypted "
+                    "warehouse; install it in the image at build time (docs/data-protection.md)."
+                ) from None
+            con.execute("SET force_mbedtls_unsafe = true")
+    try:
+        _attach(con, path, read_only=read_only, key=key)
+    except duckdb.IOException as exc:
+        con.close()
+        if "lock" in str(exc).lower():
+            raise WarehouseBusyError(
+                f"{path} is held by another process (DuckDB allows one writer). Wait for the "
+                "running night or command to finish, then retry."
+            ) from exc
+        raise WarehouseError(f"cannot open {path}: {exc}") from exc
+    except duckdb.Error as exc:
+        con.close()
+        raise WarehouseError(
+            f"cannot open {path}: {exc}. If the warehouse is encrypted, set HEARTH_ENCRYPTION_KEY."
+        ) from exc
+    return con
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply every migration in ``sql/ddl`` not yet recorded; return the names applied."""
+    con.execute((DDL_DIR / "000_migrations.sql").read_text(encoding="utf-8"))
+    done = {v for (v,) in con.execute("SELECT version FROM audit.schema_migrations").fetchall()}
+    applied = []
+    for path in sorted(DDL_DIR.glob("[0-9][0-9][0-9]_*.sql")):
+        version = int(path.name[:3])
+        if version == 0 or version in done:
+            continue
+        text = path.read_text(encoding="utf-8")
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(text)
+            con.execute(
+                "INSERT INTO audit.schema_migrations (version, name, checksum) VALUES (?, ?, ?)",
+                [version, path.name, hashlib.sha256(text.encode()).hexdigest()],
+            )
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise WarehouseError(f"migration {path.name} failed: {exc}") from exc
+        applied.append(path.name)
+        log.info("applied migration %s", path.name)
+    return applied
+
+
+def exists(published: Path) -> bool:
+    """Whether a warehouse (its published or its working file) is at ``published``."""
+    published = Path(published)
+    return published.exists() or work_path(published).exists()
+
+
+def require_existing(published: Path) -> None:
+    """Refuse a warehouse path that holds none: a mistyped ``--warehouse`` must not quietly
+    start an empty warehouse (and empty lists) beside the real one."""
+    if not exists(published):
+        raise WarehouseMissingError(
+            f"there is no warehouse at {published}. Check the path (--warehouse or HEARTH_WAREHOUSE); "
+            f"to start a new, empty warehouse there on purpose run `hearth init --warehouse {published}` "
+            "(or `hearth run --create …`)."
+        )
+
+
+@contextmanager
+def open_writer(published: Path, *, key: str | None = None, create: bool = True) -> Iterator[Warehouse]:
+    """Open the working file for writing, migrating it; with ``create`` (the default for
+    the library, never for a command line without ``--create``) a missing warehouse and
+    its folder are made, owner-only."""
+    published = Path(published)
+    path = work_path(published)
+    if not create:
+        require_existing(published)
+    private_dirs(path.parent)
+    # Under the lock: a detached copy after the last handover may still be writing it.
+    with working_copy_lock(published):
+        if not path.exists() and published.exists():
+            # The working file is a private detail; the published file holds everything
+            # (it is the last handed-over or copied working file).
+            log.info("working file %s missing; copying it from the published file %s", path, published)
+            _copy(published, path)
+        try:
+            con = _open(path, read_only=False, key=key)
+        except WarehouseError as exc:
+            if not is_corruption(exc):
+                raise
+            raise _set_aside(path, published, exc) from exc
+        make_private(path)
+    try:
+        migrate(con)
+        yield Warehouse(con=con, path=path, published=published, read_only=False, key=key)
+    except Exception as exc:
+        if isinstance(exc, WorkingFileCorruptError) or not is_corruption(exc):
+            raise
+        con.close()
+        with working_copy_lock(published):
+            raise _set_aside(path, published, exc) from exc
+    finally:
+        con.close()
+
+
+def _set_aside(path: Path, published: Path, exc: BaseException) -> WorkingFileCorruptError:
+    """Rename a damaged working file out of the way (kept for investigation) and copy a
+    fresh one from the published file. Called under the working-copy lock."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    aside = path.with_name(f"{path.stem}.corrupt-{stamp}{path.suffix}")
+    os.replace(path, aside)
+    fsync_dir(path.parent)
+    log.error("working file %s is damaged (%s); set aside as %s", path, exc, aside)
+    if published.exists():
+        copy_durably(published, path)
+        recopied = f"a fresh working file was copied from the published file {published}, whose lists are unchanged"
+    else:
+        recopied = "there is no published file to copy from; the next run starts an empty warehouse"
+    return WorkingFileCorruptError(
+        f"the working file {path} is damaged ({exc}). It was set aside as {aside} for "
+        f"investigation and {recopied}. Nothing was published: yesterday's lists stand. Rerun "
+        "the night; if this happens again, check the disk.",
+        set_aside=aside,
+    )
+
+
+@contextmanager
+def open_reader(published: Path, *, key: str | None = None) -> Iterator[Warehouse]:
+    """Open the published copy read-only (what coordinators, auditors and reports use)."""
+    published = Path(published)
+    if not published.exists():
+        raise WarehouseMissingError(
+            f"{published} does not exist yet: run a night first (`hearth run --date …` or `hearth demo`)."
+        )
+    con = _open(published, read_only=True, key=key)
+    try:
+        yield Warehouse(con=con, path=published, published=published, read_only=True, key=key)
+    finally:
+        con.close()
+
+
+def refresh_published(wh: Warehouse, *, handover: bool = False) -> Path:
+    """Checkpoint the working file and atomically swap it in as the published file.
+
+    Open readers keep the inode they opened (their old snapshot); new readers see the new
+    file. By default a copy is swapped in and ``wh`` stays open. With ``handover`` (the last
+    act of a night) the working file itself is closed and renamed onto the published path,
+    ``wh`` can no longer be used, and a detached process prepares the next working copy.
+    """
+    wh.checkpoint()
+    if not handover:
+        _copy(wh.path, wh.published, verify=_verify_file(wh))
+        log.info("published %s", wh.published)
+        return wh.published
+    # Read back what readers will read before it replaces their file: a damaged working
+    # file raises here and is set aside (open_writer), and the published file stays.
+    wh.verify()
+    with working_copy_lock(wh.published):
+        wh.con.close()
+        os.replace(wh.path, wh.published)
+        fsync_dir(wh.published.parent)
+    log.info("published %s (handed over; the next working copy is made in the background)", wh.published)
+    _spawn_working_copy(wh.published)
+    return wh.published
+
+
+def _copy(source: Path, target: Path, *, verify: Callable[[Path], None] | None = None) -> None:
+    """``copy_durably`` with a failure (a full disk, a read-only folder) said plainly; the
+    partial temporary copy is already gone when this raises."""
+    try:
+        copy_durably(source, target, verify=verify)
+    except OSError as exc:
+        raise output_error(target, exc, what="the warehouse copy") from exc
+
+
+def run_readonly_sql(wh: Warehouse, text: str) -> pl.DataFrame:
+    """Run a person's ad-hoc query on a read-only warehouse connection.
+
+    The published file is attached read-only; on top of that the connection may not touch
+    the file system (no COPY … TO, no read_csv of other files, no ATTACH, no INSTALL) and
+    that setting is locked, so a query can only read the warehouse.
+    """
+    if not wh.read_only:
+        raise WarehouseError("ad-hoc SQL runs only on the published file, opened read-only")
+    wh.con.execute("SET enable_external_access = false")
+    wh.con.execute("SET lock_configuration = true")
+    try:
+        relation = wh.con.sql(text)
+        return pl.DataFrame() if relation is None else relation.pl()
+    except duckdb.Error as exc:
+        raise QueryError(f"the query failed: {exc}") from None
+
+
+def _verify_file(wh: Warehouse) -> Callable[[Path], None]:
+    """A check of a copied file before it replaces the published one (same key as ``wh``)."""
+    def check(path: Path) -> None:
+        con = _open(path, read_only=True, key=wh.key)
+        try:
+            verify_connection(con)
+        finally:
+            con.close()
+
+    return check
+
+
+def _spawn_working_copy(published: Path) -> None:
+    """Start ``python -m pipeline.publish.working_copy PUBLISHED`` detached, so the night's process
+    can exit; if it never finishes, the next writer copies instead."""
+    try:
+        subprocess.Popen(  # our interpreter and module, a path from settings
+            [sys.executable, "-m", "pipeline.publish.working_copy", str(published)],
+            cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True,
+        )
+    except OSError as exc:
+        log.warning("could not start the background working copy (%s); the next writer will copy", exc)

@@ -1,0 +1,1 @@
+"""Synthetic data: the synthetic county, its accuracy against truth, FEBRL4 recast."""

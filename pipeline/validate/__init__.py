@@ -1,0 +1,1 @@
+"""Validate: landing values, Great Expectations suites, quarantine and staging."""

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipeline.config import Settings
+from pipeline.errors import WarehouseError, WarehouseMissingError
+from pipeline.publish import warehouse
+
+D1 = date(2026, 10, 1)
+
+
+def _migrations(wh: warehouse.Warehouse) -> list[tuple[int, str]]:
+    return wh.fetch("SELECT version, name FROM audit.schema_migrations ORDER BY version")
+
+
+def test_fresh_migration_creates_every_schema_and_records_each_file(settings: Settings) -> None:
+    with warehouse.open_writer(settings.warehouse) as wh:
+        schemas = {r[0] for r in wh.fetch("SELECT schema_name FROM information_schema.schemata WHERE catalog_name = 'wh'")}
+        applied = _migrations(wh)
+    assert {"raw", "staging", "linked", "marts", "audit"} <= schemas
+    files = sorted(p.name for p in warehouse.DDL_DIR.glob("[0-9][0-9][0-9]_*.sql") if not p.name.startswith("000"))
+    assert [name for _, name in applied] == files
+
+
+def test_reapplying_migrations_is_a_no_op(settings: Settings) -> None:
+    with warehouse.open_writer(settings.warehouse) as wh:
+        first = _migrations(wh)
+    with warehouse.open_writer(settings.warehouse) as wh:
+        assert warehouse.migrate(wh.con) == []
+        assert _migrations(wh) == first
+
+
+def test_every_writable_table_exists(settings: Settings) -> None:
+    with warehouse.open_writer(settings.warehouse) as wh:
+        existing = {
+            f"{s}.{t}"
+            for s, t in wh.fetch("SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = 'wh'")
+        }
+    assert existing >= warehouse.TABLES
+
+
+def test_table_names_outside_the_fixed_list_are_refused(writer: warehouse.Warehouse) -> None:
+    with pytest.raises(WarehouseError, match="not a hearth table"):
+        writer.insert("raw.x; DROP TABLE audit.run_log", pl.DataFrame({"a": [1]}))
+
+
+def test_replace_for_date_replaces_only_that_date(writer: warehouse.Warehouse) -> None:
+    frame = pl.DataFrame({"record_id": ["a", "b"], "child_id": ["C1", "C2"]})
+    writer.replace_for_date("linked.child_xref", D1, frame)
+    writer.replace_for_date("linked.child_xref", date(2026, 10, 2), frame.head(1))
+    writer.replace_for_date("linked.child_xref", D1, frame.head(1))
+    rows = writer.fetch("SELECT as_of, count(*) FROM linked.child_xref GROUP BY as_of ORDER BY as_of")
+    assert rows == [(D1, 1), (date(2026, 10, 2), 1)]
+
+
+def test_insert_new_skips_rows_already_recorded_for_that_date(writer: warehouse.Warehouse) -> None:
+    frame = pl.DataFrame({"source": ["health_register"], "_file": ["h.csv"], "_row": [4], "reasons": [["x"]],
+                          "record": ['{"nhs_number": "1"}']})
+    key = ("source", "_file", "_row", "record")
+    assert writer.insert_new("audit.quarantine", frame, key=key, day=D1, run_id="r1") == 1
+    assert writer.insert_new("audit.quarantine", frame, key=key, day=D1, run_id="r2") == 0
+    # The same row delivered on another date is new evidence.
+    assert writer.insert_new("audit.quarantine", frame, key=key, day=date(2026, 10, 2), run_id="r3") == 1
+    assert writer.fetch("SELECT run_id FROM audit.quarantine ORDER BY delivery_date") == [("r1",), ("r3",)]
+
+
+def test_published_copy_is_readable_while_a_reader_holds_it(settings: Settings) -> None:
+    with warehouse.open_writer(settings.warehouse) as wh:
+        wh.replace_for_date("linked.child_xref", D1, pl.DataFrame({"record_id": ["a"], "child_id": ["C1"]}))
+        warehouse.refresh_published(wh)
+    with warehouse.open_reader(settings.warehouse) as reader:
+        # The nightly writer must not be blocked by an auditor's open session.
+        with warehouse.open_writer(settings.warehouse) as wh:
+            wh.replace_for_date("linked.child_xref", D1, pl.DataFrame({"record_id": ["a", "b"], "child_id": ["C1", "C2"]}))
+            warehouse.refresh_published(wh)
+        # The open reader keeps its snapshot …
+        assert reader.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 1
+    # … and a new reader sees the new night.
+    with warehouse.open_reader(settings.warehouse) as reader:
+        assert reader.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 2
+
+
+def test_reader_cannot_write(settings: Settings) -> None:
+    with warehouse.open_writer(settings.warehouse) as wh:
+        warehouse.refresh_published(wh)
+    with warehouse.open_reader(settings.warehouse) as reader, pytest.raises(duckdb.Error):
+        reader.fetch("DELETE FROM audit.run_log")
+
+
+def test_opening_a_missing_published_file_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(WarehouseMissingError, match="run a night first"):
+        with warehouse.open_reader(tmp_path / "nope.duckdb"):
+            pass
+
+
+def test_transaction_rolls_back_on_error(writer: warehouse.Warehouse) -> None:
+    with pytest.raises(RuntimeError):
+        with writer.transaction():
+            writer.replace_for_date("linked.child_xref", D1, pl.DataFrame({"record_id": ["a"], "child_id": ["C1"]}))
+            raise RuntimeError("boom")
+    assert writer.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 0
+
+
+def _xref_rows(n: int) -> pl.DataFrame:
+    return pl.DataFrame({"record_id": [f"r{i}" for i in range(n)], "child_id": [f"C{i}" for i in range(n)]})
+
+
+def test_handover_publishes_the_working_file_and_a_working_copy_follows(settings: Settings) -> None:
+    work = warehouse.work_path(settings.warehouse)
+    with warehouse.open_writer(settings.warehouse) as wh:
+        warehouse.refresh_published(wh)
+    with warehouse.open_reader(settings.warehouse) as reader:
+        with warehouse.open_writer(settings.warehouse) as wh:
+            wh.replace_for_date("linked.child_xref", D1, _xref_rows(3))
+            inode = work.stat().st_ino
+            warehouse.refresh_published(wh, handover=True)
+            with pytest.raises(duckdb.Error):  # handed over: this connection is closed
+                wh.fetch("SELECT 1")
+        assert settings.warehouse.stat().st_ino == inode  # renamed, not copied
+        assert reader.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 0  # its own snapshot
+    warehouse.prepare_working_copy(settings.warehouse)
+    assert work.exists() and work.stat().st_ino != inode
+    with warehouse.open_reader(settings.warehouse) as reader:
+        assert reader.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 3
+    with warehouse.open_writer(settings.warehouse) as wh:  # the next writer carries on from it
+        assert wh.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 3
+
+
+def test_a_working_copy_that_never_finished_is_made_by_the_next_writer(settings: Settings) -> None:
+    work = warehouse.work_path(settings.warehouse)
+    with warehouse.open_writer(settings.warehouse) as wh:
+        wh.replace_for_date("linked.child_xref", D1, _xref_rows(2))
+        warehouse.refresh_published(wh, handover=True)
+    warehouse.prepare_working_copy(settings.warehouse)
+    work.unlink()  # as if the detached copy was killed before its rename …
+    partial = work.with_name(f".{work.name}.999999.tmp")
+    partial.write_bytes(b"half a file")  # … leaving its temporary file
+    with warehouse.open_writer(settings.warehouse) as wh:
+        assert wh.fetch("SELECT count(*) FROM linked.child_xref")[0][0] == 2
+    assert not partial.exists()
+    assert warehouse.prepare_working_copy(settings.warehouse) is False  # nothing left to do

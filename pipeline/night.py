@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from pipeline import __version__, schemas
+from pipeline import __version__, schemas, sources
 from pipeline.config import Settings
 from pipeline.errors import (
     DataQualityError,
@@ -376,6 +376,11 @@ def link_inputs(wh: Warehouse, day: date) -> LinkInputs:
         reviews=wh.query("review_decisions_latest", until=day),
         as_of=day,
         models=wh.query("link_models_before", as_of=day),
+        partners={
+            s.name: warehouse.register_snapshot(wh, s.name, day) for s in sources.REGISTRY
+            if s.is_register and "register_child" in s.link_types
+            and s.name not in ("health_register", "school_census")
+        },
     )
 
 
@@ -419,7 +424,8 @@ def stage_link(ctx: NightContext) -> StageResult:
             keep = ctx.settings.retention.history_days
             if keep is not None:
                 wh.prune_history(day - timedelta(days=keep))
-        result.rows_in = inputs.health.height + inputs.school.height + inputs.persons.height
+        result.rows_in = (inputs.health.height + inputs.school.height + inputs.persons.height
+                          + sum(f.height for f in inputs.partners.values()))
         result.rows_out = linked.children.height
         result.detail = {
             "children": linked.children.height, "households": linked.households.height,
@@ -475,6 +481,7 @@ def flag_inputs(wh: Warehouse, day: date) -> tuple[FlagInputs, list[RunWarning]]
         previous_incidents=(wh.query("current_incidents", as_of=previous) if previous
                             else schemas.empty(schemas.CURRENT_INCIDENTS)),
         persons=wh.query("current_persons", as_of=day).select(list(PERSON_RELATIONSHIPS)),
+        contacts=wh.query("current_contacts", as_of=day),
     )
     return inputs, undecided
 
@@ -500,6 +507,13 @@ def stage_flag(ctx: NightContext) -> StageResult:
             wh.replace_for_date(
                 "linked.pending_unlocated_suspects", day, flags.unlocated_suspects.drop("list_date"), run_id=ctx.run_id
             )
+            wh.replace_for_date(
+                "linked.pending_contact_candidates", day, flags.contact_candidates.drop("list_date"), run_id=ctx.run_id
+            )
+            wh.replace_for_date(
+                "linked.pending_consultations_to_revisit", day, flags.consultations_to_revisit.drop("list_date"),
+                run_id=ctx.run_id,
+            )
         result.rows_in = inputs.incidents.height
         result.rows_out = flags.child_flags.height
         result.detail = {
@@ -507,6 +521,8 @@ def stage_flag(ctx: NightContext) -> StageResult:
             "children_flagged": flags.child_flags.height,
             "households_listed": flags.mash_list.height,
             "school_notifications": flags.school_notifications.height,
+            "contact_candidates": flags.contact_candidates.height,
+            "consultations_to_revisit": flags.consultations_to_revisit.height,
             "warnings": [w.as_dict() for w in undecided],
         }
     return result

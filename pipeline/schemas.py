@@ -90,6 +90,17 @@ CHILD_INDEX: Schema = {
     "year_group": pl.String,
     "gp_practice_code": pl.String,
     "health_visitor_team": pl.String,
+    # Landing contract v2 (migration 025): the child's early-years setting and social-care
+    # involvement, from the latest early-years return and social-care snapshot.
+    "provider_urn": pl.String,
+    "provider_name": pl.String,
+    "case_ref": pl.String,
+    "social_care_status": pl.String,     # social_care.status: child_in_need, pre_birth, closed, …
+    "social_care_since": pl.Date,
+    "social_care_team": pl.String,
+    # Every forename and date of birth the child's records give (linked.children only).
+    "known_forenames": pl.List(pl.String),
+    "known_dobs": pl.List(pl.Date),
 }
 
 HOUSEHOLDS: Schema = {
@@ -184,6 +195,12 @@ CHILD_FLAGS: Schema = {
     "level_reason": pl.String,
     "school_name": pl.String,
     "health_visitor_team": pl.String,
+    # Migration 025: the early-years setting, social-care status in words ("open child
+    # protection plan since 3 Mar (Norwich CP Team 2)"), and the MASH contacts about the
+    # child, or naming it as a candidate, in the contact window.
+    "provider_urn": pl.String,
+    "social_care": pl.String,
+    "contact_ids": pl.List(pl.String),
 }
 
 MASH_LIST: Schema = {
@@ -211,6 +228,52 @@ MASH_LIST: Schema = {
     "last_listed_on": pl.Date,           # the last earlier list date this row's key was on, or null
     "suspect_relationships": pl.List(pl.String),  # "<incident_id>: the suspect is the victim's partner"
     "incident_reach": pl.List(pl.String),         # "<incident_id>:<basis>": how each incident reaches the row
+    # Migration 025 (Case S): the MASH contacts about the row's children in the contact
+    # window, one line each; social-care status of its children; the Signs of Safety frame.
+    "contact_ids": pl.List(pl.String),
+    "contacts": pl.List(pl.String),
+    "social_care": pl.List(pl.String),
+    "worries": pl.List(pl.String),               # what are we worried about
+    "working_well": pl.String,                   # what is working well: a prompt for the meeting
+    "next_steps": pl.List(pl.String),            # what needs to happen
+    "curiosity_prompts": pl.List(pl.String),
+}
+
+# The MASH's contacts as of a date (sql/queries/current_contacts.sql): the latest version of
+# each, with the night it first arrived and last changed.
+CURRENT_CONTACTS: Schema = {
+    **{c: t for c, t in STAGED["mash_contacts"].items() if c not in LINEAGE},
+    "first_seen_on": pl.Date,
+    "last_changed_on": pl.Date,
+}
+
+# Which children an anonymous (or partly named) contact may be about: never merged into a
+# child. ``matched_through`` is how the candidate was found ("early_years:EY123456",
+# "school:121212", "gp:D82001", or "named" for a contact that names the family).
+CONTACT_CANDIDATES: Schema = {
+    "list_date": pl.Date,
+    "contact_id": pl.String,
+    "child_id": pl.String,
+    "household_id": pl.String,
+    "matched_through": pl.String,
+    "fit_score": pl.Float64,
+    "fit": pl.String,
+}
+
+CONSULTATIONS_TO_REVISIT: Schema = {
+    "list_date": pl.Date,
+    "contact_id": pl.String,
+    "received_at": pl.Datetime("us", "UTC"),
+    "contact_type": pl.String,
+    "anonymous": pl.String,
+    "caller_role": pl.String,
+    "caller_org": pl.String,
+    "concern_category": pl.String,
+    "level_stated": pl.String,
+    "level_recorded": pl.String,
+    "outcome": pl.String,
+    "why": pl.List(pl.String),
+    "candidate_child_ids": pl.List(pl.String),
 }
 
 # Extension of outputs-v1 (a new mart, for police): every suspect of an incident in the
@@ -237,6 +300,8 @@ SCHOOL_NOTIFICATIONS: Schema = {
     "incident_reported_at": pl.Datetime("us"),  # Europe/London wall clock
     "child_present": pl.String,          # yes | no | unknown
     "late": pl.Boolean,                  # notify_by had passed when the list was published
+    # Migration 025: "school", or "early_years" (school_urn then holds the setting's URN).
+    "setting_type": pl.String,
 }
 
 

@@ -21,7 +21,9 @@ import polars as pl
 from pipeline.errors import UnknownSourceError
 
 Schema = dict[str, pl.DataType | type[pl.DataType]]
-Kind = Literal["police", "register"]
+# police: versions upserted by key (police and the MASH's own contact log); register: full
+# snapshots, the latest standing until the next.
+Kind = Literal["police", "register", "contacts"]
 # What the retention policy keeps a source's staged rows for (RetentionPolicy.<class>_days).
 RetentionClass = Literal["police", "register"]
 # The link types a source's records take part in (schemas.LINK_DECISIONS.link_type).
@@ -83,6 +85,17 @@ class SourceSpec:
     # Linked sources that are not registers: the query (sql/queries) of each record's
     # latest staged version on or before $as_of. A register's is its latest snapshot.
     records_query: str | None = None
+    # Landing columns whose spaces are removed and letters upper-cased before checking
+    # (an Ofsted URN typed "EY 123456" is still EY123456).
+    compact: tuple[str, ...] = ()
+    # Versions: the column whose latest value wins among rows of one key in one delivery.
+    latest_by: str | None = None
+    # Snapshots: days a snapshot may stand before the night fails as stale (None: the
+    # configured ingest.register_max_age_days). A monthly return stands for a month and more.
+    max_age_days: int | None = None
+    # False for a partner that may never have delivered: until its first file the source is
+    # absent from the night's picture (and the report says so) instead of failing the night.
+    always_delivered: bool = True
 
     @property
     def raw_table(self) -> str:
@@ -137,6 +150,7 @@ POLICE_INCIDENTS = SourceSpec(
     key=("incident_id",),
     identifier=None,
     id_parts=(("incident_id",),),
+    latest_by="updated_at",
     staging_table="staging.police_incident_versions",
     date_column="delivery_date",
     retention="police",
@@ -178,7 +192,7 @@ POLICE_PERSONS = SourceSpec(
     date_column="delivery_date",
     retention="police",
     link_types=("police_child", "police_adult"),
-    link_priority=2,
+    link_priority=4,
     child_label="police",
     detail=lambda: pl.concat_str(pl.col("role"), pl.lit(" on incident "), pl.col("incident_id")),
     records_query="police_person_records",
@@ -232,14 +246,145 @@ HEALTH_REGISTER = SourceSpec(
     extras=("substitute_id",),
 )
 
+EARLY_YEARS = SourceSpec(
+    name="early_years",
+    kind="register",
+    required=("provider_urn", "provider_name", "provider_type", "forename", "surname", "dob", "address_line1", "postcode"),
+    optional=("gender", "address_line2", "town", "uprn", "attends_from"),
+    enums={
+        "provider_type": ("childminder", "nursery", "preschool", "school_nursery", "other"),
+        "gender": GENDERS,
+    },
+    staged={
+        "provider_urn": pl.String, "provider_name": pl.String, "provider_type": pl.String,
+        "forename": pl.String, "surname": pl.String, "dob": pl.Date, "gender": pl.String,
+        **ADDRESS, "attends_from": pl.Date, **LINEAGE,
+    },
+    # No identifier is delivered: a child is known by the setting, name and date of birth.
+    key=("provider_urn", "forename", "surname", "dob"),
+    identifier=None,
+    id_parts=(("provider_urn",), ("forename",), ("surname",), ("dob",)),
+    staging_table="staging.early_years_snapshots",
+    date_column="snapshot_date",
+    retention="register",
+    link_types=("register_child", "police_child"),
+    link_priority=3,
+    child_label="early_years",
+    agency=Agency(tag="early_years", column="provider_urn", label="Early-years setting", order=3),
+    detail=lambda: pl.concat_str(
+        pl.lit("early years "), pl.col("provider_urn"), pl.lit(" "), pl.col("provider_name").fill_null("")
+    ),
+    words="early-years return",
+    sender="the early-years team",
+    compact=("provider_urn",),
+    # Funded-place returns are monthly (termly in some areas): a month-old return still says
+    # where a child spends the day.
+    max_age_days=45,
+    always_delivered=False,
+)
+
+SOCIAL_CARE = SourceSpec(
+    name="social_care",
+    kind="register",
+    required=("case_ref", "forename", "surname", "status", "status_since"),
+    optional=(
+        "dob", "gender", "nhs_number", "upn", "address_line1", "address_line2", "town", "postcode", "uprn", "team",
+    ),
+    enums={
+        "status": (
+            "early_help", "referral", "assessment", "child_in_need", "child_protection_plan",
+            "looked_after", "pre_birth", "closed",
+        ),
+        "gender": GENDERS,
+    },
+    staged=_register_staged("case_ref", {
+        "nhs_number": pl.String, "upn": pl.String, "status": pl.String, "status_since": pl.Date, "team": pl.String,
+    }),
+    key=("case_ref",),
+    identifier="case_ref",
+    id_parts=(("case_ref", "substitute_id"),),
+    staging_table="staging.social_care_snapshots",
+    date_column="snapshot_date",
+    retention="register",
+    link_types=("register_child", "police_child"),
+    link_priority=2,
+    child_label="social_care",
+    agency=Agency(tag="social_care", column="social_care_team", label="Social care", order=4),
+    detail=lambda: pl.concat_str(
+        pl.lit("social care "), pl.col("case_ref"), pl.lit(" "), pl.col("status").fill_null("")
+    ),
+    words="children's social care",
+    sender="children's social care",
+    extras=("substitute_id",),
+    always_delivered=False,
+)
+
+MASH_CONTACTS = SourceSpec(
+    name="mash_contacts",
+    kind="contacts",
+    required=(
+        "contact_id", "received_at", "updated_at", "contact_type", "anonymous", "caller_role",
+        "concern_category", "level_recorded", "outcome",
+    ),
+    optional=(
+        "caller_org", "child_forename", "child_surname", "child_dob", "child_age_years", "child_gender",
+        "address_line1", "postcode", "level_stated", "summary",
+    ),
+    enums={
+        "contact_type": ("consultation", "referral"),
+        "anonymous": ("yes", "no"),
+        "caller_role": (
+            "childminder", "nursery", "school", "health_visitor", "gp", "midwife", "police", "housing",
+            "family", "public", "other",
+        ),
+        "child_gender": GENDERS,
+        "concern_category": (
+            "domestic_abuse", "physical_injury", "neglect", "emotional", "sexual", "behaviour", "other",
+        ),
+        "level_stated": ("1", "2", "3", "4"),
+        "level_recorded": ("1", "2", "3", "4"),
+        "outcome": ("advice_given", "referral_made", "early_help_offered", "no_further_action", "pending"),
+    },
+    staged={
+        "contact_id": pl.String,
+        "received_at": pl.Datetime("us", "UTC"),
+        "updated_at": pl.Datetime("us", "UTC"),
+        "contact_type": pl.String, "anonymous": pl.String, "caller_role": pl.String, "caller_org": pl.String,
+        "child_forename": pl.String, "child_surname": pl.String, "child_dob": pl.Date,
+        "child_age_years": pl.Int64, "child_gender": pl.String,
+        "address_line1": pl.String, "postcode": pl.String,
+        "concern_category": pl.String, "level_stated": pl.String, "level_recorded": pl.String,
+        "outcome": pl.String,
+        # Free text from the caller: staged (restricted) and never copied into a mart.
+        "summary": pl.String,
+        **LINEAGE,
+    },
+    key=("contact_id",),
+    identifier=None,
+    id_parts=(("contact_id",),),
+    staging_table="staging.mash_contact_versions",
+    date_column="delivery_date",
+    # Twelve months of contacts resurface on the list; police's period keeps them.
+    retention="police",
+    words="MASH contacts",
+    sender="the MASH",
+    compact=("caller_org",),
+    latest_by="updated_at",
+    records_query="current_contacts",
+    always_delivered=False,
+)
+
 # In the order a night validates them: police first (persons are checked against the
-# incidents that passed in the same delivery), then the registers.
-REGISTRY: tuple[SourceSpec, ...] = (POLICE_INCIDENTS, POLICE_PERSONS, SCHOOL_CENSUS, HEALTH_REGISTER)
+# incidents that passed in the same delivery), then the registers, then the MASH's contacts.
+REGISTRY: tuple[SourceSpec, ...] = (
+    POLICE_INCIDENTS, POLICE_PERSONS, SCHOOL_CENSUS, HEALTH_REGISTER, EARLY_YEARS, SOCIAL_CARE, MASH_CONTACTS,
+)
 BY_NAME: dict[str, SourceSpec] = {s.name: s for s in REGISTRY}
 
 SOURCES: tuple[str, ...] = tuple(s.name for s in REGISTRY)
 POLICE_SOURCES: tuple[str, ...] = tuple(s.name for s in REGISTRY if s.kind == "police")
 REGISTER_SOURCES: tuple[str, ...] = tuple(s.name for s in REGISTRY if s.kind == "register")
+CONTACT_SOURCES: tuple[str, ...] = tuple(s.name for s in REGISTRY if s.kind == "contacts")
 
 
 def spec(name: str) -> SourceSpec:

@@ -32,7 +32,14 @@ from pipeline.flag.calendar import (
     add_working_hours,
     school_day_starts_after,
 )
-from pipeline.flag.rules import LEVEL_RANK, LEVELS, RULE_ORDER, Rules
+from pipeline.flag.rules import LEVEL_RANK, LEVELS, OPEN_PLAN_STATUSES, RULE_ORDER, Rules
+from pipeline.link.contacts import (
+    child_contact_facts,
+    consultations_to_revisit,
+    contact_candidates,
+    contacts_in_window,
+)
+from pipeline.outputs.discussion import discussion_frame
 from pipeline.sources import REGISTRY
 
 # (source, identifier) of each register, in the order linkage prefers their values: a
@@ -54,6 +61,8 @@ EVER_LISTED_HOUSEHOLDS = {
 # is, in police's words (``relationship_to_victim`` of landing contract v1).
 PERSON_RELATIONSHIPS = {
     "incident_id": pl.String, "person_ref": pl.String, "role": pl.String, "relationship_to_victim": pl.String,
+    # A suspect whose surname no child of the household shares prompts "who else lives here?".
+    "surname": pl.String,
 }
 
 _RANK_TO_LEVEL = {rank: level for level, rank in LEVEL_RANK.items()}
@@ -93,6 +102,8 @@ class FlagInputs:
     # CURRENT_INCIDENTS as of the previous list date: what an updated incident said before.
     previous_incidents: pl.DataFrame = field(default_factory=lambda: _empty_default(schemas.CURRENT_INCIDENTS))
     persons: pl.DataFrame = field(default_factory=lambda: _empty_default(PERSON_RELATIONSHIPS))
+    # The MASH's contacts as of the list date (CURRENT_CONTACTS): landing contract v2.
+    contacts: pl.DataFrame = field(default_factory=lambda: _empty_default(schemas.CURRENT_CONTACTS))
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,10 @@ class FlagResult:
     school_notifications: pl.DataFrame      # SCHOOL_NOTIFICATIONS
     evidence: pl.DataFrame                  # FLAG_EVIDENCE
     unlocated_suspects: pl.DataFrame = field(default_factory=lambda: _empty_default(schemas.UNLOCATED_SUSPECTS))
+    contact_candidates: pl.DataFrame = field(default_factory=lambda: _empty_default(schemas.CONTACT_CANDIDATES))
+    consultations_to_revisit: pl.DataFrame = field(
+        default_factory=lambda: _empty_default(schemas.CONSULTATIONS_TO_REVISIT)
+    )
 
 
 # ---- small expressions ---------------------------------------------------------------------
@@ -213,14 +228,31 @@ def _rule_conditions(rules: Rules, list_date: date) -> dict[str, pl.Expr]:
         "DASH_MEDIUM": pl.col("dash_medium_ids").list.len() > 0,
         "TWO_INCIDENTS": (n >= rules.two_incidents_min) & (n < rules.repeat_incidents_min),
         "CHILDREN_PRESENT": pl.col("present_ids").list.len() > 0,
+        "OPEN_PLAN": pl.col("social_care_status").is_in(list(OPEN_PLAN_STATUSES)),
+        "KNOWN_TO_SOCIAL_CARE": pl.col("social_care_status").is_not_null()
+        & ((pl.col("social_care_status") != "closed")
+           | (pl.col("social_care_since") >= pl.lit(list_date - timedelta(days=rules.social_care_closed_days)))),
+        "REPEATED_CONCERN": pl.col("repeated_ids").list.len() > 0,
+        "PROFESSIONAL_CONCERN": pl.col("contact_ids").list.len() > 0,
     }
 
 
+_NO_CONTACTS = {
+    "contact_ids": pl.List(pl.String), "new_contact_ids": pl.List(pl.String),
+    "contact_lines": pl.List(pl.String), "repeated_ids": pl.List(pl.String),
+}
+
+
 def child_rule_facts(
-    pairs: pl.DataFrame, *, window: pl.DataFrame, children: pl.DataFrame, rules: Rules, list_date: date
+    pairs: pl.DataFrame, *, window: pl.DataFrame, children: pl.DataFrame, rules: Rules, list_date: date,
+    contact_facts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per flagged child: the incidents behind the flag, the facts the rules test, a boolean
-    column per data rule (``fired_<RULE>``) and ``rules_rank`` (the level the rules alone give)."""
+    column per data rule (``fired_<RULE>``) and ``rules_rank`` (the level the rules alone give).
+
+    A child is flagged when an incident reaches it, or when contacts from different callers
+    about it (``contact_facts.repeated_ids``) put it there by themselves; its contacts in the
+    window (``contact_facts``, :func:`pipeline.link.contacts.child_contact_facts`) come with it."""
     per_pair = pairs.join(
         window.select("incident_id", "reported_at", "dash_risk", "children_present", "last_changed_on"),
         on="incident_id",
@@ -241,8 +273,27 @@ def child_rule_facts(
             nominal_records=pl.col("nominal_record").explode().drop_nulls().unique().sort(),
             latest_reported_at=pl.col("reported_at").max(),
         )
+    )
+    contact_facts = contact_facts if contact_facts is not None else _empty_default({"child_id": pl.String, **_NO_CONTACTS})
+    by_contacts = contact_facts.filter(pl.col("repeated_ids").list.len() > 0).join(facts, on="child_id", how="anti")
+    empty_ids = pl.lit([], dtype=pl.List(pl.String))
+    facts = pl.concat([
+        facts,
+        by_contacts.select("child_id").with_columns(
+            *[empty_ids.alias(c) for c in ("incident_ids", "dash_high_ids", "dash_medium_ids", "present_ids",
+                                           "named_ids", "nominal_records")],
+            n_incidents=pl.lit(0, pl.UInt32),
+            latest_reported_at=pl.lit(None, pl.Datetime("us", "UTC")),
+        ),
+    ], how="diagonal_relaxed")
+    facts = (
+        facts.join(contact_facts, on="child_id", how="left")
+        .with_columns(*[pl.col(c).fill_null(empty_ids) for c in _NO_CONTACTS])
         .join(children, on="child_id", how="left")
     )
+    for column, dtype in (("social_care_status", pl.String), ("social_care_since", pl.Date)):
+        if column not in facts.columns:
+            facts = facts.with_columns(pl.lit(None, dtype).alias(column))
     conditions = _rule_conditions(rules, list_date)
     facts = facts.with_columns(
         [cond.fill_null(False).alias(f"fired_{rule}") for rule, cond in conditions.items()]
@@ -375,6 +426,10 @@ def level_reason(rules: Rules) -> pl.Expr:
         # A named child is said so below; "present" then adds nothing.
         "CHILDREN_PRESENT": pl.when(pl.col("named_ids").list.len() == 0)
         .then(pl.lit("children present at the incident")).otherwise(None),
+        "OPEN_PLAN": pl.lit("open social-care plan: inform the allocated worker today"),
+        "KNOWN_TO_SOCIAL_CARE": pl.lit("known to social care"),
+        "REPEATED_CONCERN": pl.lit("contacts from different callers"),
+        "PROFESSIONAL_CONCERN": pl.lit("earlier contact with the MASH"),
     }
     at_level = [
         pl.when(pl.col(f"fired_{rule}") & (pl.col("final_rank") == LEVEL_RANK[rules.level_of(rule)]))
@@ -393,6 +448,34 @@ def _reasons_expr() -> pl.Expr:
     return pl.concat_list(
         [pl.when(pl.col(f"fired_{rule}")).then(pl.lit(rule)).otherwise(None) for rule in RULE_ORDER]
     ).list.drop_nulls()
+
+
+_SOCIAL_CARE_WORDS = {
+    "early_help": "early help", "referral": "referral open", "assessment": "assessment open",
+    "child_in_need": "open child-in-need plan", "child_protection_plan": "open child protection plan",
+    "looked_after": "looked after", "pre_birth": "pre-birth (unborn child)",
+}
+
+
+def social_care_words(list_date: date) -> pl.Expr:
+    """The child's social-care involvement in a coordinator's words: "open child protection
+    plan since 3 Mar 2026 (Norwich CP Team 2)", "looked after since …", "closed 6 weeks ago"."""
+    days = (pl.lit(list_date) - pl.col("social_care_since")).dt.total_days()
+    closed = pl.concat_str([
+        pl.lit("closed "),
+        pl.when(days < 14).then(pl.concat_str([days.cast(pl.String), pl.lit(" days ago")]))
+        .otherwise(pl.concat_str([(days // 7).cast(pl.String), pl.lit(" weeks ago")])),
+    ])
+    open_words = pl.concat_str([
+        pl.col("social_care_status").replace_strict(_SOCIAL_CARE_WORDS, default=pl.col("social_care_status")),
+        pl.lit(" since "), pl.col("social_care_since").dt.strftime("%-d %b %Y"),
+    ])
+    team = pl.when(pl.col("social_care_team").is_not_null()).then(
+        pl.concat_str([pl.lit(" ("), pl.col("social_care_team"), pl.lit(")")])
+    ).otherwise(pl.lit(""))
+    return pl.when(pl.col("social_care_status").is_null()).then(None).otherwise(pl.concat_str([
+        pl.when(pl.col("social_care_status") == "closed").then(closed).otherwise(open_words), team,
+    ]))
 
 
 # ---- evidence ----------------------------------------------------------------------------------
@@ -455,6 +538,29 @@ def evidence_rows(flags: pl.DataFrame, *, rules: Rules, list_date: date) -> pl.D
             pl.concat_str([
                 pl.lit("Children recorded present (or this child named) at incident(s) "),
                 _ids("present_ids"), pl.lit("."),
+            ]),
+        ),
+        "OPEN_PLAN": (
+            pl.col("incident_ids"),
+            pl.concat_str([pl.lit("Social care: "), pl.col("social_care").fill_null(""),
+                           pl.lit(". A new incident on a child with an open plan: inform the allocated worker today.")]),
+        ),
+        "KNOWN_TO_SOCIAL_CARE": (
+            pl.col("incident_ids"),
+            pl.concat_str([pl.lit("Social care: "), pl.col("social_care").fill_null(""), pl.lit(".")]),
+        ),
+        "REPEATED_CONCERN": (
+            empty_ids,
+            pl.concat_str([
+                pl.lit(f"Contacts from different callers within {rules.repeat_concern_days} days: "),
+                _ids("repeated_ids"), pl.lit("."),
+            ]),
+        ),
+        "PROFESSIONAL_CONCERN": (
+            empty_ids,
+            pl.concat_str([
+                pl.lit(f"MASH contact(s) in the last {rules.contact_window_days} days about the child, or "
+                       "naming it as a candidate: "), _ids("contact_ids"), pl.lit("."),
             ]),
         ),
         "LEVEL_KEPT": (
@@ -777,6 +883,8 @@ class ListContext:
     persons: pl.DataFrame
     incident_households: pl.DataFrame
     pairs: pl.DataFrame
+    # The contacts in the window (CURRENT_CONTACTS), for the discussion frame.
+    contacts: pl.DataFrame = field(default_factory=lambda: _empty_default(schemas.CURRENT_CONTACTS))
 
 
 def _row_key(household: pl.Expr, child: pl.Expr) -> pl.Expr:
@@ -841,10 +949,23 @@ def mash_rows(flags: pl.DataFrame, ctx: ListContext, *, rules: Rules, list_date:
     )
     pins = ctx.decisions.filter(pl.col("priority").is_not_null()).select("household_id", pin=pl.col("priority"))
 
+    contact_rows = (
+        flags.select("_hh_key", contact_id=pl.col("contact_ids"), line=pl.col("contact_lines"))
+        .explode("contact_id", "line")
+        .drop_nulls("contact_id")
+        .unique(["_hh_key", "contact_id"], keep="first", maintain_order=True)
+        .join(ctx.contacts.select("contact_id", "received_at"), on="contact_id", how="left")
+        .sort("received_at", "contact_id")
+        .group_by("_hh_key", maintain_order=True)
+        .agg(contact_ids=pl.col("contact_id"), contacts=pl.col("line"))
+    )
     per_household = (
         flags.group_by("_hh_key")
         .agg(
             pl.col("household_id").first(),
+            new_contact_ids=pl.col("new_contact_ids").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+            social_care=pl.concat_str([pl.col("forename").fill_null("(unnamed)"), pl.lit(": "), pl.col("social_care")])
+            .drop_nulls().unique().sort(),
             final_rank=pl.col("final_rank").max(),
             child_ids=pl.col("child_id").unique().sort(),
             any_escalated=(pl.col("status") == "escalated").any(),
@@ -862,11 +983,17 @@ def mash_rows(flags: pl.DataFrame, ctx: ListContext, *, rules: Rules, list_date:
         .join(pins, on="household_id", how="left")
         .join(ctx.households.select("household_id", "address", "postcode"), on="household_id", how="left")
         .join(_agencies(flags, list_date), on="_hh_key", how="left")
-        .with_columns(new_incident_ids=pl.col("new_incident_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        .join(contact_rows, on="_hh_key", how="left")
+        .with_columns(
+            # A household listed by contacts alone (REPEATED_CONCERN) has no incident.
+            *[pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.String))) for c in ("new_incident_ids", "all_incident_ids")]
+        )
     )
     rose = pl.col("previous_household_rank").is_null() | (pl.col("final_rank") > pl.col("previous_household_rank"))
+    # A new contact about a flagged child (a referral, another consultation) lists the row too.
     listed = per_household.filter(
         (pl.col("new_incident_ids").list.len() > 0) | pl.col("any_escalated") | rose
+        | (pl.col("new_contact_ids").list.len() > 0)
     ).with_columns(
         # A row listed only because its level rose shows the incidents behind it.
         incident_ids=pl.when(pl.col("new_incident_ids").list.len() > 0)
@@ -887,8 +1014,13 @@ def mash_rows(flags: pl.DataFrame, ctx: ListContext, *, rules: Rules, list_date:
     ]))
     first_time = pl.when(
         pl.col("ever_rank").is_null() & (pl.col("why_incidents").list.len() == 0)
+        & (pl.col("incident_ids").list.len() > 0)
     ).then(pl.concat_str([pl.lit("First time on the list: incident(s) "), pl.col("incident_ids").list.join(", "),
                           pl.lit(" now reach a child here.")]))
+    new_contacts = pl.when(pl.col("new_contact_ids").list.len() > 0).then(pl.concat_str([
+        pl.lit("New contact(s) with the MASH about a child here: "), pl.col("new_contact_ids").list.join(", "),
+        pl.lit("."),
+    ]))
     last_listed = pl.col("last_listed_on").dt.strftime("%-d %b %Y")
     history = pl.concat_str([
         pl.when(pl.col("earlier").list.len() > 0)
@@ -932,15 +1064,22 @@ def mash_rows(flags: pl.DataFrame, ctx: ListContext, *, rules: Rules, list_date:
             pl.when(pl.col("ever_rank").is_null()).then(pl.lit("new"))
             .when(escalated).then(pl.lit("escalated"))
             .otherwise(pl.lit("updated")).alias("badge"),
-            pl.concat_list(level_rose, first_time, pl.col("why_incidents")).list.drop_nulls().alias("why_listed"),
+            pl.concat_list(level_rose, first_time, pl.col("why_incidents"), new_contacts)
+            .list.drop_nulls().alias("why_listed"),
             history.alias("history"),
             "last_listed_on",
             pl.col("suspect_relationships").fill_null(empty_list),
             pl.col("incident_reach").fill_null(empty_list),
+            pl.col("contact_ids").fill_null(empty_list),
+            pl.col("contacts").fill_null(empty_list),
+            pl.col("social_care").fill_null(empty_list),
         )
         .sort("priority")
     )
-    return _conform(out, schemas.MASH_LIST)
+    return _conform(
+        discussion_frame(out, flags, window=ctx.window, persons=ctx.persons, contacts=ctx.contacts),
+        schemas.MASH_LIST,
+    )
 
 
 # ---- 6. school notifications -----------------------------------------------------------------
@@ -960,16 +1099,26 @@ def school_notification_rows(
     if previous_list_date is not None:
         fresh = fresh.filter(pl.col("first_seen_on") > pl.lit(previous_list_date))
     terms = SchoolTerms(day_start=rules.school_day_start, closures=rules.school_closures)
+    # Early-years settings (childminders most of all) are open in school holidays: they are
+    # told by the start of the next working day, with the same minimal data as a school.
+    working_days = SchoolTerms(day_start=rules.school_day_start)
     fresh = fresh.select(
         "incident_id",
         "children_present",
         notify_by=school_day_starts_after(fresh["reported_at"], terms),
+        ey_notify_by=school_day_starts_after(fresh["reported_at"], working_days),
         incident_reported_at=pl.col("reported_at").dt.convert_time_zone(TIMEZONE).dt.replace_time_zone(None),
     )
+    settings = children.select("child_id", "upn", "school_urn", pl.col("provider_urn").cast(pl.String))
+    reached = pairs.join(fresh, on="incident_id").join(settings, on="child_id")
     out = (
-        pairs.join(fresh, on="incident_id")
-        .join(children.select("child_id", "school_urn", "upn"), on="child_id")
-        .filter(pl.col("school_urn").is_not_null())
+        pl.concat([
+            reached.filter(pl.col("school_urn").is_not_null()).with_columns(setting_type=pl.lit("school")),
+            reached.filter(pl.col("provider_urn").is_not_null()).with_columns(
+                school_urn=pl.col("provider_urn"), upn=pl.lit(None, pl.String), notify_by=pl.col("ey_notify_by"),
+                setting_type=pl.lit("early_years"),
+            ),
+        ])
         .select(
             pl.lit(list_date).alias("list_date"),
             "school_urn",
@@ -984,6 +1133,7 @@ def school_notification_rows(
             .alias("child_present"),
             # Police delivered it after the school day it was due for had started.
             (pl.col("notify_by") < pl.lit(datetime.combine(list_date, rules.published_at))).alias("late"),
+            "setting_type",
         )
         .sort("notify_by", "school_urn", "child_id", "incident_id")
     )
@@ -1006,14 +1156,26 @@ def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
         else inputs.previous_flags.clear()
     )
     children = inputs.children.unique("child_id", keep="first", maintain_order=True)
+    # An index written before landing contract v2 has no partner columns: they are empty.
+    children = children.with_columns(
+        pl.lit(None, t).alias(c) for c, t in schemas.CHILD_INDEX.items() if c not in children.columns
+    )
     decisions = _latest_decisions(inputs.decisions, publication)
+    contacts = contacts_in_window(inputs.contacts, list_date=list_date, window_days=rules.contact_window_days)
+    candidates = contact_candidates(contacts, children)
+    contact_facts = child_contact_facts(
+        contacts, candidates, previous_list_date=inputs.previous_list_date,
+        repeat_days=rules.repeat_concern_days, min_callers=rules.repeat_concern_min_callers,
+    )
 
     window = incidents_in_window(inputs.incidents, list_date=list_date, lookback_days=rules.lookback_days)
     pairs = child_incident_pairs(
         window, incident_households=inputs.incident_households,
         person_links=inputs.person_links, children=children,
     )
-    facts = child_rule_facts(pairs, window=window, children=children, rules=rules, list_date=list_date)
+    facts = child_rule_facts(
+        pairs, window=window, children=children, rules=rules, list_date=list_date, contact_facts=contact_facts
+    )
     flags = apply_level_floors(
         facts, previous_flags=previous_flags, decisions=decisions,
         previous_publication=previous_publication,
@@ -1021,6 +1183,7 @@ def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
         reasons=_reasons_expr(),
         risk_level=_level(pl.col("final_rank")),
         level_reason=level_reason(rules),
+        social_care=social_care_words(list_date),
         # Children with no household (unknown address) are listed on their own, never pooled.
         _hh_key=_row_key(pl.col("household_id"), pl.col("child_id")),
     ).sort("household_id", "child_id", nulls_last=True)
@@ -1042,6 +1205,7 @@ def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
             ]),
             previous_incidents=inputs.previous_incidents,
             persons=inputs.persons, incident_households=inputs.incident_households, pairs=pairs,
+            contacts=contacts,
         ),
         rules=rules, list_date=list_date,
     )
@@ -1058,5 +1222,9 @@ def build_flags(inputs: FlagInputs, rules: Rules) -> FlagResult:
         "list %s (rules %s): %d children flagged, %d households listed, %d school notifications",
         list_date, rules.version, child_flags.height, mash.height, notifications.height,
     )
+    revisit = consultations_to_revisit(inputs.contacts, candidates, list_date=list_date)
     return FlagResult(child_flags=child_flags, mash_list=mash, school_notifications=notifications,
-                      evidence=evidence, unlocated_suspects=unlocated_rows)
+                      evidence=evidence, unlocated_suspects=unlocated_rows,
+                      contact_candidates=_conform(candidates.with_columns(list_date=pl.lit(list_date)),
+                                                  schemas.CONTACT_CANDIDATES),
+                      consultations_to_revisit=revisit)

@@ -33,7 +33,14 @@ DATA_RULES = (
     "DASH_MEDIUM",
     "TWO_INCIDENTS",
     "CHILDREN_PRESENT",
+    # Case S: what the MASH and children's social care already know about the child.
+    "OPEN_PLAN",
+    "KNOWN_TO_SOCIAL_CARE",
+    "REPEATED_CONCERN",
+    "PROFESSIONAL_CONCERN",
 )
+# Social-care statuses that are an open plan: a new incident is for the allocated worker today.
+OPEN_PLAN_STATUSES = ("child_in_need", "child_protection_plan", "looked_after")
 PROCESS_RULES = ("LEVEL_KEPT", "COORDINATOR_LEVEL")
 RULE_ORDER = DATA_RULES + PROCESS_RULES
 
@@ -68,6 +75,13 @@ class Rules:
     school_day_start: time = time(8, 30)
     school_max_incident_age_days: int = 14
     school_closures: tuple[Closure, ...] = ()
+    # Case S: how long a MASH contact resurfaces, the window in which contacts from two
+    # callers about one child list the household by themselves, and how long a closed
+    # social-care case still counts as known.
+    contact_window_days: int = 365
+    repeat_concern_days: int = 90
+    repeat_concern_min_callers: int = 2
+    social_care_closed_days: int = 90
 
     def level_of(self, rule_id: str) -> str:
         return self.rule_levels[rule_id]
@@ -170,7 +184,18 @@ def rules_from_mapping(raw: Mapping[str, Any], *, source: str = "rules") -> Rule
             problems.append(f"{where}: 'to' ({end}) is before 'from' ({start})")
         closures.append(Closure(start, end, str(item.get("name", ""))))
 
+    contacts = raw.get("contacts", {})
     rules = Rules(
+        contact_window_days=_positive_int(contacts.get("window_days", 365), "contacts.window_days", problems),
+        repeat_concern_days=_positive_int(
+            contacts.get("repeat_within_days", 90), "contacts.repeat_within_days", problems
+        ),
+        repeat_concern_min_callers=_positive_int(
+            contacts.get("repeat_min_callers", 2), "contacts.repeat_min_callers", problems
+        ),
+        social_care_closed_days=_positive_int(
+            contacts.get("social_care_closed_within_days", 90), "contacts.social_care_closed_within_days", problems
+        ),
         version=version,
         lookback_days=lookback,
         rule_levels=MappingProxyType(levels),

@@ -10,7 +10,7 @@ job); it only turns files into text frames, with every delivered record kept ver
   formats) becomes a :class:`~pipeline.errors.Problem` in ``Delivery.problems``. Every
   such problem of the delivery is collected before anything is raised.
 
-The landing contract is ``docs/landing.md`` (and ``/work/shared/contracts/landing-v1.md``).
+The landing contract is ``docs/landing.md`` (the partners' landing contract v1, and v2 for the three partner sources).
 """
 
 from __future__ import annotations

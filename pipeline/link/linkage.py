@@ -135,6 +135,16 @@ POLICE_DEDUP_PASSES = (
     TRANSPOSED_DOB_PASS,
 )
 
+# A partner register's record against the registers: the register passes. Its children are
+# under-fives and children known to social care, whose home on the partner's file is often a
+# parent's other home, so the passes that do not need the address carry most of them.
+PARTNER_PASSES = REGISTER_PASSES
+# A partner's columns named as the child index names them (a social-care "status" is the
+# child's social-care status, not a register's).
+PARTNER_COLUMNS = {
+    "social_care": {"status": "social_care_status", "status_since": "social_care_since", "team": "social_care_team"},
+}
+
 DECISION_SCHEMA = {**schemas.LINK_DECISIONS, "forename_level": pl.Int8, "dob_level": pl.Int8}
 
 # How candidate pairs get their comparison levels: ``(left, right, pairs, dedupe) -> levels``
@@ -157,6 +167,10 @@ class LinkInputs:
     as_of: date | None = None
     models: pl.DataFrame = field(default_factory=lambda: schemas.empty(schemas.LINK_MODELS))
     person_xref: pl.DataFrame = field(default_factory=lambda: schemas.empty(schemas.PERSON_XREF))  # from the previous run
+    # The other registers whose children join the index (landing contract v2: early_years,
+    # social_care), each as staged, by source name. Each is compared with the health register,
+    # the school census and the partners before it (``PARTNER_PASSES``).
+    partners: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -748,19 +762,40 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings, *, compare: Compa
     incidents = standardise_address(inputs.incidents.with_columns(
         record_id=sources.record_id("police_incidents")
     ))
-    health, school, persons, incidents = placement.resolve_household_keys([health, school, persons, incidents])
+    partner_names = list(inputs.partners)
+    partner_frames = [
+        standardise_people(inputs.partners[name].rename(PARTNER_COLUMNS.get(name, {})), source=name)
+        .unique("record_id", keep="first", maintain_order=True)
+        for name in partner_names
+    ]
+    health, school, persons, incidents, *partner_frames = placement.resolve_household_keys(
+        [health, school, persons, incidents, *partner_frames]
+    )
     health = health.with_columns(upn=pl.lit(None, pl.String), incident_id=pl.lit(None, pl.String))
     school = school.with_columns(nhs_number=pl.lit(None, pl.String), incident_id=pl.lit(None, pl.String))
     persons = persons.with_columns(nhs_number=pl.lit(None, pl.String), upn=pl.lit(None, pl.String))
-    register = pl.concat([health, school], how="diagonal_relaxed")
+    partner_frames = [
+        f.with_columns(
+            *[pl.lit(None, pl.String).alias(c) for c in ("nhs_number", "upn") if c not in f.columns],
+            incident_id=pl.lit(None, pl.String),
+        )
+        for f in partner_frames
+    ]
+    register = pl.concat([health, school, *partner_frames], how="diagonal_relaxed")
     siblings = placement.sibling_homes(persons, register)
     police_children = placement.compared_at_incident(persons.filter(pl.col("role") == "child"), persons, incidents, siblings)
     police_adults = persons.filter(pl.col("role") != "child")
 
     scored: list[Scored] = []
     model_rows: list[dict[str, object]] = []
+    partner_models = [
+        (f"register_child_{name}", "register_child", frame,
+         pl.concat([health, school, *partner_frames[:i]], how="diagonal_relaxed"), PARTNER_PASSES, False)
+        for i, (name, frame) in enumerate(zip(partner_names, partner_frames, strict=True))
+    ]
     for model, link_type, left, right, passes, dedupe in (
         ("register_child", "register_child", health, school, REGISTER_PASSES, False),
+        *partner_models,
         ("police_child_register", "police_child", police_children, register, POLICE_CHILD_PASSES, False),
         ("police_child_dedup", "police_child", police_children, police_children, POLICE_DEDUP_PASSES, True),
         ("police_adult_dedup", "police_adult", police_adults, police_adults, POLICE_DEDUP_PASSES, True),
@@ -791,7 +826,7 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings, *, compare: Compa
     children, xref, members = _children(nodes, register, persons, incidents, siblings, inputs.child_xref)
     person_links = _person_links(nodes, persons, incidents, siblings, members, decisions, inputs.person_xref)
     incident_households = placement.incident_households(person_links, persons, incidents, children)
-    households = placement.build_households([health, school, persons, incidents])
+    households = placement.build_households([health, school, persons, incidents, *partner_frames])
 
     final = decisions.select(schemas.LINK_DECISIONS.keys()).sort("link_type", "left_id", "right_id")
     review_queue = final.filter(pl.col("decision") == "review").select(schemas.REVIEW_QUEUE.keys())
@@ -834,8 +869,13 @@ def _children(
     attrs = [
         "forename", "surname", "dob", "nhs_number", "upn", "postcode", "address_display", "household_id",
         "school_urn", "school_name", "year_group", "gp_practice_code", "health_visitor_team",
+        "provider_urn", "provider_name", "case_ref", "social_care_status", "social_care_since", "social_care_team",
     ]
-    records = pl.concat([register, police], how="diagonal_relaxed").select("record_id", "uprn", *attrs)
+    records = pl.concat([register, police], how="diagonal_relaxed")
+    # A night without a partner register still has its columns, empty.
+    records = records.with_columns(
+        pl.lit(None, schemas.CHILD_INDEX[c]).alias(c) for c in attrs if c not in records.columns
+    ).select("record_id", "uprn", *attrs)
     full = members.join(records, on="record_id", how="left").with_columns(
         _rank=pl.col("source").replace_strict(SOURCE_PRIORITY, return_dtype=pl.Int32),
     )
@@ -844,6 +884,10 @@ def _children(
     named = by_rank.group_by("child_id", maintain_order=True).agg(
         *[pl.col(c).drop_nulls().first() for c in attrs if c not in ("postcode", "address_display", "household_id")],
         sources=pl.col("source").replace_strict(CHILD_SOURCE_LABEL, return_dtype=pl.String).unique().sort(),
+        # Every spelling and date of birth the child's records give: a caller who names the
+        # child as the setting knows it must still find it (MASH contacts' candidate sets).
+        known_forenames=pl.col("forename").drop_nulls().unique().sort(),
+        known_dobs=pl.col("dob").drop_nulls().unique().sort(),
     )
     homes = placement.child_homes(full)
     children = named.join(homes, on="child_id").sort("child_id")

@@ -46,6 +46,8 @@ CSV_COLUMNS = (
     "children", "child_ids", "schools", "agencies", "reasons", "incident_ids", "due_by", "follow_ups",
     # Added columns go after the original ones, so spreadsheets built on the old order still work.
     "badge", "why_listed", "history", "suspect", "also_see", "child_levels", "school_notices",
+    # Landing contract v2 (Case S): contacts with the MASH, social care, the discussion frame.
+    "contacts", "social_care", "worries", "next_steps", "curiosity_prompts",
 )
 # A cell starting with one of these is read as a formula by spreadsheet programs.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -224,6 +226,8 @@ def _child_rows(
             note = (f"{c['risk_level'].capitalize()}, not {h['risk_level']} like the household"
                     + (f": {reason}." if reason else "."))
         facts = list(notices.get(child_id, []))
+        if c.get("social_care"):
+            facts.insert(0, ("social_care", f"social care: {c['social_care']}"))
         if not c["school_urn"] and of_school_age(c["dob"], list_date):
             facts.insert(0, ("no_school_roll", NO_SCHOOL_ROLL))
         kids.append(_Child(name, age_on(c["dob"], list_date), c["risk_level"], c["status"], school,
@@ -238,8 +242,9 @@ def _notices(notifications: pl.DataFrame | None, list_date: date) -> dict[str, l
         return out
     for n in notifications.filter(pl.col("list_date") == list_date).iter_rows(named=True):
         due = _wall_clock(n["notify_by"])
-        fact = (("late", f"school notice for incident {n['incident_id']}: {LATE_NOTICE} (was due {due})")
-                if n.get("late") else ("notice", f"school to be told of incident {n['incident_id']} by {due}"))
+        setting = "early-years setting" if n.get("setting_type") == "early_years" else "school"
+        fact = (("late", f"{setting} notice for incident {n['incident_id']}: {LATE_NOTICE} (was due {due})")
+                if n.get("late") else ("notice", f"{setting} to be told of incident {n['incident_id']} by {due}"))
         out.setdefault(n["child_id"], []).append(fact)
     return out
 
@@ -309,9 +314,45 @@ def report_rows(
             "due_by": _when(h["due_by"]),
             "due_by_iso": _iso_london(h["due_by"]),
             "child_ids": list(h["child_ids"]),
+            "contacts": list(h.get("contacts") or []),
+            "social_care": list(h.get("social_care") or []),
+            "worries": list(h.get("worries") or []),
+            "working_well": h.get("working_well") or "",
+            "next_steps": list(h.get("next_steps") or []),
+            "curiosity_prompts": list(h.get("curiosity_prompts") or []),
         })
     _cross_references(rows)
     return rows
+
+
+def _priorities_by_child(rows: list[dict[str, Any]]) -> dict[str, int]:
+    return {child_id: r["priority"] for r in rows for child_id in r["child_ids"]}
+
+
+def revisit_rows(revisit: pl.DataFrame | None, list_date: date, *, priorities: Mapping[str, int]) -> list[dict[str, Any]]:
+    """The day's consultations to revisit, in words, each with the list rows of its candidate
+    children (if any is listed today)."""
+    from pipeline.link.contacts import CALLER_WORDS, CONCERN_WORDS, OUTCOME_WORDS
+
+    if revisit is None or revisit.is_empty():
+        return []
+    out = []
+    for r in revisit.filter(pl.col("list_date") == list_date).sort("received_at", "contact_id").iter_rows(named=True):
+        listed = sorted({priorities[c] for c in r["candidate_child_ids"] if c in priorities})
+        out.append({
+            "contact_id": r["contact_id"],
+            "received": _when(r["received_at"]),
+            "caller": CALLER_WORDS.get(r["caller_role"], r["caller_role"]) + (f" {r['caller_org']}" if r["caller_org"] else ""),
+            "kind": ("anonymous " if r["anonymous"] == "yes" else "") + r["contact_type"],
+            "concern": CONCERN_WORDS.get(r["concern_category"], r["concern_category"]),
+            "levels": (f"stated level {r['level_stated']}, " if r["level_stated"] else "")
+            + f"recorded level {r['level_recorded']}",
+            "outcome": OUTCOME_WORDS.get(r["outcome"], r["outcome"]),
+            "why": list(r["why"]),
+            "candidates": len(r["candidate_child_ids"]),
+            "on_list": ", ".join(f"#{p}" for p in listed),
+        })
+    return out
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
@@ -338,6 +379,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
                 f"{c.name}: {c.risk_level}" + (f" ({c.level_reason})" if c.level_reason else "") for c in r["children"]
             ),
             "school_notices": " | ".join(f"{c.name}: {text}" for c in r["children"] for _, text in c.facts),
+            **{k: " | ".join(r[k]) for k in ("contacts", "social_care", "worries", "next_steps", "curiosity_prompts")},
         }
         writer.writerow([_spreadsheet_safe(record[col]) for col in CSV_COLUMNS])
     return out.getvalue()
@@ -356,6 +398,8 @@ def render_report(
     gp_names: Mapping[str, str] | None = None,
     notices: list[str] | None = None,
     address_conflicts: pl.DataFrame | None = None,
+    revisit: pl.DataFrame | None = None,
+    absent_sources: list[str] | None = None,
 ) -> tuple[str, str]:
     """Render the day's MASH list as (html, csv). ``rules`` supplies the plain-English reason
     sentences (default: the project's ``config/rules.toml``); ``rules_version`` defaults to the
@@ -365,7 +409,9 @@ def render_report(
     told, and which notices are late; ``gp_names`` (default ``config/gp_practices.csv``) names
     GP practices. ``notices`` go at the top of the page: what the night processed but the
     coordinator must know (a delivery cut short to be resent). ``address_conflicts`` (query
-    ``address_conflicts_on``) names both addresses of each address conflict."""
+    ``address_conflicts_on``) names both addresses of each address conflict. ``revisit``
+    (``marts.consultations_to_revisit``) is the day's "consultations to revisit";
+    ``absent_sources`` names the partner sources never delivered (not on this list)."""
     rules = rules or load_rules()
     gp_names = load_gp_practices() if gp_names is None else gp_names
     if rules_version is None:
@@ -385,6 +431,7 @@ def render_report(
         for u in (unlocated if unlocated is not None else pl.DataFrame()).iter_rows(named=True)
         if u["list_date"] == list_date and u["new_since_previous"]
     ]
+    to_revisit = revisit_rows(revisit, list_date, priorities=_priorities_by_child(rows))
     households = [r for r in rows if not r["no_home"]]
     no_home = [r for r in rows if r["no_home"]]
     counts = {label: sum(1 for r in rows if r["badge"] == label) for label in BADGES.values()}
@@ -393,6 +440,8 @@ def render_report(
         no_home=no_home,
         counts=counts,
         unlocated_suspects=suspects,
+        revisit=to_revisit,
+        absent_sources=absent_sources or [],
         notices=notices or [],
         list_date_long=list_date.strftime("%A %d %B %Y"),
         list_date_short=list_date.strftime("%d %b %Y"),
@@ -435,14 +484,21 @@ def write_report(
     unlocated = wh.query("unlocated_suspects_on", list_date=list_date)
     notifications = wh.query("school_notifications_on", list_date=list_date)
     conflicts = wh.query("address_conflicts_on", as_of=list_date)
+    revisit = wh.query("consultations_to_revisit_on", list_date=list_date)
     if warnings is None:
         recorded = wh.query("run_warnings_on", list_date=list_date)["warnings"].to_list()
         warnings = json.loads(recorded[0]) if recorded and recorded[0] else []
     notices = [w["message"] for w in warnings if w.get("kind") in REPORT_WARNING_KINDS]
     notices += shared_incident_notices(wh, list_date, mash)
+    absent = [
+        spec.words for spec in REGISTRY
+        if not spec.always_delivered
+        and not wh.query("source_delivered", raw_table=spec.raw_table, as_of=list_date)["delivered"][0]
+    ]
     html_text, csv_text = render_report(
         list_date, mash, flags, generated_at=datetime.now(UTC), rules=rules, unlocated=unlocated,
         notifications=notifications, notices=notices, address_conflicts=conflicts,
+        revisit=revisit, absent_sources=absent,
     )
     out = settings.reports_dir / list_date.isoformat()
     return write_files({out / f"mash-list-{list_date}.html": html_text, out / f"mash-list-{list_date}.csv": csv_text},

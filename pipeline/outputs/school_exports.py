@@ -28,20 +28,22 @@ _SAFE_URN = re.compile(r"^[0-9A-Za-z]{1,20}$")
 _TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"  # Europe/London wall clock, as in the mart
 
 
-def school_file_name(school_urn: str) -> str:
-    """The file a school's notifications go to: ``school-<urn>.csv``."""
+def school_file_name(school_urn: str, setting_type: str = "school") -> str:
+    """The file a school's notifications go to: ``school-<urn>.csv``; an early-years setting's
+    (Operation Encompass extended to early years) ``early-years-<urn>.csv``."""
     if not _SAFE_URN.fullmatch(school_urn or ""):
         raise HearthError(
             f"school_urn {school_urn!r} in marts.school_notifications is not a plain URN; "
             "refusing to use it as a file name. Check the school census delivery."
         )
-    return f"school-{school_urn}.csv"
+    return f"{'early-years' if setting_type == 'early_years' else 'school'}-{school_urn}.csv"
 
 
 def school_file_rows(notifications: pl.DataFrame) -> pl.DataFrame:
     """The notification rows as a school may see them: the allowed columns plus the URN to split on."""
+    setting = pl.col("setting_type").fill_null("school") if "setting_type" in notifications.columns else pl.lit("school")
     return (
-        notifications.select("school_urn", *SCHOOL_FILE_COLUMNS)
+        notifications.select("school_urn", *SCHOOL_FILE_COLUMNS, setting_type=setting)
         .unique()
         .sort("school_urn", "notify_by", "child_id", "incident_reported_at", nulls_last=True)
     )
@@ -58,15 +60,17 @@ def write_school_notification_files(notifications: pl.DataFrame, out_dir: Path, 
     if other_dates:
         raise HearthError(f"{other_dates} notification rows are not for list date {list_date}; export one date at a time")
     rows = school_file_rows(notifications)
-    names = {urn: school_file_name(urn) for urn in rows["school_urn"].unique().to_list()}
+    names = {(urn, kind): school_file_name(urn, kind)
+             for urn, kind in rows.select("school_urn", "setting_type").unique().iter_rows()}
     out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob("school-*.csv"):
-        stale.unlink()
+    for pattern in ("school-*.csv", "early-years-*.csv"):
+        for stale in out_dir.glob(pattern):
+            stale.unlink()
     written: list[Path] = []
-    for (urn,), frame in rows.partition_by("school_urn", as_dict=True, maintain_order=True).items():
-        target = out_dir / names[str(urn)]
+    for (urn, kind), frame in rows.partition_by("school_urn", "setting_type", as_dict=True, maintain_order=True).items():
+        target = out_dir / names[(str(urn), str(kind))]
         tmp = target.with_name(f".{target.name}.tmp")
-        frame.drop("school_urn").write_csv(tmp, datetime_format=_TIMESTAMP_FORMAT)
+        frame.drop("school_urn", "setting_type").write_csv(tmp, datetime_format=_TIMESTAMP_FORMAT)
         os.replace(tmp, target)
         written.append(target)
     log.info("wrote %d school notification files for %s into %s", len(written), list_date, out_dir)

@@ -23,7 +23,7 @@ from pipeline.sources import REGISTRY
 # What the night decides, table by table (the published marts first).
 DIGESTED_TABLES = (
     "marts.child_index", "marts.child_flags", "marts.mash_list", "marts.school_notifications",
-    "marts.unlocated_suspects",
+    "marts.unlocated_suspects", "marts.contact_candidates", "marts.consultations_to_revisit",
     "linked.child_xref", "linked.children", "linked.households", "linked.person_links",
     "linked.incident_households", "linked.review_queue",
     *(s.staging_table for s in REGISTRY),

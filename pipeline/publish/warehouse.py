@@ -86,6 +86,8 @@ TABLES = frozenset(
         "linked.pending_child_flags", "linked.pending_mash_list",
         "linked.pending_school_notifications", "linked.pending_flag_evidence",
         "linked.pending_unlocated_suspects", "marts.unlocated_suspects",
+        "linked.pending_contact_candidates", "marts.contact_candidates",
+        "linked.pending_consultations_to_revisit", "marts.consultations_to_revisit",
         "marts.child_index", "marts.child_flags", "marts.mash_list", "marts.school_notifications",
         "marts.shared_incidents",
         "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.field_defects", "audit.dq_results",
@@ -127,6 +129,8 @@ DATE_KEY = {
     "linked.pending_flag_evidence": "list_date",
     "linked.pending_unlocated_suspects": "list_date",
     "marts.shared_incidents": "list_date",
+    "linked.pending_contact_candidates": "list_date",
+    "linked.pending_consultations_to_revisit": "list_date",
 }
 # Append-only audit tables that a rerun must not duplicate, and the date each is keyed on
 # (with the restricted layer's rejected values, which a rerun must not duplicate either).
@@ -137,7 +141,10 @@ AUDIT_DATE_KEY = {
     "audit.link_decisions": "as_of",
 }
 # The marts published per list date from their linked.pending_* tables (publish_<mart>.sql).
-PUBLISHED_MARTS = ("marts.child_flags", "marts.mash_list", "marts.school_notifications", "marts.unlocated_suspects")
+PUBLISHED_MARTS = (
+    "marts.child_flags", "marts.mash_list", "marts.school_notifications", "marts.unlocated_suspects",
+    "marts.contact_candidates", "marts.consultations_to_revisit",
+)
 # What readers open the published file for: every row of these is read (and so its blocks'
 # checksums checked) before a file replaces the published one.
 VERIFIED_TABLES = (*PUBLISHED_MARTS, "marts.child_index", "audit.run_log", "audit.publications")
@@ -544,7 +551,9 @@ def register_snapshot(wh: Warehouse, source: str, as_of: date) -> pl.DataFrame:
     (``schemas.STAGED[source]``), ordered by its identifier then its substitute id."""
     spec = sources.spec(source)
     frame = wh.query("register_snapshot", snapshot_table=spec.staging_table, as_of=as_of)
-    return frame.select(list(spec.staged)).sort([spec.identifier or "substitute_id", "substitute_id"], nulls_last=True)
+    # A register delivered without an identifier (the early-years return) is ordered by its key.
+    order = [spec.identifier, "substitute_id"] if spec.identifier else list(spec.key)
+    return frame.select(list(spec.staged)).sort(order, nulls_last=True)
 
 
 def snapshot_info(wh: Warehouse, as_of: date) -> pl.DataFrame:

@@ -31,6 +31,7 @@ from rapidfuzz.process import cpdist
 from pipeline import schemas
 from pipeline.errors import UsageError
 from pipeline.synth import names as words
+from pipeline.synth.partners import build_partner_files, write_partner_truth
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ _NORFOLK_LA = "926"        # DfE local authority number used in UPNs
 _INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # letters allowed at the end of a postcode
 _UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ"
 _NFA_POSTCODE = "ZZ99 3VZ"
+# The registers the county is modelled on (every child is on one or both); the partner
+# sources of landing contract v2 are drawn from them in pipeline/synth/partners.py.
+_CHILD_REGISTERS = ("health_register", "school_census")
 
 
 @dataclass(frozen=True)
@@ -874,7 +878,7 @@ def build_register_bases(county: County, seed: int, *, days: int, start_date: da
         "school_census": ~pl.col("on_health") & school_ever,
     }
     out: dict[str, pl.DataFrame] = {}
-    for source in schemas.REGISTER_SOURCES:
+    for source in _CHILD_REGISTERS:
         srng = _rng(seed, f"register-noise:{source}")
         drng = _rng(seed, f"register-defects:{source}")
         people = _draw_bad_field(children, drng, noise.register_bad_field, source, sole[source])
@@ -1362,9 +1366,18 @@ def write_synthetic_county(
     held: list[pl.DataFrame] = []
     deliveries = [start_date + timedelta(days=d) for d in range(days)]
     extra_cols = ["source", "delivery_date", "file", "_row", "_extra", "_kind", "_reason", "_key", "_uid", "_late"]
+    partners = build_partner_files(
+        county.people, county.households, county.addresses, county.schools, county.practices,
+        police.persons.filter(pl.col("role") == "victim")["_hh"].drop_nulls().unique().sort().to_list(),
+        seed=seed, start_date=start_date, deliveries=deliveries,
+    )
     for d, day in enumerate(deliveries):
         folder = landing / day.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
+        # The partner files of landing contract v2 carry their own defects (synth_partners).
+        for source, frame in partners.deliveries[day].items():
+            _write(frame, folder, source, as_parquet=False)
+            rows_written[source] += frame.height
         files: dict[str, pl.DataFrame] = {}
         incidents = police.versions.filter(pl.col("_day") == d).sort("_updated_utc", "incident_id", "_version")
         if incidents.height:
@@ -1373,7 +1386,7 @@ def write_synthetic_county(
             files["police_persons"] = police.persons.join(ids, on="incident_id", how="semi", maintain_order="left").with_columns(
                 (pl.col("incident_id") + pl.lit("/") + pl.col("person_ref")).alias("_key"), pl.lit(False).alias("_late"))
         if d == 0 or day.weekday() < 5:  # registers are not extracted at weekends
-            for source in schemas.REGISTER_SOURCES:
+            for source in _CHILD_REGISTERS:
                 files[source] = register_snapshot(bases[source], source, day=day, day_index=d).with_columns(pl.lit(False).alias("_late"))
         for source in schemas.SOURCES:
             if source not in files:
@@ -1386,12 +1399,13 @@ def write_synthetic_county(
                 pl.col("_uid").cast(pl.Int64),
             )
             extras.append(tagged.filter(pl.col("_extra").is_not_null() | pl.col("_late")).select(extra_cols))
-            if source in schemas.REGISTER_SOURCES:
+            if source in _CHILD_REGISTERS:
                 held.append(tagged.filter(pl.col("_extra").is_null()).select("source", "_key", "_uid", "delivery_date"))
     truth_dir.mkdir(parents=True, exist_ok=True)
     extra = pl.concat(extras) if extras else pl.DataFrame(schema={c: pl.String for c in extra_cols})
     register_records = _truth_register_records(held)
     _write_truth(truth_dir, county, bases, police, register_records, extra, start_date, days)
+    write_partner_truth(truth_dir, partners, person_uid=_person_uid)
     n_children = county.people.filter(pl.col("is_child")).height
     log.info("synthetic county: %s households, %s children, %s nights", households, n_children, days)
     return SynthSummary(
@@ -1440,7 +1454,7 @@ def _write_truth(
 
     noise_log = _noise_log(bases, police, extra)
     defects = _record_defects(noise_log)
-    held = {s: register_records.filter(pl.col("source") == s) for s in schemas.REGISTER_SOURCES}
+    held = {s: register_records.filter(pl.col("source") == s) for s in _CHILD_REGISTERS}
     people = county.people.join(county.households.select("hh", "leave_day"), on="hh", how="left", maintain_order="left").with_columns(
         pl.when(pl.col("nhs_all").is_in(held["health_register"]["record_key"].implode())).then(pl.col("nhs_all")).otherwise(None).alias("nhs_number"),
         pl.when(pl.col("upn_all").is_in(held["school_census"]["record_key"].implode())).then(pl.col("upn_all")).otherwise(None).alias("upn"),
@@ -1466,7 +1480,7 @@ def _write_truth(
     ).write_parquet(truth_dir / "households.parquet")
     register_records = pl.concat([
         _with_defects(register_records.filter(pl.col("source") == s), defects, s, pl.col("record_key"))
-        for s in schemas.REGISTER_SOURCES
+        for s in _CHILD_REGISTERS
     ]).sort("source", "record_key", "person_uid")
     register_records.write_parquet(truth_dir / "register_records.parquet")
 

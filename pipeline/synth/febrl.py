@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import polars as pl
 
-from pipeline import schemas
+from pipeline import schemas, sources
 from pipeline.errors import InputError
 from pipeline.synth import county as synth
 from pipeline.synth.names import SCHOOL_WORDS
@@ -272,7 +272,7 @@ def stage_febrl4(landing: Path, delivery_date: date = DELIVERY_DATE) -> StagedFe
 
     delivery = read_delivery(landing, delivery_date)
     raise_for_problems(delivery)
-    absent = [s for s in schemas.REGISTER_SOURCES if s not in delivery.files]
+    absent = [s for s in schemas.REGISTER_SOURCES if sources.spec(s).always_delivered and s not in delivery.files]
     if absent:
         raise InputError(
             f"no FEBRL4 {' or '.join(absent)} delivered in {Path(landing) / delivery_date.isoformat()}: "

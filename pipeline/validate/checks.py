@@ -38,7 +38,7 @@ from pipeline.errors import DataQualityError, ExpectationSuiteError, Problem, St
 from pipeline.ingest.delivery import RAW_LINE, Delivery, LandedFile
 from pipeline.link.standardise import record_id, stable_id
 from pipeline.paths import shipped
-from pipeline.sources import REGISTRY, SOURCES
+from pipeline.sources import REGISTRY, SOURCES, spec
 from pipeline.validate import landing_values as lv
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,14 @@ FIELD_DEFECTS_TABLE = "audit.field_defects"
 # The identifier of each register. A row whose identifier is unusable is still a child
 # when a name and a date of birth are left; it is staged under a substitute id.
 IDENTIFIERS: dict[str, str] = {s.name: s.identifier for s in REGISTRY if s.identifier}
-_DATETIME_COLUMNS = ("reported_at", "updated_at")
-_DATE_COLUMNS = ("dob",)
+# Which landing columns are typed as dates and date-times: read from each staged schema.
+_DATE_COLUMNS: dict[str, tuple[str, ...]] = {
+    s.name: tuple(c for c, t in s.staged.items() if t == pl.Date) for s in REGISTRY
+}
+_DATETIME_COLUMNS: dict[str, tuple[str, ...]] = {
+    s.name: tuple(c for c, t in s.staged.items() if isinstance(t, pl.Datetime) or t == pl.Datetime)
+    for s in REGISTRY
+}
 
 
 @dataclass(frozen=True)
@@ -154,18 +160,25 @@ def check_freshness(snapshot_info: pl.DataFrame, day: date, max_age: int) -> dic
     snapshots: dict[str, Any] = {}
     stale = []
     for source in schemas.REGISTER_SOURCES:
+        source_spec = spec(source)
         rows = snapshot_info.filter(pl.col("source") == source)
         if rows.height == 0:
-            stale.append(f"no {source} snapshot has ever been delivered on or before {day}")
+            # A partner that has never delivered is absent from the night's picture (the
+            # report says so); a register every list depends on is not.
+            if source_spec.always_delivered:
+                stale.append(f"no {source} snapshot has ever been delivered on or before {day}")
+            else:
+                snapshots[source] = {"snapshot_date": None, "age_days": None, "rows": 0}
             continue
         snap = rows.row(0, named=True)
         age = (day - snap["snapshot_date"]).days
+        limit = source_spec.max_age_days if source_spec.max_age_days is not None else max_age
         snapshots[source] = {"snapshot_date": snap["snapshot_date"].isoformat(), "age_days": age,
                              "rows": snap["row_count"]}
-        if age > max_age:
+        if age > limit:
             stale.append(
                 f"the latest {source} snapshot is from {snap['snapshot_date']} ({age} days old, "
-                f"limit {max_age})"
+                f"limit {limit})"
             )
     if stale:
         raise StaleRegisterError(
@@ -401,9 +414,12 @@ def _unidentifiable_reasons(source: str, kept: pl.DataFrame, withheld: pl.DataFr
 def prepared_frame(readable: pl.DataFrame, source: str) -> pl.DataFrame:
     """The text GX checks: trimmed, missing literals null, enums lower-case, ids compacted."""
     exprs = []
+    compact = spec(source).compact
     for column in schemas.CONTRACT_COLUMNS[source]:
         value = lv.missing_to_null(pl.col(column))
-        if column in schemas.ENUMS[source]:
+        if column in compact:
+            value = value.str.replace_all(r"\s", "").str.to_uppercase()
+        elif column in schemas.ENUMS[source]:
             value = value.str.to_lowercase()
         elif column == "nhs_number":
             value = lv.compact_nhs_number(value)
@@ -416,8 +432,8 @@ def prepared_frame(readable: pl.DataFrame, source: str) -> pl.DataFrame:
 def staged_frame(prepared: pl.DataFrame, source: str, file: str) -> pl.DataFrame:
     """Valid prepared rows typed to ``schemas.STAGED[source]``."""
     typed = prepared.with_columns(
-        *[lv.landing_date(pl.col(c)).alias(c) for c in _DATE_COLUMNS if c in prepared.columns],
-        *[lv.landing_datetime_utc(pl.col(c)).alias(c) for c in _DATETIME_COLUMNS if c in prepared.columns],
+        *[lv.landing_date(pl.col(c)).alias(c) for c in _DATE_COLUMNS[source] if c in prepared.columns],
+        *[lv.landing_datetime_utc(pl.col(c)).alias(c) for c in _DATETIME_COLUMNS[source] if c in prepared.columns],
         *([lv.ambiguous_local_time(pl.col("updated_at")).alias("updated_at_ambiguous")]
           if "updated_at" in prepared.columns else []),
         pl.lit(file, pl.String).alias("_file"),
@@ -679,10 +695,11 @@ def _duplicate_reasons(
         group_key = ["_key"]
     else:
         group_key = key
-    if source == "police_incidents":
-        ranked = candidates.with_columns(lv.landing_datetime_utc(pl.col("updated_at")).alias("_rank"))
+    latest_by = spec(source).latest_by
+    if latest_by is not None:
+        ranked = candidates.with_columns(lv.landing_datetime_utc(pl.col(latest_by)).alias("_rank"))
         ranked = ranked.sort(["_rank", "_row"], descending=[True, True], nulls_last=True)
-        rule = "which has the latest updated_at and was kept"
+        rule = f"which has the latest {latest_by} and was kept"
     else:
         n_withheld = withheld.group_by("_row").agg(pl.len().cast(pl.Int64).alias("_withheld"))
         ranked = (
@@ -693,7 +710,7 @@ def _duplicate_reasons(
         rule = "which was kept (the first row of a duplicated key is kept, rows with fewer withheld values first)"
     winners = ranked.group_by(group_key, maintain_order=True).agg(pl.col("_row").first().alias("_kept"))
     losers = candidates.join(winners, on=group_key, how="inner").filter(pl.col("_row") != pl.col("_kept"))
-    if source == "police_incidents":
+    if "updated_at_ambiguous" in spec(source).staged:
         # A version whose naive local time fell in the repeated October hour may be later than
         # the one kept: both are staged and the current-version query keeps the higher risk.
         kept_at = ranked.select(pl.col("_row").alias("_kept"), pl.col("_rank").alias("_kept_at"))

@@ -128,7 +128,7 @@ def test_child_ids_are_stable_from_night_to_night(county: County) -> None:
 
 def test_households_are_listed_only_when_something_is_new(county: County) -> None:
     later = county.days[1:]
-    mash = _frame(county, "SELECT list_date, household_id, incident_ids, new_since_previous FROM marts.mash_list WHERE list_date > $d", d=county.days[0])
+    mash = _frame(county, "SELECT list_date, household_id, incident_ids, new_since_previous, why_listed FROM marts.mash_list WHERE list_date > $d", d=county.days[0])
     flags = _frame(county, "SELECT list_date, count(DISTINCT household_id) AS n FROM marts.child_flags WHERE list_date > $d GROUP BY ALL", d=county.days[0])
     assert flags["n"].min() > 0
     for day in later:
@@ -139,7 +139,9 @@ def test_households_are_listed_only_when_something_is_new(county: County) -> Non
             current = wh.query("current_incidents", as_of=day)
         changed_today = set(current.filter(pl.col("last_changed_on") == day)["incident_id"])
         for row in listed.iter_rows(named=True):
-            assert set(row["incident_ids"]) & changed_today or row["new_since_previous"], row
+            # A new contact with the MASH about a flagged child is something new too.
+            new_contact = any(w.startswith("New contact(s) with the MASH") for w in row["why_listed"])
+            assert set(row["incident_ids"]) & changed_today or row["new_since_previous"] or new_contact, row
 
 
 def test_every_listed_household_has_flagged_children_and_unique_priorities(county: County) -> None:

@@ -32,8 +32,8 @@ def test_an_unknown_source_has_no_record_id() -> None:
     from pipeline.errors import UnknownSourceError
     from pipeline.link.standardise import record_id
 
-    with pytest.raises(UnknownSourceError, match="early_years.*pipeline/sources.py"):
-        record_id("early_years")
+    with pytest.raises(UnknownSourceError, match="housing_register.*pipeline/sources.py"):
+        record_id("housing_register")
 
 
 def test_record_ids_follow_the_registry_parts() -> None:

@@ -102,6 +102,9 @@ CHILD_INDEX: Schema = {
     "known_forenames": pl.List(pl.String),
     "known_dobs": pl.List(pl.Date),
 }
+# Linkage keeps every spelling and date of birth a child's records give (for resolving a
+# caller's "Noah, three" to candidates); the published index does not repeat them.
+CHILD_INDEX_LINKED_ONLY = ("known_forenames", "known_dobs")
 
 HOUSEHOLDS: Schema = {
     "household_id": pl.String,

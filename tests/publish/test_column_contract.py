@@ -35,7 +35,10 @@ def _columns(schema: schemas.Schema, **extra: str) -> dict[str, str]:
 
 # table -> the columns it must have: its schema constant plus what the warehouse adds.
 CONTRACT: dict[str, dict[str, str]] = {
-    "marts.child_index": _columns(schemas.CHILD_INDEX, as_of="DATE"),
+    "marts.child_index": _columns(
+        {c: t for c, t in schemas.CHILD_INDEX.items() if c not in schemas.CHILD_INDEX_LINKED_ONLY}, as_of="DATE"
+    ),
+    "linked.children": _columns(schemas.CHILD_INDEX, as_of="DATE"),
     "marts.child_flags": _columns(schemas.CHILD_FLAGS, **RUN),
     "marts.mash_list": _columns(schemas.MASH_LIST, **RUN),
     "marts.school_notifications": _columns(schemas.SCHOOL_NOTIFICATIONS, **RUN),
@@ -45,6 +48,10 @@ CONTRACT: dict[str, dict[str, str]] = {
     "linked.pending_school_notifications": _columns(schemas.SCHOOL_NOTIFICATIONS, **RUN),
     "linked.pending_unlocated_suspects": _columns(schemas.UNLOCATED_SUSPECTS, **RUN),
     "linked.pending_flag_evidence": _columns(schemas.FLAG_EVIDENCE, **RUN),
+    "marts.contact_candidates": _columns(schemas.CONTACT_CANDIDATES, **RUN),
+    "linked.pending_contact_candidates": _columns(schemas.CONTACT_CANDIDATES, **RUN),
+    "marts.consultations_to_revisit": _columns(schemas.CONSULTATIONS_TO_REVISIT, **RUN),
+    "linked.pending_consultations_to_revisit": _columns(schemas.CONSULTATIONS_TO_REVISIT, **RUN),
     "audit.flag_evidence": _columns(schemas.FLAG_EVIDENCE, **RUN),
     "linked.child_xref": _columns(schemas.CHILD_XREF, as_of="DATE"),
     "linked.households": _columns(schemas.HOUSEHOLDS, as_of="DATE"),

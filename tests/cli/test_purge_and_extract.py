@@ -14,7 +14,7 @@ from pipeline.cli import app
 from pipeline.operate.pseudonymise import EXTRACT_QUERIES
 from pipeline.publish import warehouse
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "audit"))
+sys.path.insert(0, str(Path(__file__).parent.parent / "publish"))
 from world import D2, NAMES, publish_two_nights
 
 runner = CliRunner()

@@ -15,7 +15,7 @@ from pipeline.cli import app
 from pipeline.config import PROJECT_ROOT
 from pipeline.publish import warehouse
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "audit"))
+sys.path.insert(0, str(Path(__file__).parent.parent / "publish"))
 from world import build_two_nights
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from pipeline.cli import app
 from pipeline.publish import warehouse
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "audit"))
+sys.path.insert(0, str(Path(__file__).parent.parent / "publish"))
 from world import D2, build_two_nights
 
 runner = CliRunner()

@@ -19,7 +19,7 @@ from pipeline.publish import warehouse
 from pipeline.schemas import CONTRACT_COLUMNS
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
-sys.path.insert(0, str(Path(__file__).parent.parent / "audit"))
+sys.path.insert(0, str(Path(__file__).parent.parent / "publish"))
 sys.path.insert(0, str(Path(__file__).parent.parent / "recovery"))
 from builders import write_delivery
 from nights import NIGHTS, audit_tables, write_county

@@ -23,7 +23,7 @@ from pipeline.operate.pseudonymise import (
 )
 from pipeline.publish import warehouse
 
-sys.path.insert(0, str(Path(__file__).parent.parent / "audit"))
+sys.path.insert(0, str(Path(__file__).parent.parent / "publish"))
 from world import NAMES, build_two_nights
 
 KEY = "k" * 40

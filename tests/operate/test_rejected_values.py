@@ -25,7 +25,7 @@ from pipeline.publish import warehouse
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "recovery"))
 sys.path.insert(0, str(Path(__file__).parent.parent))
-sys.path.insert(0, str(Path(__file__).parent.parent / "audit"))
+sys.path.insert(0, str(Path(__file__).parent.parent / "publish"))
 from builders import read_sql, write_delivery
 from nights import NIGHTS, write_county
 from world import D2, publish_two_nights

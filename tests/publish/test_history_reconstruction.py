@@ -87,7 +87,10 @@ def test_every_past_night_reads_back_as_it_was_published(county: tuple[Settings,
     with warehouse.open_reader(settings.warehouse) as wh:
         copies = sum(wh.literal_rows(f"SELECT count(*) FROM {t}")[0][0] for t in warehouse.HISTORY_TABLE)
         kept = sum(wh.literal_rows(f"SELECT count(*) FROM {h}")[0][0] for h in warehouse.HISTORY_TABLE.values())
-    assert kept < copies / 2, f"the histories keep {kept} rows for {copies} rows of nightly copies"
+    # The partner sources made a child's row change more often (0.61 of the copies on this
+    # county, against under half before them): a bound that still fails if histories regress
+    # towards a copy per night.
+    assert kept < copies * 0.75, f"the histories keep {kept} rows for {copies} rows of nightly copies"
 
 
 @pytest.mark.slow
@@ -131,9 +134,15 @@ def test_migration_020_moves_per_night_copies_into_histories_without_loss(
             shutil.copy(ddl, before_020 / ddl.name)
     old = tmp_path / "old" / "warehouse.duckdb"
     monkeypatch.setattr(warehouse, "DDL_DIR", before_020)
+    # The marts that later migrations add do not exist yet to be verified at the handover.
+    monkeypatch.setattr(warehouse, "VERIFIED_TABLES", tuple(
+        t for t in warehouse.VERIFIED_TABLES if t not in ("marts.contact_candidates", "marts.consultations_to_revisit")))
+    had: dict[str, list[str]] = {}
     with warehouse.open_writer(old) as wh:
         for table, frame in copies.items():
-            wh.con.register("_copy", frame)
+            # The old code wrote only the columns its tables had then.
+            had[table] = [c for c in frame.columns if c in set(wh.columns(table))]
+            wh.con.register("_copy", frame.select(had[table]))
             wh.con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _copy")
             wh.con.unregister("_copy")
         warehouse.refresh_published(wh)
@@ -143,5 +152,6 @@ def test_migration_020_moves_per_night_copies_into_histories_without_loss(
         assert wh.literal_rows("SELECT count(*) FROM audit.schema_migrations WHERE version = 20")[0][0] == 1
         for table, frame in copies.items():
             now = read_sql(wh, f"SELECT * FROM {table}")
-            assert Counter(map(repr, now.select(frame.columns).rows())) == Counter(map(repr, frame.rows())), table
+            assert Counter(map(repr, now.select(had[table]).rows())) == Counter(
+                map(repr, frame.select(had[table]).rows())), table
         assert not wh.literal_rows("SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%_per_night'")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -24,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -48,6 +50,7 @@ def _run(cmd: list[str], *, timeout: float, env: dict[str, str] | None = None,
          cwd: Path | None = None, user: str | None = None) -> subprocess.CompletedProcess[str]:
     if user:
         cmd = ["runuser", "-u", user, "--", *cmd]
+        cwd = cwd or Path("/")  # the caller's folder may be closed to that user
     done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
@@ -99,7 +102,13 @@ class Stack:
 
     @property
     def pg_data(self) -> Path:
-        return self.home / "pg"
+        """PostgreSQL's data folder. Run as root, the server runs as ``postgres``, which may not
+        be allowed into the checkout (a clone inside a private temporary folder): then the
+        data lives in the system's temporary folder, named after this deployment's folder."""
+        if os.geteuid() != 0:
+            return self.home / "pg"
+        digest = hashlib.sha256(str(self.home.resolve()).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"hearth-pg-{self.name}-{digest}"
 
     def save(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -210,6 +219,8 @@ class Stack:
 
     def _start_postgres(self, timeout: float) -> None:
         user = "postgres" if os.geteuid() == 0 else None  # PostgreSQL refuses to run as root
+        if user and self.pg_data.exists():
+            shutil.rmtree(self.pg_data)  # a stopped deployment's leftovers in the temporary folder
         self.pg_data.mkdir(parents=True)
         if user:
             shutil.chown(self.pg_data, user)

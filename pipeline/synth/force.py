@@ -15,13 +15,20 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from pipeline.authorities import POLICE_FOLDER, POLICE_SOURCES, write_text_csv
+from pipeline.authorities import (
+    POLICE_FOLDER,
+    POLICE_SOURCES,
+    POSTCODE_PATTERN,
+    compact_postcode,
+    write_text_csv,
+)
 from pipeline.errors import UsageError
 from pipeline.ingest.delivery import read_delivery
 from pipeline.synth.county import write_synthetic_county
@@ -73,6 +80,18 @@ def _move_apart(frame: pl.DataFrame, i: int) -> pl.DataFrame:
     return out
 
 
+def directory_postcodes(postcodes: pl.Series) -> list[str]:
+    """The postcodes of a register column as the ONS directory's ``pcds`` writes them,
+    leaving out what the directory would not hold: a mistyped or truncated postcode (a
+    register's defect) and the ``ZZ99`` pseudo-postcodes."""
+    out = []
+    for pcd in postcodes.drop_nulls():
+        compact = compact_postcode(pcd)
+        if compact and re.match(POSTCODE_PATTERN, compact) and not compact.startswith("ZZ"):
+            out.append(f"{compact[:-3]} {compact[-3:]}")
+    return out
+
+
 def write_synthetic_force(
     out: Path, *, authorities: int, households: int, days: int, seed: int, start_date: date,
     cross_border: bool = True,
@@ -105,10 +124,7 @@ def write_synthetic_force(
                     police.setdefault(night, {}).setdefault(source, []).append(frame)
                     continue
                 write_text_csv(frame, landing / code / night.isoformat() / f"{source}.csv")
-                for pcd in frame[POSTCODE_COLUMN].drop_nulls():
-                    compact = "".join(ch for ch in pcd.upper() if ch.isalnum())
-                    if len(compact) >= 5 and not compact.startswith("ZZ"):
-                        lookup_rows[f"{compact[:-3]} {compact[-3:]}"] = code
+                lookup_rows.update(dict.fromkeys(directory_postcodes(frame[POSTCODE_COLUMN]), code))
             (landing / code / night.isoformat()).mkdir(parents=True, exist_ok=True)
     force = SyntheticForce(config_file=out / "force.toml", landing_dir=landing, data_dir=out / "data",
                            postcode_lookup=out / "postcode_lookup.csv", codes=codes, nights=nights,

@@ -162,3 +162,12 @@ def test_a_failed_night_says_why_there_is_no_list(force: au.Force, monkeypatch: 
     assert "snapshot has ever been delivered" in rows[C]["message"]
     with (force.summary_dir() / NIGHT.isoformat() / "force-summary.csv").open(encoding="utf-8") as fh:
         assert [r["authority"] for r in csv.DictReader(fh)] == [A, B, C]
+
+
+def test_synthetic_lookup_leaves_out_postcodes_the_directory_would_not_hold() -> None:
+    """A register's truncated postcode ('BN300') once went into the synthetic lookup, which
+    the lookup reader then refused, so the force-wide benchmark stopped before its first night."""
+    from pipeline.synth.force import directory_postcodes
+
+    column = pl.Series(["bn30 0ab", "BN300", None, "ZZ99 3VZ", "BN3 0AB", "not a postcode"])
+    assert directory_postcodes(column) == ["BN30 0AB", "BN3 0AB"]

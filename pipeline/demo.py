@@ -7,6 +7,7 @@ that holds any run the demo did not make (so it can never wipe real data).
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
 import time
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline.config import load_settings
+from pipeline.config import Settings, load_settings
 from pipeline.errors import UsageError
 from pipeline.night import run_night
 from pipeline.publish import warehouse
@@ -54,6 +55,18 @@ def _reset_warehouse(published: Path) -> None:
             p.unlink(missing_ok=True)
 
 
+def demo_settings(landing_dir: Path) -> Settings:
+    """The configuration the demo's nights run with: the deployment's own, and a throwaway
+    pseudonymisation key where none is set, so the demo's rejected rows get their keyed hash
+    as a deployment's do instead of each night warning that the key is missing. The
+    synthetic county's hashes need no key kept: the demo rebuilds its warehouse every run."""
+    settings = load_settings(landing_dir=landing_dir)
+    if settings.pseudonym_key:
+        return settings
+    log.info("demo: HEARTH_PSEUDONYM_KEY is not set; this run hashes rejected rows with a key made for it")
+    return settings.model_copy(update={"pseudonym_key": secrets.token_hex(32)})
+
+
 def run_demo(out: Path, *, households: int, days: int, seed: int, progress: bool) -> DemoSummary:
     from pipeline.synth.county import write_synthetic_county
 
@@ -61,7 +74,7 @@ def run_demo(out: Path, *, households: int, days: int, seed: int, progress: bool
     if out.exists():
         shutil.rmtree(out)
     county = write_synthetic_county(out, households=households, days=days, seed=seed, start_date=DEMO_START)
-    settings = load_settings(landing_dir=county.landing_dir)
+    settings = demo_settings(county.landing_dir)
     _reset_warehouse(settings.warehouse)
     if settings.reports_dir.exists():
         shutil.rmtree(settings.reports_dir)

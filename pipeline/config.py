@@ -29,6 +29,10 @@ from pipeline.paths import shipped, work_root
 PROJECT_ROOT = work_root()
 DEFAULT_CONFIG_FILE = shipped("config") / "hearth.toml"
 DEFAULT_WAREHOUSE = PROJECT_ROOT / "data" / "warehouse.duckdb"
+# DuckDB's share of a night's memory: at 350 000 households its cache otherwise added ~0.9 GB
+# to the polars frames of linkage, over the 3 GB a night may use (docs/performance.md).
+DEFAULT_MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT_PATTERN = r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$"
 
 
 def default_reports_dir(warehouse: Path) -> Path:
@@ -116,6 +120,11 @@ class Settings(BaseSettings):
     linkage: LinkageSettings = LinkageSettings()  # type: ignore[call-arg]
     retention: RetentionSettings = RetentionSettings()  # type: ignore[call-arg]
     encryption_key: str | None = Field(None, repr=False, exclude=True)
+    warehouse_memory_limit: str = Field(
+        DEFAULT_MEMORY_LIMIT, pattern=MEMORY_LIMIT_PATTERN,
+        description="most memory DuckDB may hold in a night's process (beyond it, it spills to a "
+        "folder beside the warehouse); polars' linkage frames come on top",
+    )
     pseudonym_key: str | None = Field(None, repr=False, exclude=True)
     progress: bool | None = Field(None, description="force progress output on/off (default: only on a TTY)")
     shared_incidents_dir: Path | None = Field(

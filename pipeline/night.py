@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
 import polars as pl
 
 from pipeline import __version__, schemas, sources
@@ -34,6 +35,7 @@ from pipeline.errors import (
     DataQualityError,
     HearthError,
     RunWarning,
+    WarehouseError,
     WorkingFileCorruptError,
 )
 from pipeline.paths import checkout_root
@@ -153,7 +155,15 @@ def _recorded(ctx: NightContext, stage: str) -> Iterator[StageResult]:
         if warehouse.is_corruption(exc):
             # Nothing more is written to a damaged file: open_writer sets it aside.
             raise
-        reason = str(exc) if isinstance(exc, HearthError) else f"unexpected {exc!r}"
+        failure: Exception = exc
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            failure = WarehouseError(
+                f"DuckDB needed more than warehouse_memory_limit ({ctx.settings.warehouse_memory_limit}) "
+                f"in the {stage} stage and could not spill the rest to disk ({exc}). Nothing was "
+                "published; yesterday's lists stand. Raise HEARTH_WAREHOUSE_MEMORY_LIMIT (the machine "
+                "needs that much more free memory), then rerun the night."
+            )
+        reason = str(failure) if isinstance(failure, HearthError) else f"unexpected {failure!r}"
         end_run(ctx.wh, ctx.run_id, ctx.run_date, status="failed", message=f"{stage}: {reason}")
         # A failed night never publishes. Before tonight's publish transaction the marts are
         # yesterday's, so the (verified) copy carries only the failed run's audit rows to
@@ -163,6 +173,8 @@ def _recorded(ctx: NightContext, stage: str) -> Iterator[StageResult]:
                       "keeps yesterday's lists until the night is rerun", ctx.run_id, ctx.run_date)
         else:
             warehouse.refresh_published(ctx.wh)
+        if failure is not exc:
+            raise failure from exc
         raise
     result.seconds = time.perf_counter() - t0
     ctx.wh.execute(
@@ -590,7 +602,9 @@ def run_stage(stage: str, run_date: date, settings: Settings, *, run_id: str | N
     if run_id is None and stage != "ingest":
         raise HearthError(f"stage {stage!r} needs the run id returned by the ingest stage")
     try:
-        with warehouse.open_writer(settings.warehouse, key=settings.encryption_key, create=create) as wh:
+        with warehouse.open_writer(
+            settings.warehouse, key=settings.encryption_key, create=create, memory_limit=settings.warehouse_memory_limit
+        ) as wh:
             if run_id is None:
                 run_id = begin_run(wh, run_date, settings, trigger=trigger)
             ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)
@@ -604,7 +618,9 @@ def _record_damaged_night(run_date: date, settings: Settings, trigger: str, mess
     """Record the failed night in the fresh working file that replaced a damaged one (its
     own record went aside with the damaged file). Nothing is published."""
     try:
-        with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
+        with warehouse.open_writer(
+            settings.warehouse, key=settings.encryption_key, memory_limit=settings.warehouse_memory_limit
+        ) as wh:
             run_id = begin_run(wh, run_date, settings, trigger=trigger)
             end_run(wh, run_id, run_date, status="failed", message=message)
     except HearthError as exc:  # the night has failed already; say why this record is missing
@@ -625,7 +641,9 @@ def run_night(
     prefetch_suites(settings.expectations_dir, then_import=("pipeline.link.linkage",))
     results: list[StageResult] = []
     try:
-        with warehouse.open_writer(settings.warehouse, key=settings.encryption_key) as wh:
+        with warehouse.open_writer(
+            settings.warehouse, key=settings.encryption_key, memory_limit=settings.warehouse_memory_limit
+        ) as wh:
             run_id = begin_run(wh, run_date, settings, trigger=trigger)
             ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)
             for fn in STAGES.values():

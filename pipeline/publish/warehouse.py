@@ -44,7 +44,7 @@ import duckdb
 import polars as pl
 
 from pipeline import sources
-from pipeline.config import PROJECT_ROOT
+from pipeline.config import DEFAULT_MEMORY_LIMIT, PROJECT_ROOT
 from pipeline.errors import (
     QueryError,
     WarehouseBusyError,
@@ -612,11 +612,25 @@ def _attach(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool, key:
     con.execute(f"USE {CATALOG}")
 
 
-def _open(path: Path, *, read_only: bool, key: str | None) -> duckdb.DuckDBPyConnection:
+def spill_dir(path: Path) -> Path:
+    """Where DuckDB spills what exceeds its memory limit for the file ``path``: beside it,
+    as DuckDB itself names it for a file database, inside the warehouse's private folder."""
+    return path.with_name(f"{path.name}.tmp")
+
+
+def _open(
+    path: Path, *, read_only: bool, key: str | None, memory_limit: str = DEFAULT_MEMORY_LIMIT
+) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     # TIMESTAMPTZ values come back in the session zone; pin it so results do not depend on
     # the host's zone (and polars sees "UTC", the zone stage code compares against).
     con.execute("SET TimeZone = 'UTC'")
+    # DuckDB would otherwise cache up to 80 % of the machine's memory in the night's own
+    # process, beside the linkage's polars frames; what exceeds the limit spills to disk. An
+    # in-memory connection spills to ``.tmp`` in the working directory by default: these are
+    # children's records, so they spill beside the warehouse, in its owner-only folder.
+    con.execute("SET memory_limit = ?", [memory_limit])
+    con.execute("SET temp_directory = ?", [str(spill_dir(path))])
     if key:
         # Writing encrypted files needs httpfs's mbedtls-hardened crypto, which a production
         # image installs at build time (docs/data-protection.md). Where it is missing we fall
@@ -734,10 +748,13 @@ def require_existing(published: Path) -> None:
 
 
 @contextmanager
-def open_writer(published: Path, *, key: str | None = None, create: bool = True) -> Iterator[Warehouse]:
+def open_writer(
+    published: Path, *, key: str | None = None, create: bool = True, memory_limit: str = DEFAULT_MEMORY_LIMIT
+) -> Iterator[Warehouse]:
     """Open the working file for writing, migrating it; with ``create`` (the default for
     the library, never for a command line without ``--create``) a missing warehouse and
-    its folder are made, owner-only."""
+    its folder are made, owner-only. ``memory_limit`` caps DuckDB's share of the process
+    (``warehouse_memory_limit`` in the settings)."""
     published = Path(published)
     path = work_path(published)
     if not create:
@@ -751,7 +768,7 @@ def open_writer(published: Path, *, key: str | None = None, create: bool = True)
             log.info("working file %s missing; copying it from the published file %s", path, published)
             _copy(published, path)
         try:
-            con = _open(path, read_only=False, key=key)
+            con = _open(path, read_only=False, key=key, memory_limit=memory_limit)
         except WarehouseError as exc:
             if not is_corruption(exc):
                 raise
@@ -792,14 +809,16 @@ def _set_aside(path: Path, published: Path, exc: BaseException) -> WorkingFileCo
 
 
 @contextmanager
-def open_reader(published: Path, *, key: str | None = None) -> Iterator[Warehouse]:
+def open_reader(
+    published: Path, *, key: str | None = None, memory_limit: str = DEFAULT_MEMORY_LIMIT
+) -> Iterator[Warehouse]:
     """Open the published copy read-only (what coordinators, auditors and reports use)."""
     published = Path(published)
     if not published.exists():
         raise WarehouseMissingError(
             f"{published} does not exist yet: run a night first (`hearth run --date …` or `hearth demo`)."
         )
-    con = _open(published, read_only=True, key=key)
+    con = _open(published, read_only=True, key=key, memory_limit=memory_limit)
     try:
         yield Warehouse(con=con, path=published, published=published, read_only=True, key=key)
     finally:

@@ -140,6 +140,28 @@ def test_a_damaged_working_file_is_set_aside_and_never_published(env: Path, dama
         assert recorded[1]["message"].startswith("flag: ")
 
 
+def test_duckdb_out_of_memory_fails_the_night_naming_the_setting(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB's memory is capped (warehouse_memory_limit); an operation that cannot spill
+    past the cap fails the night, publishes nothing, and says which setting to raise."""
+    import duckdb
+
+    from pipeline.link import incremental
+
+    def out_of_memory(*_args: object, **_kwargs: object) -> None:
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to pin block of size 256.0 KiB")
+
+    monkeypatch.setattr(incremental, "link_incremental", out_of_memory)
+    before = marts_digest(env)
+    nxt = NIGHT + timedelta(days=1)
+    (env / "landing" / nxt.isoformat()).mkdir()
+    result = runner.invoke(app, ["run", "--date", nxt.isoformat()])
+    assert result.exit_code == 1, result.output
+    assert "HEARTH_WAREHOUSE_MEMORY_LIMIT" in result.output and "yesterday's lists stand" in result.output
+    assert marts_digest(env) == before
+    failed = runs(env)[-1]
+    assert failed["status"] == "failed" and failed["message"].startswith("link: DuckDB needed more than")
+
+
 # ---- 4. a missing, mistyped or vanished delivery folder -----------------------------------
 def test_a_missing_delivery_folder_exits_2_naming_it_and_the_misnamed_one(env: Path) -> None:
     before = marts_digest(env)

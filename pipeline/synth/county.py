@@ -562,11 +562,27 @@ class County:
     practices: pl.DataFrame
 
 
-def build_county(seed: int, *, households: int, days: int, start_date: date, noise: NoiseRates) -> County:
+def shape_probabilities(child_households: float | None = None) -> np.ndarray:
+    """How likely each household shape is: England's mix (about a quarter of households
+    with children) or, with ``child_households``, that share of households with children,
+    each group's shapes in their usual proportions (a county of larger families for the
+    memory benchmark, where the registers must hold more children per household)."""
+    p = _SHAPE_P / _SHAPE_P.sum()
+    if child_households is None:
+        return p
+    if not 0 < child_households < 1:
+        raise UsageError(f"the share of households with children must be between 0 and 1 (got {child_households})")
+    with_children = p[_CHILD_SHAPES].sum()
+    return np.where(_CHILD_SHAPES, p * child_households / with_children, p * (1 - child_households) / (1 - with_children))
+
+
+def build_county(
+    seed: int, *, households: int, days: int, start_date: date, noise: NoiseRates, child_households: float | None = None,
+) -> County:
     """Households, people (incl. births during the window), addresses, schools and GP practices."""
     rng = _rng(seed, "households")
     n_hh = households
-    shape = rng.choice(len(SHAPES), size=n_hh, p=_SHAPE_P / _SHAPE_P.sum())
+    shape = rng.choice(len(SHAPES), size=n_hh, p=shape_probabilities(child_households))
     has_kids = _CHILD_SHAPES[shape]
     n_kids = np.where(has_kids, 1 + rng.choice(len(_KIDS_P), size=n_hh, p=_KIDS_P), 0)
     n_adults = _N_ADULTS[shape]
@@ -1349,7 +1365,8 @@ def _prepare_out(out: Path) -> None:
 
 
 def write_synthetic_county(
-    out: Path, *, households: int, days: int, seed: int, start_date: date, noise: NoiseRates = NoiseRates()
+    out: Path, *, households: int, days: int, seed: int, start_date: date, noise: NoiseRates = NoiseRates(),
+    child_households: float | None = None,
 ) -> SynthSummary:
     """Write ``out/landing/<date>/<source>.csv|.parquet`` for ``days`` nights from
     ``start_date``, and the ground truth to ``out/truth/*.parquet``. Same arguments, same bytes."""
@@ -1357,7 +1374,8 @@ def write_synthetic_county(
         raise UsageError(f"households and days must be at least 1 (got {households}, {days})")
     _prepare_out(out)
     landing, truth_dir = out / "landing", out / "truth"
-    county = build_county(seed, households=households, days=days, start_date=start_date, noise=noise)
+    county = build_county(seed, households=households, days=days, start_date=start_date, noise=noise,
+                          child_households=child_households)
     bases = build_register_bases(county, seed, days=days, start_date=start_date, noise=noise)
     police = build_police(county, seed, days=days, start_date=start_date, noise=noise)
     frng = _rng(seed, "files")

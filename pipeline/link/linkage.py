@@ -417,9 +417,8 @@ def kept_model(
     if as_of is not None and u_on is not None and (as_of - u_on).days > settings.u_max_age_days:
         return f"its u was estimated on {u_on}, more than linkage.u_max_age_days ({settings.u_max_age_days}) ago"
     m, u = parameters.get("m", {}), parameters.get("u", {})
-    if any(len(m.get(s.name, ())) != s.levels or len(u.get(s.name, ())) != s.levels for s in specs) or sorted(m) != sorted(
-        s.name for s in specs
-    ):
+    shape = {s.name: s.levels for s in specs}
+    if {k: len(v) for k, v in m.items()} != shape or {k: len(v) for k, v in u.items()} != shape:
         return "the stored fit has other comparisons or levels"
     fitted_on = parameters.get("fitted_on")
     return KeptModel(

@@ -296,3 +296,21 @@ def test_unchanged_pairs_keep_their_decisions(nights: tuple[LinkInputs, LinkInpu
     # Fitting afresh each night (as before the model was kept) moves every pair's weight.
     refit = link_people(_dated(nights[1], 1, first.models), SETTINGS)
     assert _pairs_changed(first, refit).height > 0.5 * first.decisions.height
+
+
+def test_a_stored_fit_of_other_comparisons_is_not_kept(nights: tuple[LinkInputs, LinkInputs, LinkInputs]) -> None:
+    first = link_people(_dated(nights[0], 0, schemas.empty(schemas.LINK_MODELS)), SETTINGS)
+    inputs = _dated(nights[1], 1, first.models)
+
+    def edited(change: dict[str, object]) -> pl.DataFrame:
+        return first.models.with_columns(parameters=pl.col("parameters").map_elements(
+            lambda p: json.dumps({**json.loads(p), **change}), return_dtype=pl.String))
+
+    dob_levels = len(json.loads(first.models["parameters"][0])["m"]["dob"])
+    for change, why in (
+        ({"comparisons": "0" * 16}, "other comparison code"),
+        ({"m": {"dob": [0.5] * dob_levels}}, "other comparisons or levels"),
+    ):
+        result = link_people(inputs, SETTINGS, fitted=edited(change))
+        assert set(result.refitted["model"]) == set(first.models["model"])
+        assert all(why in reason for reason in result.refitted["reason"])

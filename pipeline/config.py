@@ -72,11 +72,15 @@ class LinkageSettings(BaseModel):
         description="reuse a model's u-probabilities estimated up to this many days before (0: estimate "
         "every night); a new estimate is made sooner when the record counts move by more than u_max_size_change",
     )
-    u_max_size_change: float = Field(0.05, ge=0, description="relative change in records that forces a new u estimate")
+    u_max_size_change: float = Field(
+        0.05, ge=0,
+        description="relative change in records that forces a new u estimate, and on an incremental night "
+        "a new fit of the model the last full re-link fitted",
+    )
     full_relink_every_days: int = Field(
         7, ge=0,
-        description="compare every candidate pair afresh (not reusing stored comparisons) at least this often "
-        "(0: every night); the result is the same either way, this bounds how long a stored comparison lives",
+        description="compare every candidate pair afresh (not reusing stored comparisons) and fit the models "
+        "again at least this often (0: every night); in between, nights keep the full re-link's fitted models",
     )
     full_relink_review_records: int = Field(
         500, ge=0,

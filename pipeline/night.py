@@ -414,6 +414,8 @@ def stage_link(ctx: NightContext) -> StageResult:
         incremental = link_incremental(
             inputs, ctx.settings.linkage, plan=plan,
             stored=wh.query("comparison_cache") if not plan.full else None,
+            fitted=(wh.query("link_models_fitted_since", since=plan.model_from, as_of=day)
+                    if plan.model_from is not None else None),
         )
         linked = incremental.linked
         with wh.transaction():
@@ -444,7 +446,9 @@ def stage_link(ctx: NightContext) -> StageResult:
             "pairs_scored": linked.decisions.height, "pairs_audited": linked.audited.height,
             "review_queue": linked.review_queue.height,
             "u_estimated": linked.models.filter(pl.col("u_pairs") > 0)["model"].to_list(),
-            "relink": "full" if plan.full else "incremental", "relink_reason": plan.reason,
+            "relink": "full" if plan.full else "incremental", "relink_reason": incremental.plan.reason,
+            "model_from": plan.model_from.isoformat() if plan.model_from else None,
+            "models_refitted": linked.refitted["model"].to_list(),
             "pairs_reused": incremental.pairs_reused, "pairs_compared": incremental.pairs_compared,
         }
     return result

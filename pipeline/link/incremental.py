@@ -7,13 +7,19 @@ columns, and the levels of every pair compared on an earlier night are kept unde
 hashes (``linked.comparison_cache``). Tonight a pair whose two records hash as they did is
 given its stored levels; only pairs with a new or changed record are compared.
 
-Everything downstream of the comparison runs over the whole county every night, as in a
-full re-link: blocking (a block's size, and so whether an oversized block is skipped,
-depends on every record in it), the model's fit (m and λ are re-fitted over all
-candidates), the decisions, the guards and one-to-one assignment, clustering, child ids and
-households. The night's result is therefore the full re-link's, pair for pair; the stored
-levels only spare the comparison work (``tests/link/test_link_incremental.py`` checks it
-over consecutive synthetic nights).
+The fitted model is kept too: a full re-link fits m and λ (and u when due, and the
+same-home date-of-birth u) and writes them to audit.link_models; an incremental night scores
+with that fit unchanged (``IncrementalPlan.model_from``, ``link.kept_model``), so a pair whose
+records did not change keeps its weight and probability, and audit.link_decisions, kept as
+per-pair changes, grows only by the pairs the night's changes touch. A model whose record
+counts moved more than ``linkage.u_max_size_change`` since its fit is fitted again that night.
+
+Everything else runs over the whole county every night, as in a full re-link: blocking (a
+block's size, and so whether an oversized block is skipped, depends on every record in it),
+the decisions, the guards and one-to-one assignment, clustering, child ids and households.
+The night's result is therefore that of ``link_people`` given the same model with every
+pair compared afresh, pair for pair (``tests/link/test_link_incremental.py`` checks it over
+consecutive synthetic nights).
 
 A night re-links in full (compares every pair and rebuilds the store) when the comparison
 code, the model's levels or the polars version differ from those the stored levels were
@@ -25,12 +31,13 @@ passed since the last full re-link, or when reviewers' decisions since then touc
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
 import polars as pl
 
+from pipeline import schemas
 from pipeline.config import LinkageSettings
 from pipeline.link.compare import COMPARE_COLUMNS, LEVEL_LABELS
 from pipeline.link.linkage import (
@@ -132,10 +139,16 @@ class ComparisonCache:
 
 @dataclass(frozen=True)
 class IncrementalPlan:
-    """Whether tonight re-links in full, and why."""
+    """Whether tonight re-links in full, and why; and whose fitted model it scores with.
+
+    ``model_from`` is the full re-link whose fitted models (``audit.link_models`` rows since
+    that night) an incremental night keeps; ``None``: every model is fitted tonight. A model
+    whose record counts moved too far is fitted tonight all the same, and ``link_incremental``
+    adds it to ``reason``."""
 
     full: bool
     reason: str
+    model_from: date | None = None
 
 
 def plan_night(
@@ -157,7 +170,9 @@ def plan_night(
         return IncrementalPlan(True, f"{(day - last_full).days} days since the last full re-link ({last_full})")
     if reviewed_records > settings.full_relink_review_records:
         return IncrementalPlan(True, f"review decisions since the last full re-link touch {reviewed_records} records")
-    return IncrementalPlan(False, f"incremental since the full re-link of {last_full}")
+    return IncrementalPlan(
+        False, f"incremental since the full re-link of {last_full}, scored with its fitted model", model_from=last_full
+    )
 
 
 @dataclass(frozen=True)
@@ -171,17 +186,29 @@ class IncrementalResult:
 
 
 def link_incremental(
-    inputs: LinkInputs, settings: LinkageSettings, *, stored: pl.DataFrame | None, plan: IncrementalPlan
+    inputs: LinkInputs, settings: LinkageSettings, *, stored: pl.DataFrame | None, plan: IncrementalPlan,
+    fitted: pl.DataFrame | None = None,
 ) -> IncrementalResult:
-    """``link_people`` with the stored comparisons reused (unless ``plan`` says full).
+    """``link_people`` with the stored comparisons reused (unless ``plan`` says full), and,
+    when ``plan.model_from`` is set, the ``fitted`` models (``schemas.LINK_MODELS`` rows, one
+    per model, from audit.link_models since that night) kept instead of re-fitted.
 
-    The result equals ``link_people(inputs, settings)``; the store's update is returned
-    for the caller to write (with ``plan.full`` the whole store is replaced by ``added``)."""
+    The result equals ``link_people(inputs, settings, fitted=fitted)`` (``fitted=None`` on a
+    full night); the store's update is returned for the caller to write (with ``plan.full``
+    the whole store is replaced by ``added``). The returned plan names any model that had to
+    be fitted again."""
     cache = (
         ComparisonCache.empty() if plan.full or stored is None
         else ComparisonCache(stored.cast(CACHE_SCHEMA))  # type: ignore[arg-type]
     )
-    linked = link_people(inputs, settings, compare=cache.compare)
+    keep = plan.model_from is not None and not plan.full
+    if keep and fitted is None:
+        fitted = pl.DataFrame(schema=schemas.LINK_MODELS)
+    linked = link_people(inputs, settings, compare=cache.compare, fitted=fitted if keep else None)
+    if linked.refitted.height:
+        plan = replace(plan, reason=plan.reason + "; fitted again tonight: " + "; ".join(
+            f"{model} ({why})" for model, why in linked.refitted.iter_rows()
+        ))
     added, dropped = cache.delta()
     logger.info(
         "link (%s): %d candidate pairs reused their stored comparison, %d compared; store +%d −%d",

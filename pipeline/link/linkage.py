@@ -146,6 +146,8 @@ PARTNER_COLUMNS = {
 }
 
 DECISION_SCHEMA = {**schemas.LINK_DECISIONS, "forename_level": pl.Int8, "dob_level": pl.Int8}
+# A stored fit given to ``link_people`` that was not kept tonight, and why (``kept_model``).
+REFITTED: schemas.Schema = {"model": pl.String, "reason": pl.String}
 
 # How candidate pairs get their comparison levels: ``(left, right, pairs, dedupe) -> levels``
 # in pair order. The default compares every pair; ``pipeline.link.incremental`` reuses the
@@ -188,6 +190,8 @@ class LinkResult:
     # auditor needs beyond "scored and rejected" (counted, not stored).
     audited: pl.DataFrame              # LINK_DECISIONS
     person_xref: pl.DataFrame = field(default_factory=lambda: schemas.empty(schemas.PERSON_XREF))
+    # The stored fits given to ``link_people`` that were not kept tonight, and why (REFITTED).
+    refitted: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REFITTED))
 
 
 # ---- scoring -------------------------------------------------------------------------------
@@ -218,12 +222,14 @@ def score_pairs(
     dedupe: bool = False,
     u: dict[str, np.ndarray] | None = None,
     compare: Comparer | None = None,
+    fitted: FellegiSunter | None = None,
 ) -> Scored:
     """Every candidate pair of one link type with its scores, weight, probability and the
     model's decision (``auto_match`` / ``review`` / ``auto_nonmatch``).
 
     ``u`` reuses u-probabilities estimated on an earlier night; without it they are
-    estimated from ``settings.em_sample_pairs`` seeded random pairs."""
+    estimated from ``settings.em_sample_pairs`` seeded random pairs. ``fitted`` scores with
+    a model fitted on an earlier night as it stands (no u estimate, no EM)."""
     started = time.perf_counter()
     specs = _specs(dedupe=dedupe)
     pairs = candidate_pairs(left, right, passes, dedupe=dedupe)
@@ -231,7 +237,11 @@ def score_pairs(
         # Two nominals on one incident are two people by definition.
         inc = left["incident_id"]
         pairs = pairs.filter(inc.gather(pairs["l"]) != inc.gather(pairs["r"]))
+    if fitted is not None:
+        u = fitted.u
     if pairs.height == 0:
+        if fitted is not None:
+            return Scored(pl.DataFrame(schema=DECISION_SCHEMA), fitted, 0, 0)
         prior = FellegiSunter(specs, m={s.name: np.asarray(s.m_prior) for s in specs},
                               u=u or {s.name: np.asarray(s.u_prior) for s in specs})
         return Scored(pl.DataFrame(schema=DECISION_SCHEMA), prior, 0, 0)
@@ -242,14 +252,17 @@ def score_pairs(
     levels = (compare or compare_in_slices)(left, right, pairs, dedupe)
     random_levels = compare_in_slices(left, right, random_pairs, dedupe)
     compared = time.perf_counter()
-    if u is None:
-        # u from the random pairs, then again without the true matches the model says are
-        # among them (``estimate_u``); m and λ are fitted on each.
-        first = _fit(left, right, levels, estimate_u(random_levels, specs), specs, settings)
-        u = estimate_u(random_levels, specs, matches=(first.lam, first.m))
-    model = _fit(left, right, levels, u, specs, settings)
-    if not dedupe:
-        model.u_same_home = estimate_u_same_home(same_home_levels([left, right]), model.u)
+    if fitted is not None:
+        model = fitted
+    else:
+        if u is None:
+            # u from the random pairs, then again without the true matches the model says are
+            # among them (``estimate_u``); m and λ are fitted on each.
+            first = _fit(left, right, levels, estimate_u(random_levels, specs), specs, settings)
+            u = estimate_u(random_levels, specs, matches=(first.lam, first.m))
+        model = _fit(left, right, levels, u, specs, settings)
+        if not dedupe:
+            model.u_same_home = estimate_u_same_home(same_home_levels([left, right]), model.u)
     weight = model.match_weight(levels)
     probability = model.probability(weight)
     sims = [c for c in levels.columns if c.endswith("_sim")]
@@ -287,7 +300,8 @@ def score_pairs(
         "%s: %d candidate pairs, %d matched, %d to review; compared (with %d random pairs%s) at %.0f pairs/s, "
         "%.2f s in all; model %s",
         link_type, pairs.height, int((out["decision"] == "auto_match").sum()),
-        int((out["decision"] == "review").sum()), random_pairs.height, "" if u is None else ", u reused",
+        int((out["decision"] == "review").sum()), random_pairs.height,
+        ", model kept" if fitted is not None else "" if u is None else ", u reused",
         (pairs.height + random_pairs.height) / max(compared - started, 1e-9), elapsed, json.dumps(model.summary()),
     )
     decisions = out.select(DECISION_SCHEMA.keys()).cast(DECISION_SCHEMA)  # type: ignore[arg-type]
@@ -338,7 +352,8 @@ def reusable_u(
     slowly; estimating it means comparing millions of random pairs, most of a night's linking.
     It is reused while it is at most ``u_max_age_days`` old, while both record counts are
     within ``u_max_size_change`` of the counts it was estimated on, and while its
-    comparisons and levels are those of today's code. m and λ are re-fitted every night."""
+    comparisons and levels are those of today's code. m and λ are fitted with it on a full re-link
+    (an incremental night keeps the whole fit: ``kept_model``)."""
     if as_of is None or settings.u_max_age_days == 0 or models.height == 0:
         return None
     # Only rows that estimated u themselves carry the record counts it was estimated on.
@@ -362,7 +377,68 @@ def reusable_u(
     return {s.name: np.asarray(stored[s.name], dtype=np.float64) for s in specs}, row["u_estimated_on"]
 
 
-def _model_row(model: str, n_left: int, n_right: int, scored: Scored, u_estimated_on: date | None) -> dict[str, object]:
+@dataclass(frozen=True)
+class KeptModel:
+    """A model fitted on an earlier night, scoring tonight's pairs as it stands."""
+
+    model: FellegiSunter
+    fitted_on: date | None          # the night m, λ (and the same-home u) were fitted
+    fitted_n: tuple[int, int]       # the record counts they were fitted on
+    u_estimated_on: date | None
+
+
+def kept_model(
+    model: str, n_left: int, n_right: int, as_of: date | None, stored: pl.DataFrame,
+    specs: tuple[ComparisonSpec, ...], settings: LinkageSettings,
+) -> KeptModel | str:
+    """The stored fit of ``model`` (a ``schemas.LINK_MODELS`` row) if tonight may score
+    with it unchanged, else why it must be fitted again.
+
+    Between full re-links the population barely moves, and re-fitting m and λ over all
+    candidates each night moved every pair's weight a little, so every scored pair was a
+    changed decision in the audit. The fit is kept while both record counts are within
+    ``u_max_size_change`` of those it was fitted on and its u is at most ``u_max_age_days``
+    old (the limits under which u itself is reused), and while its comparisons are today's."""
+    rows = stored.filter(pl.col("model") == model)
+    if rows.height == 0:
+        return "no fitted model stored"
+    row = rows.row(-1, named=True)
+    parameters = json.loads(row["parameters"])
+    if parameters.get("comparisons") != comparison_fingerprint():
+        return "fitted with other comparison code or levels"
+    then_left, then_right = parameters.get("fitted_n") or (row["n_left"], row["n_right"])
+    for side, now, then in (("left", n_left, then_left), ("right", n_right, then_right)):
+        if abs(now - then) > settings.u_max_size_change * then or (then == 0 and now != 0):
+            return (
+                f"{side} records moved from {then} to {now} since the fit, more than "
+                f"linkage.u_max_size_change ({settings.u_max_size_change:.0%})"
+            )
+    u_on = row["u_estimated_on"]
+    if as_of is not None and u_on is not None and (as_of - u_on).days > settings.u_max_age_days:
+        return f"its u was estimated on {u_on}, more than linkage.u_max_age_days ({settings.u_max_age_days}) ago"
+    m, u = parameters.get("m", {}), parameters.get("u", {})
+    shape = {s.name: s.levels for s in specs}
+    if {k: len(v) for k, v in m.items()} != shape or {k: len(v) for k, v in u.items()} != shape:
+        return "the stored fit has other comparisons or levels"
+    fitted_on = parameters.get("fitted_on")
+    return KeptModel(
+        FellegiSunter(
+            specs,
+            m={s.name: np.asarray(m[s.name], dtype=np.float64) for s in specs},
+            u={s.name: np.asarray(u[s.name], dtype=np.float64) for s in specs},
+            lam=float(parameters["lambda"]),
+            u_same_home={k: np.asarray(v, dtype=np.float64) for k, v in parameters.get("u_same_home", {}).items()},
+        ),
+        date.fromisoformat(fitted_on) if fitted_on else None,
+        (int(then_left), int(then_right)),
+        u_on,
+    )
+
+
+def _model_row(
+    model: str, n_left: int, n_right: int, scored: Scored, u_estimated_on: date | None,
+    fitted_on: date | None, fitted_n: tuple[int, int],
+) -> dict[str, object]:
     fitted = scored.model
     return {
         "model": model, "n_left": n_left, "n_right": n_right, "candidate_pairs": scored.candidate_pairs,
@@ -373,6 +449,10 @@ def _model_row(model: str, n_left: int, n_right: int, scored: Scored, u_estimate
             "m": {s.name: fitted.m[s.name].tolist() for s in fitted.specs},
             "u": {s.name: fitted.u[s.name].tolist() for s in fitted.specs},
             "u_same_home": {name: u.tolist() for name, u in fitted.u_same_home.items()},
+            # Which night's fit this is, and on how many records: an incremental night scores
+            # with it unchanged while the counts stay near these (``kept_model``).
+            "fitted_on": fitted_on.isoformat() if fitted_on else None,
+            "fitted_n": list(fitted_n),
         }),
     }
 
@@ -745,11 +825,18 @@ def _carried_ids(members: pl.DataFrame, previous: pl.DataFrame, id_column: str, 
 # ---- the entry point -----------------------------------------------------------------------
 
 
-def link_people(inputs: LinkInputs, settings: LinkageSettings, *, compare: Comparer | None = None) -> LinkResult:
+def link_people(
+    inputs: LinkInputs, settings: LinkageSettings, *, compare: Comparer | None = None,
+    fitted: pl.DataFrame | None = None,
+) -> LinkResult:
     """Link children across registers and police records, police adults across incidents,
     and place everyone in a household. See the module docstring for the steps.
 
-    ``compare`` gives candidate pairs their comparison levels (default: compare them all)."""
+    ``compare`` gives candidate pairs their comparison levels (default: compare them all).
+    ``fitted`` (``schemas.LINK_MODELS`` rows, one per model) are models fitted on an earlier
+    night to score with unchanged (``kept_model``); a model without one, or whose fit may not
+    be kept, is fitted tonight and named in ``LinkResult.refitted``. Without it every model
+    is fitted tonight."""
     started = time.perf_counter()
     if not 0 <= settings.review_threshold <= settings.match_threshold <= 1:
         raise LinkageError(
@@ -793,6 +880,7 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings, *, compare: Compa
          pl.concat([health, school, *partner_frames[:i]], how="diagonal_relaxed"), PARTNER_PASSES, False)
         for i, (name, frame) in enumerate(zip(partner_names, partner_frames, strict=True))
     ]
+    refitted: list[tuple[str, str]] = []
     for model, link_type, left, right, passes, dedupe in (
         ("register_child", "register_child", health, school, REGISTER_PASSES, False),
         *partner_models,
@@ -800,12 +888,24 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings, *, compare: Compa
         ("police_child_dedup", "police_child", police_children, police_children, POLICE_DEDUP_PASSES, True),
         ("police_adult_dedup", "police_adult", police_adults, police_adults, POLICE_DEDUP_PASSES, True),
     ):
-        reuse = reusable_u(model, left.height, right.height, inputs.as_of, inputs.models, _specs(dedupe=dedupe), settings)
-        result = score_pairs(
-            link_type, left, right, passes, settings, dedupe=dedupe, u=reuse[0] if reuse else None, compare=compare
-        )
+        specs = _specs(dedupe=dedupe)
+        counts = (left.height, right.height)
+        kept = kept_model(model, *counts, inputs.as_of, fitted, specs, settings) if fitted is not None else None
+        if isinstance(kept, str):
+            logger.info("%s: the stored fit is not kept (%s); fitting it tonight", model, kept)
+            refitted.append((model, kept))
+            kept = None
+        if kept is not None:
+            result = score_pairs(link_type, left, right, passes, settings, dedupe=dedupe, compare=compare, fitted=kept.model)
+            row = _model_row(model, *counts, result, kept.u_estimated_on, kept.fitted_on, kept.fitted_n)
+        else:
+            reuse = reusable_u(model, *counts, inputs.as_of, inputs.models, specs, settings)
+            result = score_pairs(
+                link_type, left, right, passes, settings, dedupe=dedupe, u=reuse[0] if reuse else None, compare=compare
+            )
+            row = _model_row(model, *counts, result, reuse[1] if reuse else inputs.as_of, inputs.as_of, counts)
         scored.append(result)
-        model_rows.append(_model_row(model, left.height, right.height, result, reuse[1] if reuse else inputs.as_of))
+        model_rows.append(row)
     decisions = pl.concat([s.decisions for s in scored])
     models = pl.DataFrame(model_rows, schema=schemas.LINK_MODELS, orient="row")
     nodes = pl.concat([
@@ -846,6 +946,7 @@ def link_people(inputs: LinkInputs, settings: LinkageSettings, *, compare: Compa
         review_queue=schemas.conform(review_queue, schemas.REVIEW_QUEUE),
         child_xref=schemas.conform(xref, schemas.CHILD_XREF),
         models=models,
+        refitted=pl.DataFrame(refitted, schema=REFITTED, orient="row"),
         person_xref=schemas.conform(
             person_links.filter(pl.col("person_id").is_not_null()).select(
                 pl.concat_str(pl.lit("police_persons:"), "incident_id", pl.lit(":"), "person_ref").alias("record_id"),

@@ -37,18 +37,40 @@ def test_nights_after_the_first_compare_only_what_changed(county: County) -> Non
         assert night["relink"] == "incremental", night["relink_reason"]
         # A night's deliveries change a few hundred register rows of thousands.
         assert night["pairs_compared"] < 0.2 * night["pairs_reused"]
+        # Scored with the first night's fitted model, not one re-fitted over every pair.
+        assert night["model_from"] == county.days[0].isoformat()
+
+
+def test_unchanged_pairs_keep_their_decisions(county: County) -> None:
+    # audit.link_decisions is kept as per-pair changes: with the model kept between full
+    # re-links, a night writes rows only for the pairs its changed records touch.
+    details = _link_details(county)
+    with warehouse.open_reader(county.settings.warehouse) as wh:
+        written = dict(wh.literal_rows("SELECT as_of, count(*) FROM audit.link_decision_changes GROUP BY as_of"))
+    first, *later = county.days
+    assert written[first] >= details[first.isoformat()]["pairs_audited"]
+    for day in later:
+        night = details[day.isoformat()]
+        if night["models_refitted"]:
+            continue  # a model fitted again moves every pair it scores
+        assert written[day] < 0.2 * night["pairs_audited"], (day, written[day], night["pairs_audited"])
 
 
 def test_incremental_equals_full_relink_night_by_night(county: County) -> None:
     linkage = county.settings.linkage
+    first_day = county.days[0]
     with warehouse.open_reader(county.settings.warehouse) as wh:
         nights = [link_inputs(wh, day) for day in county.days]
+        # The models each night kept: the first (full) night's fit, as audit.link_models holds it.
+        kept = [wh.query("link_models_fitted_since", since=first_day, as_of=day) for day in county.days]
         stored_now = wh.query("comparison_cache")
         published_xref = wh.query("child_xref_before", before=county.days[-1] + timedelta(days=1))
     store = link_incremental(nights[0], linkage, stored=None, plan=IncrementalPlan(True, "first night")).added
-    for inputs in nights[1:]:
-        night = link_incremental(inputs, linkage, stored=store, plan=IncrementalPlan(False, "test"))
-        full = link_people(inputs, linkage)
+    for inputs, fitted in zip(nights[1:], kept[:-1], strict=True):
+        plan = IncrementalPlan(False, "test", model_from=first_day)
+        night = link_incremental(inputs, linkage, stored=store, plan=plan, fitted=fitted)
+        # Everything compared afresh, scored with the same stored model.
+        full = link_people(inputs, linkage, fitted=fitted)
         for name in LinkResult.__dataclass_fields__:
             assert_frame_equal(getattr(night.linked, name), getattr(full, name), check_exact=True), name
         assert night.pairs_reused > 0

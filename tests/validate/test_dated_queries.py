@@ -273,3 +273,33 @@ def test_incremental_equals_full_whichever_engine_rechecks(tmp_path: Path, edit:
     assert rechecked["nhs_number.valid"] is None
     if edit:
         assert rechecked["dob.not_run_date_text"] == GX
+
+
+@pytest.mark.parametrize("source", schemas.SOURCES)
+def test_a_suite_over_no_rows_answers_as_gx_without_it(source: str) -> None:
+    """A register snapshot with nothing new or changed: every shipped suite's answer for no
+    rows, given without GX, is GX's own."""
+    runner = _gx_runner(SUITES)
+    empty = _frame(source, {schemas.CONTRACT_COLUMNS[source][0]: []})
+    context = _context(RUN)
+    parameters = {**_parameters(context), "incident_ids": ["I1"]}
+    by_gx = runner.validate(source, empty, parameters)
+    answered = runner.validate_changed(source, empty, parameters)
+    assert "evaluated_by" in answered  # not GX's document
+    assert len(answered["results"]) == len(by_gx["results"]) == len(runner.configs[source])
+    assert _by_rule(answered) == _by_rule(by_gx)
+    assert _reasons_from_gx(answered, source, empty, context)[1].equals(_reasons_from_gx(by_gx, source, empty, context)[1])
+    one_row = _frame(source, {schemas.CONTRACT_COLUMNS[source][0]: ["x"]})
+    assert "evaluated_by" not in runner.validate_changed(source, one_row, parameters)  # rows: GX
+
+
+def test_a_suite_with_an_expectation_of_another_kind_asks_gx_even_without_rows(tmp_path: Path) -> None:
+    def with_row_count(expectations: list[dict[str, Any]]) -> None:
+        expectations.append({"type": "expect_table_row_count_to_be_between",
+                             "kwargs": {"min_value": 1}, "meta": {"rule": "rows.some"}})
+
+    runner = _GxRunner(_suites_with(tmp_path, "health_register", with_row_count))
+    empty = _frame("health_register", {"dob": []})
+    answered = runner.validate_changed("health_register", empty, _parameters(_context(RUN)))
+    assert "evaluated_by" not in answered
+    assert not answered["success"]  # GX's answer: no rows is too few

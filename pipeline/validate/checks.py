@@ -993,7 +993,8 @@ class _GxRunner:
         results = dated_queries.results_without_rows(self.configs[source], parameters) if prepared.height == 0 else None
         if results is None:
             return self.validate(source, prepared, parameters)
-        return {"success": True, "results": results, "evaluated_by": {dated_queries.ENGINE: "no rows to check"}}
+        rules = [(c.get("meta") or {}).get("rule") for c in self.configs[source]]
+        return {"success": True, "results": results, "evaluated_by": {dated_queries.ENGINE: rules}, "rows": 0}
 
     def _validate_suite(
         self, source: str, suite: Any, prepared: pl.DataFrame, parameters: dict[str, Any]

@@ -14,7 +14,6 @@ missing is wrong.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -33,6 +32,10 @@ from great_expectations.expectations.metrics.map_metric_provider import (  # noq
 )
 
 from pipeline.validate import landing_values as lv  # noqa: E402
+from pipeline.validate.dated_queries import (  # noqa: E402
+    landing_dates_between,
+    landing_datetimes_on_or_before,
+)
 
 
 def _as_polars(column: pd.Series) -> pl.Series:
@@ -107,9 +110,8 @@ class ColumnValuesLandingDateBetween(ColumnMapMetricProvider):
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, min_value: str, max_value: str, **kwargs: Any) -> pd.Series:
-        parsed = pl.select(lv.landing_date(pl.lit(_as_polars(column)))).to_series()
-        inside = parsed.is_between(date.fromisoformat(min_value), date.fromisoformat(max_value))
-        # Unparseable text passes here: expect_column_values_to_be_landing_dates reports it.
+        # The same condition answers for unchanged rows without GX (dated_queries).
+        inside = pl.select(landing_dates_between(pl.lit(_as_polars(column)), min_value, max_value)).to_series()
         return _to_mask(inside, column.index)
 
 
@@ -148,8 +150,8 @@ class ColumnValuesLandingDatetimeOnOrBefore(ColumnMapMetricProvider):
 
     @column_condition_partial(engine=PandasExecutionEngine)
     def _pandas(cls, column: pd.Series, max_date: str, **kwargs: Any) -> pd.Series:
-        parsed = pl.select(lv.london_date(lv.landing_datetime_utc(pl.lit(_as_polars(column))))).to_series()
-        return _to_mask(parsed <= date.fromisoformat(max_date), column.index)
+        on_or_before = pl.select(landing_datetimes_on_or_before(pl.lit(_as_polars(column)), max_date)).to_series()
+        return _to_mask(on_or_before, column.index)
 
 
 class ExpectColumnValuesToBeLandingDatetimesOnOrBefore(ColumnMapExpectation):

@@ -548,11 +548,13 @@ def apply_guards(
     if decisions.height == 0:
         return decisions
     info = nodes.select("record_id", "source", "incident_id")
-    # Only the columns the rules read: the scores JSON of a million pairs copied through
-    # every join here cost more memory than the comparisons themselves.
+    # Only the columns the rules read, and only the pairs they can change: a guard applies to
+    # an automatic match, the assignment to matches and reviews. The rest, nearly every
+    # candidate pair, keep their decision; joining them here too was the night's memory peak.
     d = (
         decisions.select("left_id", "right_id", "decision", "reason", "match_weight", "forename_level", "dob_level")
         .with_row_index("_i")
+        .filter(pl.col("decision").is_in(["auto_match", "review"]))
         .join(info.rename({"record_id": "left_id", "source": "_ls", "incident_id": "_linc"}), on="left_id", how="left")
         .join(info.rename({"record_id": "right_id", "source": "_rs", "incident_id": "_rinc"}), on="right_id", how="left")
         .sort("_i")
@@ -579,13 +581,16 @@ def apply_guards(
         .otherwise(pl.concat_str("right_id", pl.lit("|"), pl.coalesce("_linc", "_ls"))),
     )
     decided = assign_one_to_one(d.filter(~within_police), margin)
-    final = d.join(decided, on="_i", how="left").sort("_i").select(
-        decision=pl.coalesce("_decision", "decision"), reason=pl.coalesce("_reason", "reason"),
+    final = d.join(decided, on="_i", how="left").select(
+        "_i", decision=pl.coalesce("_decision", "decision"), reason=pl.coalesce("_reason", "reason"),
     )
     counts = decided.group_by("_reason").len()
     if counts.height:
         logger.info("guards and one-to-one: %s", dict(counts.sort("_reason").iter_rows()))
-    return decisions.with_columns(decision=final["decision"], reason=final["reason"])
+    return decisions.with_columns(
+        decision=decisions["decision"].clone().scatter(final["_i"], final["decision"]),
+        reason=decisions["reason"].clone().scatter(final["_i"], final["reason"]),
+    )
 
 
 def assign_one_to_one(pairs: pl.DataFrame, margin: float) -> pl.DataFrame:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import ConfigError, HearthError, InputError
+from pipeline.link.standardise import POSTCODE_PATTERN
 
 if TYPE_CHECKING:
     import polars as pl
@@ -53,8 +54,6 @@ POLICE_FOLDER = "police"
 POLICE_SOURCES = ("police_incidents", "police_persons")
 # ONS local authority codes: a letter for the nation and eight digits (E06000001).
 _CODE = re.compile(r"^[A-Z][0-9]{8}$")
-# The shape of a postcode without its space (as pipeline.link.standardise checks it).
-POSTCODE_PATTERN = r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$"
 UNROUTED = "unrouted"
 NOT_PUBLISHED_NOTE = "NOT-PUBLISHED.txt"
 

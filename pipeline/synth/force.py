@@ -15,22 +15,16 @@ from __future__ import annotations
 
 import csv
 import logging
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from pipeline.authorities import (
-    POLICE_FOLDER,
-    POLICE_SOURCES,
-    POSTCODE_PATTERN,
-    compact_postcode,
-    write_text_csv,
-)
+from pipeline.authorities import POLICE_FOLDER, POLICE_SOURCES, write_text_csv
 from pipeline.errors import UsageError
 from pipeline.ingest.delivery import read_delivery
+from pipeline.link.standardise import normalise_postcode
 from pipeline.synth.county import write_synthetic_county
 
 log = logging.getLogger(__name__)
@@ -84,12 +78,8 @@ def directory_postcodes(postcodes: pl.Series) -> list[str]:
     """The postcodes of a register column as the ONS directory's ``pcds`` writes them,
     leaving out what the directory would not hold: a mistyped or truncated postcode (a
     register's defect) and the ``ZZ99`` pseudo-postcodes."""
-    out = []
-    for pcd in postcodes.drop_nulls():
-        compact = compact_postcode(pcd)
-        if compact and re.match(POSTCODE_PATTERN, compact) and not compact.startswith("ZZ"):
-            out.append(f"{compact[:-3]} {compact[-3:]}")
-    return out
+    spaced = pl.select(normalise_postcode(pl.lit(postcodes, dtype=pl.String))).to_series()
+    return spaced.filter(spaced.is_not_null() & ~spaced.str.starts_with("ZZ")).to_list()
 
 
 def write_synthetic_force(

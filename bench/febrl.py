@@ -125,7 +125,9 @@ def missed_breakdown(
     model alone would have matched; and how many have forename and surname transposed."""
     missed = eligible.select("left_id", "right_id").join(found, on=["left_id", "right_id"], how="anti")
     why = missed.join(decisions, on=["left_id", "right_id"], how="left").with_columns(
-        decision=pl.col("decision").fill_null("never_a_candidate")
+        # Blocking never proposed it, or the model scored it under the audit floor (such
+        # pairs are counted, not kept: docs/linkage.md).
+        decision=pl.col("decision").fill_null("not_a_candidate_or_under_the_audit_floor")
     )
     by_decision = dict(why.group_by("decision").len().sort("len", descending=True).iter_rows())
     review = why.filter(pl.col("decision") == "review").with_columns(

@@ -319,6 +319,9 @@ def stage_validate(ctx: NightContext) -> StageResult:
         if withheld:
             log.info("%s: values withheld from staged rows %s — see audit.field_defects and %s", day, withheld, docs)
         raise_for_batch_failures(outcome, day=day, run_id=ctx.run_id, docs=docs)
+        # No later stage reads the delivery as landed (the link stage reads what was staged):
+        # held on, a county's register files stayed in memory through linkage's peak.
+        ctx.delivery = None
         snapshots = check_freshness(warehouse.snapshot_info(wh, day), day, ctx.settings.ingest.register_max_age_days)
         result.detail = {
             "quarantined": quarantined,
@@ -443,7 +446,7 @@ def stage_link(ctx: NightContext) -> StageResult:
         result.rows_out = linked.children.height
         result.detail = {
             "children": linked.children.height, "households": linked.households.height,
-            "pairs_scored": linked.decisions.height, "pairs_audited": linked.audited.height,
+            "pairs_scored": linked.pairs_scored, "pairs_audited": linked.audited.height,
             "review_queue": linked.review_queue.height,
             "u_estimated": linked.models.filter(pl.col("u_pairs") > 0)["model"].to_list(),
             "relink": "full" if plan.full else "incremental", "relink_reason": incremental.plan.reason,

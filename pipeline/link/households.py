@@ -162,11 +162,13 @@ def sibling_homes(persons: pl.DataFrame, register: pl.DataFrame) -> pl.DataFrame
         "incident_id", "person_ref", *keys
     ).drop_nulls()
     homes = (
-        register.filter(pl.col("household_key").is_not_null())
-        .select(
+        register.select(
             *keys, "household_id", *LOCATION_COLUMNS,
             _has_uprn=pl.col("uprn").is_not_null(), _health=pl.col("source") == "health_register",
+            _keyed=pl.col("household_key").is_not_null(),
         )
+        .filter("_keyed")
+        .drop("_keyed")
         .drop_nulls(keys)
     )
     matched = (

@@ -132,6 +132,11 @@ class ComparisonCache:
         """``(added, dropped)``: pairs compared tonight that the store lacks (with levels),
         and keys of stored pairs tonight did not propose."""
         now = self.tonight()
+        # Tonight's pairs, deduplicated, stand for the slices they came from (which every
+        # model's comparison appended): one copy of the night's levels, not two.
+        self._used = [now]
+        if self.stored.height == 0:
+            return now, self.stored.select(KEY)
         added = now.join(self.stored.select(KEY), on=list(KEY), how="anti")
         dropped = self.stored.select(KEY).join(now.select(KEY), on=list(KEY), how="anti")
         return added, dropped

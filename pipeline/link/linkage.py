@@ -45,7 +45,9 @@ from pipeline.errors import LinkageError
 from pipeline.link import households as placement
 from pipeline.link.compare import (
     BlockingPass,
+    CodedSides,
     candidate_pairs,
+    code_sides,
     compare_with_recordlinkage,
     dob_levels,
 )
@@ -145,7 +147,14 @@ PARTNER_COLUMNS = {
     "social_care": {"status": "social_care_status", "status_since": "social_care_since", "team": "social_care_team"},
 }
 
-DECISION_SCHEMA = {**schemas.LINK_DECISIONS, "forename_level": pl.Int8, "dob_level": pl.Int8}
+# Decisions as the stage carries them: a pair's comparison levels stay with the model that
+# scored it (``Scored.levels``; ``_model``, ``_lvl`` say where) and become the JSON ``scores``
+# of LINK_DECISIONS only once the decisions are final (``with_scores``). As text from the
+# start they were the largest part of the stage's memory on a dense county.
+DECISION_SCHEMA = {
+    **{c: t for c, t in schemas.LINK_DECISIONS.items() if c != "scores"},
+    "forename_level": pl.Int8, "dob_level": pl.Int8, "_model": pl.UInt8, "_lvl": pl.UInt32,
+}
 # A stored fit given to ``link_people`` that was not kept tonight, and why (``kept_model``).
 REFITTED: schemas.Schema = {"model": pl.String, "reason": pl.String}
 
@@ -181,6 +190,9 @@ class LinkResult:
     households: pl.DataFrame           # HOUSEHOLDS
     person_links: pl.DataFrame         # PERSON_LINKS
     incident_households: pl.DataFrame  # INCIDENT_HOUSEHOLDS
+    # Every pair a decision can come from: those scoring at or above the review threshold or
+    # the audit floor, and the reviewed (``score_pairs``); the automatic non-matches under both
+    # are counted in ``pairs_scored``, not kept.
     decisions: pl.DataFrame            # LINK_DECISIONS
     review_queue: pl.DataFrame         # REVIEW_QUEUE
     child_xref: pl.DataFrame           # CHILD_XREF
@@ -190,6 +202,7 @@ class LinkResult:
     # auditor needs beyond "scored and rejected" (counted, not stored).
     audited: pl.DataFrame              # LINK_DECISIONS
     person_xref: pl.DataFrame = field(default_factory=lambda: schemas.empty(schemas.PERSON_XREF))
+    pairs_scored: int = 0              # every candidate pair of every model, kept or not
     # The stored fits given to ``link_people`` that were not kept tonight, and why (REFITTED).
     refitted: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REFITTED))
 
@@ -206,10 +219,13 @@ def _specs(*, dedupe: bool) -> tuple[ComparisonSpec, ...]:
 class Scored:
     """One model's candidate pairs with their decisions, and the model that scored them."""
 
-    decisions: pl.DataFrame   # DECISION_SCHEMA
+    decisions: pl.DataFrame   # DECISION_SCHEMA, the pairs at or above the floor (``score_pairs``)
     model: FellegiSunter
-    candidate_pairs: int
+    candidate_pairs: int      # every pair blocking proposed and the model scored
     u_pairs: int              # random pairs compared for u tonight (0: u was reused)
+    below_floor: int = 0      # automatic non-matches under the audit floor: scored, counted, not kept
+    # The kept pairs' comparison levels (similarities rounded), row ``_lvl`` for decision ``_lvl``.
+    levels: pl.DataFrame = field(default_factory=pl.DataFrame)
 
 
 def score_pairs(
@@ -223,13 +239,16 @@ def score_pairs(
     u: dict[str, np.ndarray] | None = None,
     compare: Comparer | None = None,
     fitted: FellegiSunter | None = None,
+    reviewed: pl.DataFrame | None = None,
 ) -> Scored:
     """Every candidate pair of one link type with its scores, weight, probability and the
     model's decision (``auto_match`` / ``review`` / ``auto_nonmatch``).
 
     ``u`` reuses u-probabilities estimated on an earlier night; without it they are
     estimated from ``settings.em_sample_pairs`` seeded random pairs. ``fitted`` scores with
-    a model fitted on an earlier night as it stands (no u estimate, no EM)."""
+    a model fitted on an earlier night as it stands (no u estimate, no EM). ``reviewed``
+    (``left_id``, ``right_id``) are pairs kept whatever they score, for the reviewers'
+    decisions to override."""
     started = time.perf_counter()
     specs = _specs(dedupe=dedupe)
     pairs = candidate_pairs(left, right, passes, dedupe=dedupe)
@@ -239,6 +258,7 @@ def score_pairs(
         pairs = pairs.filter(inc.gather(pairs["l"]) != inc.gather(pairs["r"]))
     if fitted is not None:
         u = fitted.u
+    u_given = u is not None
     if pairs.height == 0:
         if fitted is not None:
             return Scored(pl.DataFrame(schema=DECISION_SCHEMA), fitted, 0, 0)
@@ -249,8 +269,10 @@ def score_pairs(
         _random_pairs(left.height, right.height, settings, dedupe=dedupe) if u is None
         else pl.DataFrame(schema={"l": pl.UInt32, "r": pl.UInt32})
     )
-    levels = (compare or compare_in_slices)(left, right, pairs, dedupe)
-    random_levels = compare_in_slices(left, right, random_pairs, dedupe)
+    # The candidates and the random pairs are compared over one coding of the two frames.
+    sides = code_sides(left, right, with_person_ref=dedupe) if compare is None or random_pairs.height else None
+    levels = compare(left, right, pairs, dedupe) if compare else compare_in_slices(left, right, pairs, dedupe, sides=sides)
+    random_levels = compare_in_slices(left, right, random_pairs, dedupe, sides=sides)
     compared = time.perf_counter()
     if fitted is not None:
         model = fitted
@@ -265,15 +287,28 @@ def score_pairs(
             model.u_same_home = estimate_u_same_home(same_home_levels([left, right]), model.u)
     weight = model.match_weight(levels)
     probability = model.probability(weight)
+    # Only the pairs a decision can come from, or an auditor is shown, go on: those at or
+    # above the review threshold or the audit floor, and those a reviewer has decided. The
+    # rest, most candidates where children are dense, are automatic non-matches that no
+    # guard, assignment or cluster reads; carried through every later step they were most
+    # of a dense county's memory. They are counted (``Scored.below_floor``), as the audit
+    # counts them.
+    keep = probability >= min(settings.audit_min_probability, settings.review_threshold)
+    if reviewed is not None and reviewed.height:
+        keep[_reviewed_positions(left, right, pairs, reviewed)] = True
+    below_floor = int(pairs.height - keep.sum())
+    if below_floor:
+        mask = pl.Series(keep)
+        pairs, levels = pairs.filter(mask), levels.filter(mask)
+        weight, probability = weight[keep], probability[keep]
     sims = [c for c in levels.columns if c.endswith("_sim")]
-    scores = levels.with_columns([pl.col(c).fill_nan(None).round(4) for c in sims]).select(
-        pl.struct(levels.columns).struct.json_encode().alias("scores")
-    )["scores"]
+    kept_levels = levels.with_columns([pl.col(c).fill_nan(None).round(4) for c in sims])
     out = pl.DataFrame({
-        "link_type": pl.Series([link_type] * pairs.height, dtype=pl.String),
+        "link_type": pl.repeat(link_type, pairs.height, dtype=pl.String, eager=True),
         "left_id": left["record_id"].gather(pairs["l"]),
         "right_id": right["record_id"].gather(pairs["r"]),
-        "scores": scores,
+        "_model": pl.repeat(None, pairs.height, dtype=pl.UInt8, eager=True),
+        "_lvl": pl.int_range(pairs.height, dtype=pl.UInt32, eager=True),
         "match_weight": np.round(weight, 4),
         "probability": probability,
         "forename_level": levels["forename"],
@@ -297,15 +332,45 @@ def score_pairs(
     )
     elapsed = time.perf_counter() - started
     logger.info(
-        "%s: %d candidate pairs, %d matched, %d to review; compared (with %d random pairs%s) at %.0f pairs/s, "
-        "%.2f s in all; model %s",
-        link_type, pairs.height, int((out["decision"] == "auto_match").sum()),
+        "%s: %d candidate pairs (%d under the audit floor), %d matched, %d to review; compared (with %d "
+        "random pairs%s) at %.0f pairs/s, %.2f s in all; model %s",
+        link_type, pairs.height + below_floor, below_floor, int((out["decision"] == "auto_match").sum()),
         int((out["decision"] == "review").sum()), random_pairs.height,
-        ", model kept" if fitted is not None else "" if u is None else ", u reused",
-        (pairs.height + random_pairs.height) / max(compared - started, 1e-9), elapsed, json.dumps(model.summary()),
+        ", model kept" if fitted is not None else ", u reused" if u_given else "",
+        (pairs.height + below_floor + random_pairs.height) / max(compared - started, 1e-9), elapsed,
+        json.dumps(model.summary()),
     )
     decisions = out.select(DECISION_SCHEMA.keys()).cast(DECISION_SCHEMA)  # type: ignore[arg-type]
-    return Scored(decisions, model, pairs.height, random_pairs.height)
+    return Scored(decisions, model, pairs.height + below_floor, random_pairs.height, below_floor, kept_levels)
+
+
+def with_scores(decisions: pl.DataFrame, levels: list[pl.DataFrame]) -> pl.DataFrame:
+    """``decisions`` (DECISION_SCHEMA) with each pair's comparison levels as the JSON ``scores``
+    of LINK_DECISIONS: decision ``_lvl`` of model ``_model`` is row ``_lvl`` of ``levels[_model]``.
+    A reviewed pair that no model proposed tonight has none (``{}``)."""
+    scores = pl.Series("scores", [], dtype=pl.String).extend_constant(None, decisions.height)
+    at = decisions.select("_model", "_lvl", _p=pl.int_range(pl.len(), dtype=pl.UInt32))
+    for i, frame in enumerate(levels):
+        rows = at.filter(pl.col("_model") == i)
+        if rows.height:
+            chosen = frame[rows["_lvl"]]
+            scores = scores.scatter(
+                rows["_p"], chosen.select(pl.struct(chosen.columns).struct.json_encode())[:, 0]
+            )
+    return decisions.with_columns(scores.fill_null("{}")).drop("_model", "_lvl")
+
+
+def _reviewed_positions(left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, reviewed: pl.DataFrame) -> np.ndarray:
+    """Indices into ``pairs`` of the pairs a reviewer decided (``reviewed``: ``left_id``,
+    ``right_id`` in either order)."""
+    lpos = left.select(_lid=pl.col("record_id"), l=pl.int_range(pl.len(), dtype=pl.UInt32))
+    rpos = right.select(_rid=pl.col("record_id"), r=pl.int_range(pl.len(), dtype=pl.UInt32))
+    both = pl.concat([
+        reviewed.select(_lid="left_id", _rid="right_id"), reviewed.select(_lid="right_id", _rid="left_id"),
+    ])
+    wanted = both.join(lpos, on="_lid").join(rpos, on="_rid").select("l", "r").unique()
+    found = pairs.with_row_index("_p").join(wanted, on=["l", "r"], how="semi")
+    return found["_p"].to_numpy()
 
 
 # Pairs compared per call. Comparing the two million random pairs for u in one call was the
@@ -314,14 +379,12 @@ def score_pairs(
 COMPARE_SLICE = 500_000
 
 
-def compare_in_slices(left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, dedupe: bool) -> pl.DataFrame:
-    """Every pair compared (a pair's levels depend on its two records only, so slices of the
-    pairs give the same levels as one call)."""
-    if pairs.height <= COMPARE_SLICE:
-        return compare_with_recordlinkage(left, right, pairs, with_person_ref=dedupe)
-    return pl.concat([
-        compare_with_recordlinkage(left, right, part, with_person_ref=dedupe) for part in pairs.iter_slices(COMPARE_SLICE)
-    ])
+def compare_in_slices(
+    left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, dedupe: bool, *, sides: CodedSides | None = None
+) -> pl.DataFrame:
+    """Every pair compared, ``COMPARE_SLICE`` pairs at a time over one coding of the two frames
+    (``sides``, or coded here)."""
+    return compare_with_recordlinkage(left, right, pairs, with_person_ref=dedupe, slice_size=COMPARE_SLICE, sides=sides)
 
 
 def same_home_levels(frames: list[pl.DataFrame]) -> pl.DataFrame:
@@ -334,7 +397,11 @@ def same_home_levels(frames: list[pl.DataFrame]) -> pl.DataFrame:
     for frame in frames:
         if frame.height == 0 or "household_key" not in frame.columns:
             continue
-        register = frame.filter(pl.col("source").is_in(["health_register", "school_census"]))
+        # Only the columns read, before filtering: filtering a whole standardised register
+        # first copied every column of it.
+        register = frame.select("source", "household_key", "dob").filter(
+            pl.col("source").is_in(["health_register", "school_census"])
+        )
         pairs = candidate_pairs(register, register, (BlockingPass("same_home", ("source", "household_key")),), dedupe=True)
         if pairs.height:
             li, ri = pairs["l"].to_numpy().astype(np.int64), pairs["r"].to_numpy().astype(np.int64)
@@ -508,7 +575,9 @@ def twin_records(register: pl.DataFrame, police_children: pl.DataFrame) -> pl.Se
     """Record ids of children with a twin on their own side: two register records of one
     source in one household with one date of birth, or two child nominals of one incident
     with one date of birth. A twin's record may only be matched where the forenames agree."""
-    reg = register.filter(pl.col("household_key").is_not_null() & pl.col("dob").is_not_null()).filter(
+    reg = register.select("record_id", "source", "household_key", "dob").filter(
+        pl.col("household_key").is_not_null() & pl.col("dob").is_not_null()
+    ).filter(
         pl.len().over("source", "household_key", "dob") > 1
     )["record_id"]
     pol = police_children.filter(pl.col("dob").is_not_null()).filter(
@@ -672,7 +741,8 @@ def apply_reviews(decisions: pl.DataFrame, reviews: pl.DataFrame, known: pl.Data
             link_type=pl.when((pl.col("lk") == "register") & (pl.col("rk") == "register")).then(pl.lit("register_child"))
             .when((pl.col("lk") == "police_adult") | (pl.col("rk") == "police_adult")).then(pl.lit("police_adult"))
             .otherwise(pl.lit("police_child")),
-            scores=pl.lit("{}"),
+            _model=pl.lit(None, pl.UInt8),
+            _lvl=pl.lit(None, pl.UInt32),
             match_weight=pl.lit(None, pl.Float64),
             probability=pl.lit(None, pl.Float64),
             forename_level=pl.lit(None, pl.Int8),
@@ -773,23 +843,30 @@ def _greedy_guarded(nodes: pl.DataFrame, edges: pl.DataFrame) -> list[int]:
 def retire_impossible_reviews(nodes: pl.DataFrame, decisions: pl.DataFrame) -> pl.DataFrame:
     """A review pair whose two records already sit in people with different NHS numbers or
     UPNs (typically one twin against the other) cannot be a match: ``blocked_by_guard``
-    instead of wasting a reviewer's time."""
+    instead of wasting a reviewer's time. Only the review pairs are looked at."""
+    reviews = decisions.select("left_id", "right_id", "decision").with_row_index("_e").filter(
+        pl.col("decision") == "review"
+    )
+    if reviews.height == 0:
+        return decisions
     ident = nodes.group_by("component").agg(
         pl.col("nhs_number").drop_nulls().first().alias("nhs"), pl.col("upn").drop_nulls().first().alias("upn")
     )
     of = nodes.select("record_id", "component").join(ident, on="component")
     marked = (
-        decisions.with_row_index("_e")
+        reviews
         .join(of.rename({"record_id": "left_id", "component": "lc", "nhs": "ln", "upn": "lu"}), on="left_id", how="left")
         .join(of.rename({"record_id": "right_id", "component": "rc", "nhs": "rn", "upn": "ru"}), on="right_id", how="left")
-        .sort("_e")
     )
     clash = ((pl.col("ln") != pl.col("rn")) | (pl.col("lu") != pl.col("ru"))).fill_null(False)
-    retire = (pl.col("decision") == "review") & clash
-    return marked.with_columns(
-        decision=pl.when(retire).then(pl.lit("blocked_by_guard")).otherwise(pl.col("decision")),
-        reason=pl.when(retire).then(pl.lit("conflicting_identifiers")).otherwise(pl.col("reason")),
-    ).select(decisions.columns)
+    retired = marked.filter(clash)["_e"].unique()
+    if retired.len() == 0:
+        return decisions
+    n = retired.len()
+    return decisions.with_columns(
+        decision=decisions["decision"].clone().scatter(retired, pl.Series(["blocked_by_guard"] * n)),
+        reason=decisions["reason"].clone().scatter(retired, pl.Series(["conflicting_identifiers"] * n)),
+    )
 
 
 # ---- ids -----------------------------------------------------------------------------------
@@ -886,6 +963,7 @@ def link_people(
         for i, (name, frame) in enumerate(zip(partner_names, partner_frames, strict=True))
     ]
     refitted: list[tuple[str, str]] = []
+    reviewed = inputs.reviews.select("left_id", "right_id")
     for model, link_type, left, right, passes, dedupe in (
         ("register_child", "register_child", health, school, REGISTER_PASSES, False),
         *partner_models,
@@ -901,17 +979,27 @@ def link_people(
             refitted.append((model, kept))
             kept = None
         if kept is not None:
-            result = score_pairs(link_type, left, right, passes, settings, dedupe=dedupe, compare=compare, fitted=kept.model)
+            result = score_pairs(
+                link_type, left, right, passes, settings, dedupe=dedupe, compare=compare, fitted=kept.model,
+                reviewed=reviewed,
+            )
             row = _model_row(model, *counts, result, kept.u_estimated_on, kept.fitted_on, kept.fitted_n)
         else:
             reuse = reusable_u(model, *counts, inputs.as_of, inputs.models, specs, settings)
             result = score_pairs(
-                link_type, left, right, passes, settings, dedupe=dedupe, u=reuse[0] if reuse else None, compare=compare
+                link_type, left, right, passes, settings, dedupe=dedupe, u=reuse[0] if reuse else None, compare=compare,
+                reviewed=reviewed,
             )
             row = _model_row(model, *counts, result, reuse[1] if reuse else inputs.as_of, inputs.as_of, counts)
         scored.append(result)
         model_rows.append(row)
-    decisions = pl.concat([s.decisions for s in scored])
+    decisions = pl.concat(
+        [s.decisions.with_columns(_model=pl.lit(i, pl.UInt8)) for i, s in enumerate(scored)], rechunk=True
+    )
+    levels = [s.levels for s in scored]
+    pairs_scored = sum(s.candidate_pairs for s in scored)
+    # The concatenated copy is the one carried on; each model's own frame is let go.
+    del scored, result
     models = pl.DataFrame(model_rows, schema=schemas.LINK_MODELS, orient="row")
     nodes = pl.concat([
         f.select(
@@ -933,24 +1021,36 @@ def link_people(
     incident_households = placement.incident_households(person_links, persons, incidents, children)
     households = placement.build_households([health, school, persons, incidents, *partner_frames])
 
-    final = decisions.select(schemas.LINK_DECISIONS.keys()).sort("link_type", "left_id", "right_id")
+    # The standardised records are not read again: let them go before the scores are written
+    # out as text, the stage's last large allocation.
+    register_records = register.height
+    del health, school, register, partner_frames, police_children, police_adults, left, right
+    final = schemas.conform(
+        with_scores(decisions.sort("link_type", "left_id", "right_id"), levels), schemas.LINK_DECISIONS
+    )
+    del decisions, levels
     review_queue = final.filter(pl.col("decision") == "review").select(schemas.REVIEW_QUEUE.keys())
+    # The audit floor at or under the review threshold keeps every decision scoring kept
+    # (``score_pairs``): then the audited frame is the decisions frame, not a second copy.
+    under_floor = (pl.col("decision") == "auto_nonmatch") & ~(
+        pl.col("probability") >= settings.audit_min_probability
+    ).fill_null(False)
+    audited = final.filter(~under_floor) if final.select(under_floor.any()).item() else final
     logger.info(
         "linked %d register, %d police records into %d children, %d households in %.1f s",
-        register.height, persons.height, children.height, households.height, time.perf_counter() - started,
+        register_records, persons.height, children.height, households.height, time.perf_counter() - started,
     )
     return LinkResult(
         children=schemas.conform(children, schemas.CHILD_INDEX),
         households=schemas.conform(households, schemas.HOUSEHOLDS),
         person_links=schemas.conform(person_links, schemas.PERSON_LINKS),
         incident_households=schemas.conform(incident_households, schemas.INCIDENT_HOUSEHOLDS),
-        decisions=schemas.conform(final, schemas.LINK_DECISIONS),
-        audited=schemas.conform(final, schemas.LINK_DECISIONS).filter(
-            (pl.col("decision") != "auto_nonmatch") | (pl.col("probability") >= settings.audit_min_probability)
-        ),
+        decisions=final,
+        audited=audited,
         review_queue=schemas.conform(review_queue, schemas.REVIEW_QUEUE),
         child_xref=schemas.conform(xref, schemas.CHILD_XREF),
         models=models,
+        pairs_scored=pairs_scored,
         refitted=pl.DataFrame(refitted, schema=REFITTED, orient="row"),
         person_xref=schemas.conform(
             person_links.filter(pl.col("person_id").is_not_null()).select(

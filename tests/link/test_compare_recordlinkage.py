@@ -7,7 +7,7 @@ import polars as pl
 from link_frames import frame
 
 from pipeline import schemas
-from pipeline.link.compare import compare_pairs, compare_with_recordlinkage
+from pipeline.link.compare import code_sides, compare_pairs, compare_with_recordlinkage
 from pipeline.link.standardise import standardise_people
 
 PEOPLE = [
@@ -41,3 +41,18 @@ def test_recordlinkage_path_with_no_pairs() -> None:
     people = _people()
     empty = pl.DataFrame({"l": [], "r": []}, schema={"l": pl.Int64, "r": pl.Int64})
     assert compare_with_recordlinkage(people, people, empty).height == 0
+
+
+def test_one_coding_of_the_frames_serves_every_slice() -> None:
+    """Comparing in slices over one coding of the two frames gives, pair for pair, the levels
+    of coding them afresh for each call."""
+    people = _people()
+    rng = np.random.default_rng(5)
+    pairs = pl.DataFrame({"l": rng.integers(0, len(PEOPLE), 200), "r": rng.integers(0, len(PEOPLE), 200)})
+    sides = code_sides(people, people, with_person_ref=True)
+    fresh = pl.concat([compare_pairs(people, people, part, with_person_ref=True) for part in pairs.iter_slices(37)])
+    assert compare_with_recordlinkage(people, people, pairs, with_person_ref=True, slice_size=37, sides=sides).equals(fresh)
+    assert compare_pairs(people, people, pairs, with_person_ref=True, sides=sides).equals(fresh)
+    # Sides coded without the person_ref are coded again when the comparison needs it.
+    without = code_sides(people, people)
+    assert compare_pairs(people, people, pairs, with_person_ref=True, sides=without).equals(fresh)

@@ -49,11 +49,29 @@ def test_the_audit_keeps_every_pair_but_the_non_matches_below_the_floor() -> Non
     floor = 0.5  # above May's pair with Alfred's school record, a non-match
     result = link_people(inputs([ALFRED_H, MAY_H], [ALFRED_S]), SETTINGS.model_copy(update={"audit_min_probability": floor}))
     below = (pl.col("decision") == "auto_nonmatch") & (pl.col("probability") < floor)
-    assert result.decisions.filter(below).height == 1
-    assert result.audited.filter(below).height == 0
-    assert result.audited.height == result.decisions.filter(~below).height
+    # The pair under the floor is scored and counted, but carried no further than scoring.
+    assert result.pairs_scored == 2
+    assert result.decisions.filter(below).height == 0 and result.audited.filter(below).height == 0
+    assert result.audited.height == result.decisions.height == 1
     everything = link_people(inputs([ALFRED_H, MAY_H], [ALFRED_S]), SETTINGS.model_copy(update={"audit_min_probability": 0.0}))
-    assert everything.audited.height == everything.decisions.height
+    assert everything.audited.height == everything.decisions.height == everything.pairs_scored == 2
+    may = pl.col("left_id") == "health_register:4000000102"
+    assert everything.decisions.filter(may)["probability"][0] < floor
+
+
+def test_a_reviewed_pair_under_the_audit_floor_keeps_its_scores() -> None:
+    """A reviewer's word on a pair the model scored under the floor still stands with the
+    model's scores beside it, as on any other reviewed pair."""
+    floor = 0.5
+    may = "health_register:4000000102"
+    result = link_people(
+        inputs([ALFRED_H, MAY_H], [ALFRED_S], reviews=[{"left_id": S, "right_id": may, "decision": "nonmatch"}]),
+        SETTINGS.model_copy(update={"audit_min_probability": floor}),
+    )
+    row = result.audited.filter(pl.col("left_id") == may).row(0, named=True)
+    assert row["decision"] == "reviewed_nonmatch"
+    assert row["probability"] is not None and row["probability"] < floor and '"dob":' in row["scores"]
+    assert result.pairs_scored == 2
 
 
 def test_child_id_is_stable_across_runs() -> None:

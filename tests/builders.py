@@ -46,3 +46,20 @@ def read_sql(wh: Warehouse, text: str, params: dict[str, Any] | None = None) -> 
     """A test's own query on an open warehouse, as a frame (the pipeline reads only named
     query files: Warehouse.query)."""
     return wh.con.sql(text, params=params or None).pl()
+
+
+def assert_same_link_results(a: Any, b: Any, *, but: tuple[str, ...] = ()) -> None:
+    """Two ``LinkResult``s are equal field by field (frames exactly, counts as numbers),
+    except the fields named in ``but``."""
+    from dataclasses import fields
+
+    from polars.testing import assert_frame_equal
+
+    for f in fields(a):
+        if f.name in but:
+            continue
+        left, right = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(left, pl.DataFrame):
+            assert_frame_equal(left, right, check_exact=True)
+        else:
+            assert left == right, f.name

@@ -9,11 +9,12 @@ from datetime import timedelta
 
 import polars as pl
 import pytest
+from builders import assert_same_link_results
 from polars.testing import assert_frame_equal
 
 from e2e.conftest import County
 from pipeline.link.incremental import KEY, IncrementalPlan, link_incremental
-from pipeline.link.linkage import LinkResult, link_people
+from pipeline.link.linkage import link_people
 from pipeline.night import link_inputs
 from pipeline.publish import warehouse
 
@@ -71,8 +72,7 @@ def test_incremental_equals_full_relink_night_by_night(county: County) -> None:
         night = link_incremental(inputs, linkage, stored=store, plan=plan, fitted=fitted)
         # Everything compared afresh, scored with the same stored model.
         full = link_people(inputs, linkage, fitted=fitted)
-        for name in LinkResult.__dataclass_fields__:
-            assert_frame_equal(getattr(night.linked, name), getattr(full, name), check_exact=True), name
+        assert_same_link_results(night.linked, full)
         assert night.pairs_reused > 0
         store = pl.concat([store.join(night.dropped, on=list(KEY), how="anti"), night.added])
     # The warehouse's store, kept up to date by the nights themselves, is this one.

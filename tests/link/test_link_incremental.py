@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 import pytest
+from builders import assert_same_link_results
 from polars.testing import assert_frame_equal
 
 from pipeline import schemas
@@ -37,13 +38,7 @@ def _registers(health: pl.DataFrame, school: pl.DataFrame) -> LinkInputs:
 
 
 def _assert_same(full: LinkResult, incremental: LinkResult, *, but: tuple[str, ...] = ()) -> None:
-    for name in LinkResult.__dataclass_fields__:
-        if name in but:
-            continue
-        if isinstance(getattr(full, name), pl.DataFrame):
-            assert_frame_equal(getattr(full, name), getattr(incremental, name), check_exact=True), name
-        else:
-            assert getattr(full, name) == getattr(incremental, name), name
+    assert_same_link_results(full, incremental, but=but)
 
 
 def _changed_records(before: LinkInputs, after: LinkInputs) -> set[str]:

@@ -17,7 +17,9 @@ UV := $(UV_ON_PATH)
 UV_DEP :=
 endif
 # Use the machine's Python 3.11; never try to download one (there may be no network).
-export UV_PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+# The interpreter itself, not a version manager's shim in front of it: uv compares the
+# virtualenv's interpreter with this path and warns on every command where they differ.
+export UV_PYTHON ?= $(shell p=$$(command -v python3.11 2>/dev/null || command -v python3) && "$$p" -c 'import sys; print(sys.executable)')
 export UV_PYTHON_DOWNLOADS := never
 # Compile bytecode at install: where PYTHONDONTWRITEBYTECODE is set, every process would
 # otherwise recompile Airflow, Great Expectations and polars from source (seconds each).

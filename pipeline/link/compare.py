@@ -405,7 +405,7 @@ def code_sides(left: pl.DataFrame, right: pl.DataFrame, *, with_person_ref: bool
         surname=coded("surname_std"), surname_key=coded("surname_meta"),
         forename_surname=_code(lf["forename_std"], rf["surname_std"]),
         surname_forename=_code(lf["surname_std"], rf["forename_std"]),
-        no_key=_code(pl.Series([None] * lf.height, dtype=pl.String), pl.Series([None] * rf.height, dtype=pl.String)),
+        no_key=_code(*(pl.repeat(None, f.height, dtype=pl.String, eager=True) for f in (lf, rf))),
         initials={
             (side, col): frame[col].str.head(1).fill_null("").to_numpy()
             for side, frame in (("l", lf), ("r", rf)) for col in ("forename_std", "surname_std")

@@ -241,8 +241,9 @@ def score_pairs(
     fitted: FellegiSunter | None = None,
     reviewed: pl.DataFrame | None = None,
 ) -> Scored:
-    """Every candidate pair of one link type with its scores, weight, probability and the
-    model's decision (``auto_match`` / ``review`` / ``auto_nonmatch``).
+    """The candidate pairs of one link type a decision can come from, with their weight,
+    probability and the model's decision (``auto_match`` / ``review`` / ``auto_nonmatch``),
+    and their comparison levels (``Scored.levels``); the rest are counted (``below_floor``).
 
     ``u`` reuses u-probabilities estimated on an earlier night; without it they are
     estimated from ``settings.em_sample_pairs`` seeded random pairs. ``fitted`` scores with
@@ -862,10 +863,12 @@ def retire_impossible_reviews(nodes: pl.DataFrame, decisions: pl.DataFrame) -> p
     retired = marked.filter(clash)["_e"].unique()
     if retired.len() == 0:
         return decisions
-    n = retired.len()
+    def marked_as(value: str) -> pl.Series:
+        return pl.repeat(value, retired.len(), dtype=pl.String, eager=True)
+
     return decisions.with_columns(
-        decision=decisions["decision"].clone().scatter(retired, pl.Series(["blocked_by_guard"] * n)),
-        reason=decisions["reason"].clone().scatter(retired, pl.Series(["conflicting_identifiers"] * n)),
+        decision=decisions["decision"].clone().scatter(retired, marked_as("blocked_by_guard")),
+        reason=decisions["reason"].clone().scatter(retired, marked_as("conflicting_identifiers")),
     )
 
 

@@ -421,9 +421,16 @@ def stage_link(ctx: NightContext) -> StageResult:
                     if plan.model_from is not None else None),
         )
         linked = incremental.linked
+        reason, reused, compared = incremental.plan.reason, incremental.pairs_reused, incremental.pairs_compared
+        result.rows_in = (inputs.health.height + inputs.school.height + inputs.persons.height
+                          + sum(f.height for f in inputs.partners.values()))
+        # The night's inputs and the store's update are let go before the writes, whose
+        # copies of the decisions are the night's peak.
+        del inputs
         with wh.transaction():
             wh.write_comparison_cache(incremental.added, incremental.dropped, full=plan.full,
                                       fingerprint=cache_fingerprint(), day=day)
+            del incremental
             for table, frame in (
                 ("linked.child_xref", linked.child_xref), ("linked.person_xref", linked.person_xref),
                 ("linked.children", linked.children),
@@ -441,18 +448,16 @@ def stage_link(ctx: NightContext) -> StageResult:
             keep = ctx.settings.retention.history_days
             if keep is not None:
                 wh.prune_history(day - timedelta(days=keep))
-        result.rows_in = (inputs.health.height + inputs.school.height + inputs.persons.height
-                          + sum(f.height for f in inputs.partners.values()))
         result.rows_out = linked.children.height
         result.detail = {
             "children": linked.children.height, "households": linked.households.height,
             "pairs_scored": linked.pairs_scored, "pairs_audited": linked.audited.height,
             "review_queue": linked.review_queue.height,
             "u_estimated": linked.models.filter(pl.col("u_pairs") > 0)["model"].to_list(),
-            "relink": "full" if plan.full else "incremental", "relink_reason": incremental.plan.reason,
+            "relink": "full" if plan.full else "incremental", "relink_reason": reason,
             "model_from": plan.model_from.isoformat() if plan.model_from else None,
             "models_refitted": linked.refitted["model"].to_list(),
-            "pairs_reused": incremental.pairs_reused, "pairs_compared": incremental.pairs_compared,
+            "pairs_reused": reused, "pairs_compared": compared,
         }
     return result
 

@@ -170,8 +170,13 @@ def name_levels(
     ca, cb = name.left[li], name.right[ri]
     da, db, inverse = _distinct(ca, cb, len(name.vocab))
     a, b = _values(name, da), _values(name, db)
-    # A space keyed inside a name ("LIL Y", "STROE H") is a slip, not another name.
-    sim = np.maximum(jaro_winkler(a, b), jaro_winkler([x.replace(" ", "") for x in a], [x.replace(" ", "") for x in b]))
+    sim = jaro_winkler(a, b)
+    # A space keyed inside a name ("LIL Y", "STROE H") is a slip, not another name; only the
+    # pairs with a space can score otherwise without it.
+    spaced = np.flatnonzero([" " in x or " " in y for x, y in zip(a, b, strict=True)])
+    if spaced.size:
+        sim[spaced] = np.maximum(sim[spaced], jaro_winkler(
+            [a[i].replace(" ", "") for i in spaced], [b[i].replace(" ", "") for i in spaced]))
     # key code of each vocabulary entry, looked up from whichever side carried the name
     key_of = np.zeros(len(name.vocab) + 1, dtype=np.int64)
     key_of[name.left] = key.left
@@ -372,7 +377,8 @@ class CodedSides:
     forename_surname: _Coded
     surname_forename: _Coded
     no_key: _Coded
-    initials: dict[tuple[str, str], np.ndarray]  # ("l" | "r", column) -> first letter per record
+    # ("l" | "r", column) -> the first letter's code point per record (0: no name)
+    initials: dict[tuple[str, str], np.ndarray]
     dob_left: _DateParts
     dob_right: _DateParts
     sector: _Coded
@@ -407,7 +413,7 @@ def code_sides(left: pl.DataFrame, right: pl.DataFrame, *, with_person_ref: bool
         surname_forename=_code(lf["surname_std"], rf["forename_std"]),
         no_key=_code(*(pl.repeat(None, f.height, dtype=pl.String, eager=True) for f in (lf, rf))),
         initials={
-            (side, col): frame[col].str.head(1).fill_null("").to_numpy()
+            (side, col): frame[col].str.head(1).fill_null("").to_numpy().astype("U1").view(np.uint32)
             for side, frame in (("l", lf), ("r", rf)) for col in ("forename_std", "surname_std")
         },
         dob_left=_date_parts(lf["dob"]), dob_right=_date_parts(rf["dob"]),
@@ -466,8 +472,8 @@ def _transposed_names(sides: CodedSides, li: np.ndarray, ri: np.ndarray, out: di
         for col in ("forename_std", "surname_std")
     }
     crossed_initial = (
-        (initial["l", "forename_std"] == initial["r", "surname_std"]) & (initial["l", "forename_std"] != "")
-    ) | ((initial["l", "surname_std"] == initial["r", "forename_std"]) & (initial["l", "surname_std"] != ""))
+        (initial["l", "forename_std"] == initial["r", "surname_std"]) & (initial["l", "forename_std"] != 0)
+    ) | ((initial["l", "surname_std"] == initial["r", "forename_std"]) & (initial["l", "surname_std"] != 0))
     ask = np.flatnonzero(((out["forename"] <= 1) | (out["surname"] <= 1)) & crossed_initial)
     if ask.size:
         crossed: dict[str, tuple[np.ndarray, np.ndarray]] = {}

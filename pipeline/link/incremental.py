@@ -39,7 +39,7 @@ import polars as pl
 
 from pipeline import schemas
 from pipeline.config import LinkageSettings
-from pipeline.link.compare import COMPARE_COLUMNS, LEVEL_LABELS
+from pipeline.link.compare import COMPARE_COLUMNS, LEVEL_LABELS, CodedSides
 from pipeline.link.linkage import (
     LinkInputs,
     LinkResult,
@@ -75,6 +75,26 @@ def record_hashes(frame: pl.DataFrame) -> pl.Series:
     return frame.select(cols).hash_rows(seed=_SEED)
 
 
+def _compare_only(
+    left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, dedupe: bool, sides: CodedSides | None = None
+) -> pl.DataFrame:
+    """``compare_in_slices`` over just the records ``pairs`` name: a pair's levels depend on its
+    two records alone, and on an incremental night the few pairs left to compare name a small
+    part of frames that coding whole would cost more than comparing. Where they name much
+    of the frames, the frames' coding ``sides`` is used if given."""
+    if pairs.height == 0:
+        return compare_in_slices(left, right, pairs, dedupe)
+    lpos, rpos = pairs["l"].to_numpy(), pairs["r"].to_numpy()
+    lrows, rrows = np.unique(lpos), np.unique(rpos)
+    if sides is not None or lrows.size + rrows.size >= (left.height + right.height) // 2:
+        return compare_in_slices(left, right, pairs, dedupe, sides=sides)
+    local = pl.DataFrame({
+        "l": pl.Series(np.searchsorted(lrows, lpos), dtype=pairs["l"].dtype),
+        "r": pl.Series(np.searchsorted(rrows, rpos), dtype=pairs["r"].dtype),
+    })
+    return compare_in_slices(left[lrows], right[rrows], local, dedupe)
+
+
 @dataclass
 class ComparisonCache:
     """The stored levels (``CACHE_SCHEMA``) and, as the night compares, the pairs it used.
@@ -92,9 +112,13 @@ class ComparisonCache:
     def empty(cls) -> ComparisonCache:
         return cls(pl.DataFrame(schema=CACHE_SCHEMA))
 
-    def compare(self, left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, dedupe: bool) -> pl.DataFrame:
+    def compare(
+        self, left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, dedupe: bool,
+        sides: CodedSides | None = None,
+    ) -> pl.DataFrame:
         """Levels for ``pairs`` ``(l, r)`` in pair order: stored where both records are
-        unchanged, compared otherwise (``link.Comparer``)."""
+        unchanged, compared otherwise (``link.Comparer``; ``sides``: the two frames' coding,
+        when the caller has it for other pairs anyway)."""
         labels = [*LEVEL_LABELS, *(["person_ref"] if dedupe else [])]
         level_schema = {c: CACHE_SCHEMA[c] for c in labels}
         keyed = pl.DataFrame({
@@ -106,7 +130,7 @@ class ComparisonCache:
         hit = np.zeros(pairs.height, dtype=bool)
         hit[found["_p"].to_numpy()] = True
         todo = np.flatnonzero(~hit)
-        compared = compare_in_slices(left, right, pairs.filter(pl.Series(~hit)), dedupe)
+        compared = _compare_only(left, right, pairs.filter(pl.Series(~hit)), dedupe, sides)
         levels = (
             pl.concat([
                 found.select("_p", *labels).cast(level_schema),  # type: ignore[arg-type]

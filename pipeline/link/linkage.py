@@ -158,10 +158,11 @@ DECISION_SCHEMA = {
 # A stored fit given to ``link_people`` that was not kept tonight, and why (``kept_model``).
 REFITTED: schemas.Schema = {"model": pl.String, "reason": pl.String}
 
-# How candidate pairs get their comparison levels: ``(left, right, pairs, dedupe) -> levels``
-# in pair order. The default compares every pair; ``pipeline.link.incremental`` reuses the
-# levels of pairs whose two records are unchanged since they were last compared.
-Comparer = Callable[[pl.DataFrame, pl.DataFrame, pl.DataFrame, bool], pl.DataFrame]
+# How candidate pairs get their comparison levels: ``(left, right, pairs, dedupe, sides) ->
+# levels`` in pair order, ``sides`` the two frames' coding when the caller made one for its
+# random pairs (else None). The default compares every pair; ``pipeline.link.incremental``
+# reuses the levels of pairs whose two records are unchanged since they were last compared.
+Comparer = Callable[[pl.DataFrame, pl.DataFrame, pl.DataFrame, bool, CodedSides | None], pl.DataFrame]
 
 
 
@@ -272,7 +273,7 @@ def score_pairs(
     )
     # The candidates and the random pairs are compared over one coding of the two frames.
     sides = code_sides(left, right, with_person_ref=dedupe) if compare is None or random_pairs.height else None
-    levels = compare(left, right, pairs, dedupe) if compare else compare_in_slices(left, right, pairs, dedupe, sides=sides)
+    levels = compare(left, right, pairs, dedupe, sides) if compare else compare_in_slices(left, right, pairs, dedupe, sides=sides)
     random_levels = compare_in_slices(left, right, random_pairs, dedupe, sides=sides)
     compared = time.perf_counter()
     if fitted is not None:

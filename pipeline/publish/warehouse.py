@@ -323,55 +323,70 @@ class Warehouse:
             next_night = self.literal_rows(
                 "SELECT min(as_of) FROM linked.link_nights WHERE as_of > ?", [day])[0][0]
             self._staged_frame("_hearth_new", frame, content, history)
-            # Identical rows are told apart by their occurrence, so a frame holding a row
-            # twice keeps it twice.
-            self.con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE _hearth_held AS
-                SELECT rowid AS rid, valid_from, valid_to, {listed},
-                       row_number() OVER (PARTITION BY {listed} ORDER BY rowid) AS occurrence
-                FROM {history}
-                WHERE valid_from <= $day AND $day < coalesce(valid_to, {_NO_END})""",  # noqa: S608
+            held = self.literal_rows(
+                f"SELECT count(*) FROM {history} WHERE valid_from <= $day AND $day < coalesce(valid_to, {_NO_END})",  # noqa: S608
                 {"day": day},
-            )
-            self.con.execute(
-                f"""CREATE OR REPLACE TEMP TABLE _hearth_matched AS
-                SELECT r.rid, f.occurrence AS new_occurrence
-                FROM _hearth_held AS r
-                JOIN (SELECT *, row_number() OVER (PARTITION BY {listed}) AS occurrence FROM _hearth_new) AS f
-                  ON {same} AND r.occurrence = f.occurrence"""  # noqa: S608
-            )
-            self.con.execute(
-                "CREATE OR REPLACE TEMP TABLE _hearth_gone AS SELECT * FROM _hearth_held "
-                "WHERE rid NOT IN (SELECT rid FROM _hearth_matched)"
-            )
-            # The part of a closed row after this night, for the later nights that had it.
-            self.con.execute(
-                f"""INSERT INTO {history} (valid_from, valid_to, {listed})
-                SELECT $next, valid_to, {listed} FROM _hearth_gone
-                WHERE $next IS NOT NULL AND $next < coalesce(valid_to, {_NO_END})""",  # noqa: S608
-                {"next": next_night},
-            )
-            self.con.execute(
-                f"DELETE FROM {history} WHERE rowid IN (SELECT rid FROM _hearth_gone WHERE valid_from = $day)",  # noqa: S608
-                {"day": day},
-            )
-            self.con.execute(
-                f"UPDATE {history} SET valid_to = $day WHERE rowid IN (SELECT rid FROM _hearth_gone WHERE valid_from < $day)",  # noqa: S608
-                {"day": day},
-            )
-            self.con.execute(
-                f"""INSERT INTO {history} (valid_from, valid_to, {listed})
-                SELECT $day, $next, {listed}
-                FROM (SELECT *, row_number() OVER (PARTITION BY {listed}) AS occurrence FROM _hearth_new) AS f
-                WHERE NOT EXISTS (SELECT 1 FROM _hearth_held AS r WHERE {same} AND r.occurrence = f.occurrence)""",  # noqa: S608
-                {"day": day, "next": next_night},
-            )
+            )[0][0]
+            if not held:
+                # Nothing holds on the night (the first, or one no row reached): every row
+                # opens, and matching rows against nothing would cost a night's largest sort.
+                self.con.execute(
+                    f"INSERT INTO {history} (valid_from, valid_to, {listed}) SELECT $day, $next, {listed} FROM _hearth_new",  # noqa: S608
+                    {"day": day, "next": next_night},
+                )
+            else:
+                # Identical rows are told apart by their occurrence, so a frame holding a row
+                # twice keeps it twice.
+                self.con.execute(
+                    f"""CREATE OR REPLACE TEMP TABLE _hearth_held AS
+                    SELECT rowid AS rid, valid_from, valid_to, {listed},
+                           row_number() OVER (PARTITION BY {listed} ORDER BY rowid) AS occurrence
+                    FROM {history}
+                    WHERE valid_from <= $day AND $day < coalesce(valid_to, {_NO_END})""",  # noqa: S608
+                    {"day": day},
+                )
+                self.con.execute(
+                    f"""CREATE OR REPLACE TEMP TABLE _hearth_numbered AS
+                    SELECT row_number() OVER () AS fid, *, row_number() OVER (PARTITION BY {listed}) AS occurrence
+                    FROM _hearth_new"""  # noqa: S608
+                )
+                self.con.execute(
+                    f"""CREATE OR REPLACE TEMP TABLE _hearth_matched AS
+                    SELECT r.rid, f.fid
+                    FROM _hearth_held AS r
+                    JOIN _hearth_numbered AS f ON {same} AND r.occurrence = f.occurrence"""  # noqa: S608
+                )
+                self.con.execute(
+                    "CREATE OR REPLACE TEMP TABLE _hearth_gone AS SELECT * FROM _hearth_held "
+                    "WHERE rid NOT IN (SELECT rid FROM _hearth_matched)"
+                )
+                # The part of a closed row after this night, for the later nights that had it.
+                self.con.execute(
+                    f"""INSERT INTO {history} (valid_from, valid_to, {listed})
+                    SELECT $next, valid_to, {listed} FROM _hearth_gone
+                    WHERE $next IS NOT NULL AND $next < coalesce(valid_to, {_NO_END})""",  # noqa: S608
+                    {"next": next_night},
+                )
+                self.con.execute(
+                    f"DELETE FROM {history} WHERE rowid IN (SELECT rid FROM _hearth_gone WHERE valid_from = $day)",  # noqa: S608
+                    {"day": day},
+                )
+                self.con.execute(
+                    f"UPDATE {history} SET valid_to = $day WHERE rowid IN (SELECT rid FROM _hearth_gone WHERE valid_from < $day)",  # noqa: S608
+                    {"day": day},
+                )
+                self.con.execute(
+                    f"""INSERT INTO {history} (valid_from, valid_to, {listed})
+                    SELECT $day, $next, {listed} FROM _hearth_numbered
+                    WHERE fid NOT IN (SELECT fid FROM _hearth_matched)""",  # noqa: S608
+                    {"day": day, "next": next_night},
+                )
             self.con.execute(
                 "INSERT INTO linked.link_nights SELECT $day WHERE $day NOT IN (SELECT as_of FROM linked.link_nights)",
                 {"day": day},
             )
-            for temp in ("_hearth_new", "_hearth_held", "_hearth_matched", "_hearth_gone"):
-                self.con.execute(f"DROP TABLE {temp}")
+            for temp in ("_hearth_new", "_hearth_numbered", "_hearth_held", "_hearth_matched", "_hearth_gone"):
+                self.con.execute(f"DROP TABLE IF EXISTS {temp}")
         return frame.height
 
     def record_link_decisions(
@@ -397,11 +412,16 @@ class Warehouse:
             self.con.execute(f"INSERT INTO {DECISION_NIGHTS} (as_of, run_id, seq) VALUES (?, ?, ?)", [day, run_id, seq])  # noqa: S608
             if "run_id" not in frame.columns:
                 frame = frame.with_columns(pl.lit(run_id).alias("run_id"))
-            self._staged_frame("_hearth_new", frame, ("run_id", *DECISION_COLUMNS), DECISION_CHANGES)
+            # Read in place, not copied into the warehouse first: a first night's decisions
+            # copied were the night's largest allocation.
+            self.con.register("_hearth_new", frame.select(
+                pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in ("run_id", *DECISION_COLUMNS)
+            ))
             if next_night is not None:
                 self._standing_decisions("_hearth_next", next_night)
             self._standing_decisions("_hearth_standing", day)
             on_pair = " AND ".join(f"s.{k} = f.{k}" for k in PAIR)
+            write = "_hearth_write"
             if rerun:
                 on_key = " AND ".join(f"s.{k} IS NOT DISTINCT FROM f.{k}" for k in key)
                 # The rerun's decisions the night lacks, and the pair's standing ones again.
@@ -416,27 +436,61 @@ class Warehouse:
                     SELECT s.* FROM _hearth_standing AS s
                     WHERE EXISTS (SELECT 1 FROM fresh AS f WHERE {on_pair})"""  # noqa: S608
                 )
+            elif self.literal_rows("SELECT count(*) FROM _hearth_standing")[0][0] == 0:
+                # Nothing stands (the first night): every row is a change, and comparing
+                # would only cost the memory of the night's largest write.
+                write = "_hearth_new"
             else:
-                # Pairs whose rows differ in any way from what stands (run_id as shown).
-                self.con.execute(
-                    f"""CREATE OR REPLACE TEMP TABLE _hearth_write AS
-                    WITH changed AS (
-                        SELECT {", ".join(PAIR)} FROM (
-                            (SELECT * FROM _hearth_new EXCEPT ALL SELECT * FROM _hearth_standing)
-                            UNION ALL
-                            (SELECT * FROM _hearth_standing EXCEPT ALL SELECT * FROM _hearth_new)
-                        ) GROUP BY ALL
-                    )
-                    SELECT f.* FROM _hearth_new AS f SEMI JOIN changed AS s ON {on_pair}"""  # noqa: S608
-                )
-            self._append_changes("_hearth_write", day, seq)
+                self._changed_pairs("_hearth_write", "_hearth_new", "_hearth_standing")
+            self._append_changes(write, day, seq)
             if not rerun:
                 self._append_removals("_hearth_standing", "_hearth_new", day, seq, run_id)
             if next_night is not None:
                 self._restore_next_night(day, next_night, seq, run_id)
-            for temp in ("_hearth_new", "_hearth_standing", "_hearth_next", "_hearth_write"):
+            self.con.unregister("_hearth_new")
+            for temp in ("_hearth_standing", "_hearth_next", "_hearth_write"):
                 self.con.execute(f"DROP TABLE IF EXISTS {temp}")
             return int(self.literal_rows(f"SELECT count(*) FROM {DECISION_CHANGES}")[0][0] - before)  # noqa: S608
+
+    def _changed_pairs(self, name: str, new: str, standing: str) -> None:
+        """Temporary table ``name``: the rows of ``new`` for every pair whose rows differ in
+        any way from those in ``standing`` (run_id as shown), or that ``standing`` lacks.
+
+        Nearly every pair has one row on each side, and for those one join on the pair,
+        column by column, tells whether it changed; a set difference of whole rows (which
+        hashes every score string twice) is kept for the few pairs with several rows.
+        """
+        pair = ", ".join(PAIR)
+        on_pair = " AND ".join(f"s.{k} = f.{k}" for k in PAIR)
+        same = " AND ".join(f"s.{k} IS NOT DISTINCT FROM f.{k}" for k in ("run_id", *DECISION_COLUMNS))
+
+        def of_several(side: str) -> str:
+            return f"(SELECT * FROM {side} SEMI JOIN several USING ({pair}))"  # noqa: S608 - fixed names
+
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {name} AS
+            WITH counted AS (
+                SELECT {pair}, count(*) FILTER (WHERE side = 0) AS n_new, count(*) FILTER (WHERE side = 1) AS n_had
+                FROM (SELECT 0 AS side, {pair} FROM {new} UNION ALL SELECT 1 AS side, {pair} FROM {standing})
+                GROUP BY ALL
+            ),
+            several AS (SELECT {pair} FROM counted WHERE n_new > 0 AND n_had > 0 AND (n_new > 1 OR n_had > 1)),
+            changed AS (
+                SELECT {pair} FROM counted WHERE n_had = 0
+                UNION ALL
+                SELECT {", ".join(f"f.{k}" for k in PAIR)}
+                FROM {new} AS f JOIN {standing} AS s ON {on_pair}
+                SEMI JOIN counted AS c ON {" AND ".join(f"c.{k} = f.{k}" for k in PAIR)} AND c.n_new = 1 AND c.n_had = 1
+                WHERE NOT ({same})
+                UNION ALL
+                SELECT {pair} FROM (
+                    (SELECT * FROM {of_several(new)} EXCEPT ALL SELECT * FROM {of_several(standing)})
+                    UNION ALL
+                    (SELECT * FROM {of_several(standing)} EXCEPT ALL SELECT * FROM {of_several(new)})
+                )
+            )
+            SELECT f.* FROM {new} AS f SEMI JOIN (SELECT DISTINCT {pair} FROM changed) AS s ON {on_pair}"""  # noqa: S608
+        )
 
     def _standing_decisions(self, name: str, day: date) -> None:
         """The decisions standing on ``day``, as temporary table ``name`` (run_id first)."""

@@ -51,6 +51,21 @@ def test_a_space_keyed_inside_a_place_or_name_is_a_slip() -> None:
     assert levels["location"] == LOCATION_LEVELS["same_street_elsewhere"][0]
 
 
+def test_names_with_and_without_spaces_compared_together_score_as_alone() -> None:
+    """Only the name pairs holding a space are compared again without it; in one batch each
+    pair keeps the level it has compared alone."""
+    forenames = [("Kei ra", "Keira"), ("Keira", "Kiera"), ("Ana", "Anna"), ("Keira", "Jolene")]
+    h = _people("health_register", [{"nhs_number": f"400000000{i}", **BASE, "forename": a}
+                                    for i, (a, _) in enumerate(forenames)])
+    s = _people("school_census", [{"upn": f"A1000000000{i}", **BASE, "forename": b} for i, (_, b) in enumerate(forenames)])
+    n = len(forenames)
+    together = compare_pairs(h, s, pl.DataFrame({"l": range(n), "r": range(n)}, schema={"l": pl.UInt32, "r": pl.UInt32}))
+    alone = [_levels({**BASE, "forename": a}, {**BASE, "forename": b}) for a, b in forenames]
+    assert together["forename"].to_list() == [x["forename"] for x in alone]
+    assert together["forename_sim"].to_list() == [x["forename_sim"] for x in alone]
+    assert together["forename"][0] == 2
+
+
 def test_nothing_to_compare_is_missing_not_a_disagreement() -> None:
     bare = {**BASE, "address_line1": None, "address_line2": None, "town": None, "postcode": None}
     assert _levels(BASE, bare)["location"] == -1

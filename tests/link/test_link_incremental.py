@@ -194,6 +194,25 @@ def test_pairs_compared_in_slices_get_the_levels_of_one_call(
     assert_frame_equal(link.compare_in_slices(health, school, pairs, False), whole, check_exact=True)
 
 
+@pytest.mark.parametrize("dedupe", [False, True])
+def test_pairs_compared_over_only_their_records_get_the_levels_of_the_whole_frames(
+    nights: tuple[LinkInputs, LinkInputs], dedupe: bool
+) -> None:
+    """An incremental night codes only the records its uncached pairs name; the levels must
+    be those the whole frames give (a level depends on the pair's two records alone)."""
+    from pipeline.link import incremental
+    from pipeline.link import linkage as link
+    from pipeline.link.standardise import standardise_people
+
+    first, *_ = nights
+    health = standardise_people(first.health, source="health_register")
+    school = health if dedupe else standardise_people(first.school, source="school_census")
+    pairs = link._random_pairs(health.height, school.height, SETTINGS, dedupe=dedupe).head(40)
+    assert pairs["l"].n_unique() + pairs["r"].n_unique() < (health.height + school.height) // 2
+    assert_frame_equal(incremental._compare_only(health, school, pairs, dedupe),
+                       link.compare_in_slices(health, school, pairs, dedupe), check_exact=True)
+
+
 def _dated(inputs: LinkInputs, night: int, models: pl.DataFrame) -> LinkInputs:
     return dataclasses.replace(inputs, as_of=DAY + timedelta(days=night), models=models)
 

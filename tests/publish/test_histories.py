@@ -109,6 +109,30 @@ def test_a_night_with_nothing_new_records_no_decision_rows(writer: Warehouse) ->
         ("r1", DAYS[0]), ("r2", DAYS[1])]
 
 
+def test_only_pairs_whose_rows_differ_are_written_again(writer: Warehouse) -> None:
+    """Pairs with one row and pairs with several (as a rerun leaves them) are compared row for
+    row: an unchanged pair writes nothing, whatever the order of its rows; a pair with any row
+    changed, added or lost writes all its rows again."""
+    a = ("health_register:1", "school_census:1", "auto_match", 12.5, 0.99)
+    b1 = ("health_register:2", "school_census:2", "auto_match", 12.5, 0.99)
+    b2 = ("health_register:2", "school_census:2", "review", 3.0, 0.9)
+    c = ("health_register:3", "school_census:3", "review", 3.0, 0.9)
+    d = ("health_register:4", "school_census:4", "auto_match", 11.0, 0.98)
+    assert writer.insert_new("audit.link_decisions", _decisions([a, b1, b2, c]), KEY, day=DAYS[0], run_id="r1") == 4
+    c_moved = (*c[:4], 0.91)
+    assert writer.insert_new("audit.link_decisions", _decisions([b2, a, c_moved, b1, d]), KEY, day=DAYS[1], run_id="r2") == 2
+    b2_moved = (*b2[:4], 0.92)
+    assert writer.insert_new("audit.link_decisions", _decisions([a, b1, b2_moved, c_moved, d]), KEY,
+                             day=DAYS[2], run_id="r3") == 2
+    # b loses a row: its remaining row again; d gains one: both of its rows.
+    d2 = (*d[:2], "review", 3.5, 0.9)
+    assert writer.insert_new("audit.link_decisions", _decisions([a, b1, c_moved, d, d2]), KEY,
+                             day=DAYS[3], run_id="r4") == 3
+    assert Counter(writer.literal_rows(
+        "SELECT left_id, decision, probability FROM audit.link_decisions WHERE as_of = ?", [DAYS[3]])) == Counter(
+        [(a[0], a[2], a[4]), (b1[0], b1[2], b1[4]), (c[0], c[2], 0.91), (d[0], d[2], d[4]), (d2[0], d2[2], d2[4])])
+
+
 def test_history_retention_forgets_only_nights_before_the_cutoff(writer: Warehouse) -> None:
     for n, day in enumerate(DAYS[:4]):
         writer.replace_for_date("linked.child_xref", day, pl.DataFrame({"record_id": ["a", f"b{n}"], "child_id": ["C1", "C2"]}))

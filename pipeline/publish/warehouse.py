@@ -43,7 +43,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipeline import sources
+from pipeline import schemas, sources
 from pipeline.config import DEFAULT_MEMORY_LIMIT, PROJECT_ROOT
 from pipeline.errors import (
     QueryError,
@@ -413,44 +413,48 @@ class Warehouse:
             if "run_id" not in frame.columns:
                 frame = frame.with_columns(pl.lit(run_id).alias("run_id"))
             # Read in place, not copied into the warehouse first: a first night's decisions
-            # copied were the night's largest allocation.
+            # copied were the night's largest allocation. Typed as the audit's columns (a
+            # column the frame lacks is NULL, as an insert by name leaves it).
+            typed = {"run_id": pl.String, **{c: schemas.LINK_DECISIONS[c] for c in DECISION_COLUMNS}}
             self.con.register("_hearth_new", frame.select(
-                pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in ("run_id", *DECISION_COLUMNS)
+                (pl.col(c) if c in frame.columns else pl.lit(None)).cast(typed[c]).alias(c) for c in typed
             ))
-            if next_night is not None:
-                self._standing_decisions("_hearth_next", next_night)
-            self._standing_decisions("_hearth_standing", day)
-            on_pair = " AND ".join(f"s.{k} = f.{k}" for k in PAIR)
-            write = "_hearth_write"
-            if rerun:
-                on_key = " AND ".join(f"s.{k} IS NOT DISTINCT FROM f.{k}" for k in key)
-                # The rerun's decisions the night lacks, and the pair's standing ones again.
-                self.con.execute(
-                    f"""CREATE OR REPLACE TEMP TABLE _hearth_write AS
-                    WITH fresh AS (
-                        SELECT * FROM _hearth_new AS f
-                        WHERE NOT EXISTS (SELECT 1 FROM _hearth_standing AS s WHERE {on_key})
+            try:
+                if next_night is not None:
+                    self._standing_decisions("_hearth_next", next_night)
+                self._standing_decisions("_hearth_standing", day)
+                on_pair = " AND ".join(f"s.{k} = f.{k}" for k in PAIR)
+                write = "_hearth_write"
+                if rerun:
+                    on_key = " AND ".join(f"s.{k} IS NOT DISTINCT FROM f.{k}" for k in key)
+                    # The rerun's decisions the night lacks, and the pair's standing ones again.
+                    self.con.execute(
+                        f"""CREATE OR REPLACE TEMP TABLE _hearth_write AS
+                        WITH fresh AS (
+                            SELECT * FROM _hearth_new AS f
+                            WHERE NOT EXISTS (SELECT 1 FROM _hearth_standing AS s WHERE {on_key})
+                        )
+                        SELECT * FROM fresh
+                        UNION ALL
+                        SELECT s.* FROM _hearth_standing AS s
+                        WHERE EXISTS (SELECT 1 FROM fresh AS f WHERE {on_pair})"""  # noqa: S608
                     )
-                    SELECT * FROM fresh
-                    UNION ALL
-                    SELECT s.* FROM _hearth_standing AS s
-                    WHERE EXISTS (SELECT 1 FROM fresh AS f WHERE {on_pair})"""  # noqa: S608
-                )
-            elif self.literal_rows("SELECT count(*) FROM _hearth_standing")[0][0] == 0:
-                # Nothing stands (the first night): every row is a change, and comparing
-                # would only cost the memory of the night's largest write.
-                write = "_hearth_new"
-            else:
-                self._changed_pairs("_hearth_write", "_hearth_new", "_hearth_standing")
-            self._append_changes(write, day, seq)
-            if not rerun:
-                self._append_removals("_hearth_standing", "_hearth_new", day, seq, run_id)
-            if next_night is not None:
-                self._restore_next_night(day, next_night, seq, run_id)
-            self.con.unregister("_hearth_new")
-            for temp in ("_hearth_standing", "_hearth_next", "_hearth_write"):
-                self.con.execute(f"DROP TABLE IF EXISTS {temp}")
-            return int(self.literal_rows(f"SELECT count(*) FROM {DECISION_CHANGES}")[0][0] - before)  # noqa: S608
+                elif self.literal_rows("SELECT count(*) FROM _hearth_standing")[0][0] == 0:
+                    # Nothing stands (the first night): every row is a change, and comparing
+                    # would only cost the memory of the night's largest write.
+                    write = "_hearth_new"
+                else:
+                    self._changed_pairs("_hearth_write", "_hearth_new", "_hearth_standing")
+                self._append_changes(write, day, seq)
+                if not rerun:
+                    self._append_removals("_hearth_standing", "_hearth_new", day, seq, run_id)
+                if next_night is not None:
+                    self._restore_next_night(day, next_night, seq, run_id)
+                for temp in ("_hearth_standing", "_hearth_next", "_hearth_write"):
+                    self.con.execute(f"DROP TABLE IF EXISTS {temp}")
+                return int(self.literal_rows(f"SELECT count(*) FROM {DECISION_CHANGES}")[0][0] - before)  # noqa: S608
+            finally:
+                self.con.unregister("_hearth_new")
 
     def _changed_pairs(self, name: str, new: str, standing: str) -> None:
         """Temporary table ``name``: the rows of ``new`` for every pair whose rows differ in

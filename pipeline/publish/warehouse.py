@@ -116,6 +116,19 @@ DECISION_COLUMNS = ("link_type", "left_id", "right_id", "scores", "match_weight"
                     "decision", "reason")
 # Changes are kept per scored pair: a night holds, for each pair, the rows of its latest change.
 PAIR = ("link_type", "left_id", "right_id")
+# A pair told by two digests of its columns (DuckDB's hash of the three, and of them joined
+# by a unit separator), and a decision row by a digest of what it says; computed when
+# compared, never stored, so a DuckDB whose hash differs changes nothing recorded.
+_PAIR_KEY_OF = "hash({t}.link_type, {t}.left_id, {t}.right_id)"
+_PAIR_CHECK_OF = "hash(concat_ws(chr(31), {t}.link_type, {t}.left_id, {t}.right_id))"
+_PAIR_DIGEST = f"{_PAIR_KEY_OF.format(t='c')} AS pair_key, {_PAIR_CHECK_OF.format(t='c')} AS pair_check"
+# A history row's digest, by which the rows held and the rows written are paired before
+# every column is compared.
+_HISTORY_DIGEST = "hash({columns})"
+_ROW_DIGEST = (
+    "hash(c.link_type, c.left_id, c.right_id, c.scores::VARCHAR, c.match_weight, c.probability, "
+    "c.decision, c.reason) AS row_digest"
+)
 _NO_END = "DATE '9999-12-31'"
 # Tables whose rows are keyed by a date column, and that column: "replace by date".
 DATE_KEY = {
@@ -336,29 +349,43 @@ class Warehouse:
                 )
             else:
                 # Identical rows are told apart by their occurrence, so a frame holding a row
-                # twice keeps it twice.
+                # twice keeps it twice. Rows are paired by a digest of their columns and its
+                # occurrence, integers only, and a pair is a match only if every column
+                # agrees: two rows whose digests collide are at worst closed and opened
+                # again, never taken for each other. Only the few rows that changed are
+                # copied whole; copying every held row and numbering it by all its columns
+                # was most of what a night's histories cost.
                 self.con.execute(
                     f"""CREATE OR REPLACE TEMP TABLE _hearth_held AS
-                    SELECT rowid AS rid, valid_from, valid_to, {listed},
-                           row_number() OVER (PARTITION BY {listed} ORDER BY rowid) AS occurrence
-                    FROM {history}
-                    WHERE valid_from <= $day AND $day < coalesce(valid_to, {_NO_END})""",  # noqa: S608
+                    WITH digested AS MATERIALIZED (
+                        SELECT rowid AS rid, {_HISTORY_DIGEST.format(columns=listed)} AS digest
+                        FROM {history}
+                        WHERE valid_from <= $day AND $day < coalesce(valid_to, {_NO_END})
+                    )
+                    SELECT *, row_number() OVER (PARTITION BY digest ORDER BY rid) AS occurrence FROM digested""",  # noqa: S608
                     {"day": day},
                 )
                 self.con.execute(
                     f"""CREATE OR REPLACE TEMP TABLE _hearth_numbered AS
-                    SELECT row_number() OVER () AS fid, *, row_number() OVER (PARTITION BY {listed}) AS occurrence
-                    FROM _hearth_new"""  # noqa: S608
+                    WITH digested AS MATERIALIZED (SELECT rowid AS fid, {_HISTORY_DIGEST.format(columns=listed)} AS digest FROM _hearth_new)
+                    SELECT *, row_number() OVER (PARTITION BY digest ORDER BY fid) AS occurrence FROM digested"""  # noqa: S608
                 )
                 self.con.execute(
                     f"""CREATE OR REPLACE TEMP TABLE _hearth_matched AS
-                    SELECT r.rid, f.fid
-                    FROM _hearth_held AS r
-                    JOIN _hearth_numbered AS f ON {same} AND r.occurrence = f.occurrence"""  # noqa: S608
+                    WITH paired AS (
+                        SELECT r.rid, f.fid FROM _hearth_held AS r
+                        JOIN _hearth_numbered AS f ON r.digest = f.digest AND r.occurrence = f.occurrence
+                    )
+                    SELECT p.rid, p.fid
+                    FROM paired AS p
+                    JOIN {history} AS r ON r.rowid = p.rid
+                    JOIN _hearth_new AS f ON f.rowid = p.fid
+                    WHERE {same}"""  # noqa: S608
                 )
                 self.con.execute(
-                    "CREATE OR REPLACE TEMP TABLE _hearth_gone AS SELECT * FROM _hearth_held "
-                    "WHERE rid NOT IN (SELECT rid FROM _hearth_matched)"
+                    f"""CREATE OR REPLACE TEMP TABLE _hearth_gone AS
+                    SELECT rowid AS rid, valid_from, valid_to, {listed} FROM {history}
+                    WHERE rowid IN (SELECT rid FROM _hearth_held) AND rowid NOT IN (SELECT rid FROM _hearth_matched)"""  # noqa: S608
                 )
                 # The part of a closed row after this night, for the later nights that had it.
                 self.con.execute(
@@ -377,8 +404,8 @@ class Warehouse:
                 )
                 self.con.execute(
                     f"""INSERT INTO {history} (valid_from, valid_to, {listed})
-                    SELECT $day, $next, {listed} FROM _hearth_numbered
-                    WHERE fid NOT IN (SELECT fid FROM _hearth_matched)""",  # noqa: S608
+                    SELECT $day, $next, {listed} FROM _hearth_new
+                    WHERE rowid NOT IN (SELECT fid FROM _hearth_matched)""",  # noqa: S608
                     {"day": day, "next": next_night},
                 )
             self.con.execute(
@@ -422,10 +449,9 @@ class Warehouse:
             try:
                 if next_night is not None:
                     self._standing_decisions("_hearth_next", next_night)
-                self._standing_decisions("_hearth_standing", day)
-                on_pair = " AND ".join(f"s.{k} = f.{k}" for k in PAIR)
-                write = "_hearth_write"
                 if rerun:
+                    self._standing_decisions("_hearth_standing", day)
+                    on_pair = " AND ".join(f"s.{k} = f.{k}" for k in PAIR)
                     on_key = " AND ".join(f"s.{k} IS NOT DISTINCT FROM f.{k}" for k in key)
                     # The rerun's decisions the night lacks, and the pair's standing ones again.
                     self.con.execute(
@@ -439,18 +465,20 @@ class Warehouse:
                         SELECT s.* FROM _hearth_standing AS s
                         WHERE EXISTS (SELECT 1 FROM fresh AS f WHERE {on_pair})"""  # noqa: S608
                     )
-                elif self.literal_rows("SELECT count(*) FROM _hearth_standing")[0][0] == 0:
-                    # Nothing stands (the first night): every row is a change, and comparing
-                    # would only cost the memory of the night's largest write.
-                    write = "_hearth_new"
+                    self._append_changes("_hearth_write", day, seq)
                 else:
-                    self._changed_pairs("_hearth_write", "_hearth_new", "_hearth_standing")
-                self._append_changes(write, day, seq)
-                if not rerun:
-                    self._append_removals("_hearth_standing", "_hearth_new", day, seq, run_id)
+                    self._standing_digests("_hearth_standing", day)
+                    if self.literal_rows("SELECT count(*) FROM _hearth_standing")[0][0] == 0:
+                        # Nothing stands (the first night): every row is a change, and comparing
+                        # would only cost the memory of the night's largest write.
+                        self._append_changes("_hearth_new", day, seq)
+                    else:
+                        self._changed_pairs("_hearth_write", "_hearth_new", "_hearth_standing")
+                        self._append_changes("_hearth_write", day, seq)
+                        self._append_removals_by_digest("_hearth_standing", day, seq, run_id)
                 if next_night is not None:
                     self._restore_next_night(day, next_night, seq, run_id)
-                for temp in ("_hearth_standing", "_hearth_next", "_hearth_write"):
+                for temp in ("_hearth_standing", "_hearth_next", "_hearth_write", "_hearth_new_digests"):
                     self.con.execute(f"DROP TABLE IF EXISTS {temp}")
                 return int(self.literal_rows(f"SELECT count(*) FROM {DECISION_CHANGES}")[0][0] - before)  # noqa: S608
             finally:
@@ -458,42 +486,57 @@ class Warehouse:
 
     def _changed_pairs(self, name: str, new: str, standing: str) -> None:
         """Temporary table ``name``: the rows of ``new`` for every pair whose rows differ in
-        any way from those in ``standing`` (run_id as shown), or that ``standing`` lacks.
+        any way from those standing (``standing``: :meth:`_standing_digests`), or that has
+        none standing.
 
-        Nearly every pair has one row on each side, and for those one join on the pair,
-        column by column, tells whether it changed; a set difference of whole rows (which
-        hashes every score string twice) is kept for the few pairs with several rows.
+        Pairs and rows are compared by their digests (:data:`_PAIR_DIGEST`,
+        :data:`_ROW_DIGEST`), a multiset difference of integers both ways, instead of by
+        every column of every row: on an ordinary night nearly every one of a county's
+        pairs is unchanged, and comparing their score strings was most of what recording
+        the decisions cost. A pair is told by two digests of its three columns, so two
+        pairs are taken for one only if both collide. Rows are compared by one digest of
+        their content: a change it missed would need a collision of two different rows of
+        one pair. Read on a night that is not a rerun, when every standing row shows the
+        night's own run (so the run is not compared).
         """
-        pair = ", ".join(PAIR)
-        on_pair = " AND ".join(f"s.{k} = f.{k}" for k in PAIR)
-        same = " AND ".join(f"s.{k} IS NOT DISTINCT FROM f.{k}" for k in ("run_id", *DECISION_COLUMNS))
-
-        def of_several(side: str) -> str:
-            return f"(SELECT * FROM {side} SEMI JOIN several USING ({pair}))"  # noqa: S608 - fixed names
-
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _hearth_new_digests AS "  # noqa: S608 - fixed names
+            f"SELECT {_PAIR_DIGEST}, {_ROW_DIGEST} FROM {new} AS c"
+        )
         self.con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {name} AS
-            WITH counted AS (
-                SELECT {pair}, count(*) FILTER (WHERE side = 0) AS n_new, count(*) FILTER (WHERE side = 1) AS n_had
-                FROM (SELECT 0 AS side, {pair} FROM {new} UNION ALL SELECT 1 AS side, {pair} FROM {standing})
-                GROUP BY ALL
-            ),
-            several AS (SELECT {pair} FROM counted WHERE n_new > 0 AND n_had > 0 AND (n_new > 1 OR n_had > 1)),
-            changed AS (
-                SELECT {pair} FROM counted WHERE n_had = 0
-                UNION ALL
-                SELECT {", ".join(f"f.{k}" for k in PAIR)}
-                FROM {new} AS f JOIN {standing} AS s ON {on_pair}
-                SEMI JOIN counted AS c ON {" AND ".join(f"c.{k} = f.{k}" for k in PAIR)} AND c.n_new = 1 AND c.n_had = 1
-                WHERE NOT ({same})
-                UNION ALL
-                SELECT {pair} FROM (
-                    (SELECT * FROM {of_several(new)} EXCEPT ALL SELECT * FROM {of_several(standing)})
+            WITH changed AS (
+                SELECT DISTINCT pair_key, pair_check FROM (
+                    (SELECT pair_key, pair_check, row_digest FROM _hearth_new_digests
+                     EXCEPT ALL SELECT pair_key, pair_check, row_digest FROM {standing})
                     UNION ALL
-                    (SELECT * FROM {of_several(standing)} EXCEPT ALL SELECT * FROM {of_several(new)})
+                    (SELECT pair_key, pair_check, row_digest FROM {standing}
+                     EXCEPT ALL SELECT pair_key, pair_check, row_digest FROM _hearth_new_digests)
                 )
             )
-            SELECT f.* FROM {new} AS f SEMI JOIN (SELECT DISTINCT {pair} FROM changed) AS s ON {on_pair}"""  # noqa: S608
+            SELECT f.* FROM {new} AS f
+            SEMI JOIN changed AS c ON c.pair_key = {_PAIR_KEY_OF.format(t="f")} AND c.pair_check = {_PAIR_CHECK_OF.format(t="f")}"""  # noqa: S608
+        )
+
+    def _standing_digests(self, name: str, day: date) -> None:
+        """The decisions standing on ``day`` as digests only, as temporary table ``name``:
+        ``pair_key``, ``pair_check`` and ``row_digest`` of every row ``audit.link_decisions``
+        shows that night (the same latest change of each pair, told by its digests)."""
+        self.con.execute(
+            # The digests are computed once, before the ranking: left to the planner, they
+            # were computed beside it at three times the cost.
+            f"""CREATE OR REPLACE TEMP TABLE {name} AS
+            WITH digested AS MATERIALIZED (
+                SELECT {_PAIR_DIGEST}, change, {_ROW_DIGEST}, as_of, seq
+                FROM {DECISION_CHANGES} AS c
+                WHERE as_of <= $day
+            )
+            SELECT pair_key, pair_check, row_digest FROM (
+                SELECT * FROM digested
+                QUALIFY rank() OVER (PARTITION BY pair_key, pair_check ORDER BY as_of DESC, seq DESC) = 1
+            )
+            WHERE change = 'added'""",  # noqa: S608 - fixed names
+            {"day": day},
         )
 
     def _standing_decisions(self, name: str, day: date) -> None:
@@ -520,6 +563,28 @@ class Warehouse:
             SELECT DISTINCT $seq, $run_id, $day, 'removed', {", ".join(f"s.{k}" for k in PAIR)}, 'removed'
             FROM {had} AS s
             WHERE NOT EXISTS (SELECT 1 FROM {has} AS f WHERE {on_pair})""",  # noqa: S608
+            {"seq": seq, "run_id": run_id, "day": day},
+        )
+
+    def _append_removals_by_digest(self, standing: str, day: date, seq: int, run_id: str) -> None:
+        """A 'removed' row on ``day`` for every pair standing (``standing``:
+        :meth:`_standing_digests`) that tonight does not score (the digests
+        :meth:`_changed_pairs` made of tonight's rows); the few such pairs' columns are read
+        back from their changes."""
+        self.con.execute(
+            f"""INSERT INTO {DECISION_CHANGES} (seq, run_id, as_of, change, {", ".join(PAIR)}, decision)
+            WITH gone AS (
+                SELECT DISTINCT pair_key, pair_check FROM {standing} AS s
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM _hearth_new_digests AS f
+                    WHERE f.pair_key = s.pair_key AND f.pair_check = s.pair_check
+                )
+            )
+            SELECT DISTINCT $seq, $run_id, $day, 'removed', {", ".join(f"c.{k}" for k in PAIR)}, 'removed'
+            FROM {DECISION_CHANGES} AS c
+            SEMI JOIN gone AS g
+              ON g.pair_key = {_PAIR_KEY_OF.format(t="c")} AND g.pair_check = {_PAIR_CHECK_OF.format(t="c")}
+            WHERE c.as_of <= $day""",  # noqa: S608 - fixed names
             {"seq": seq, "run_id": run_id, "day": day},
         )
 

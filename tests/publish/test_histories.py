@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from pipeline.publish import warehouse
 from pipeline.publish.warehouse import Warehouse
 
 DAYS = [date(2026, 10, 1) + timedelta(days=d) for d in range(8)]
@@ -28,9 +29,14 @@ def _children(rows: list[tuple[str, str | None, list[str] | None]]) -> pl.DataFr
                         orient="row")
 
 
-def test_every_night_reads_back_what_was_written_in_any_order(writer: Warehouse) -> None:
+@pytest.mark.parametrize("digest", ["hash({columns})", "0::UBIGINT"], ids=["digest", "every-digest-collides"])
+def test_every_night_reads_back_what_was_written_in_any_order(
+    writer: Warehouse, digest: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Nights written forwards, backfilled, rerun in the middle, with duplicate rows, NULLs and
-    lists: each night's rows are exactly the last frame written for it."""
+    lists: each night's rows are exactly the last frame written for it; also when every row's
+    digest collides with every other's (rows are paired by digest, matched by every column)."""
+    monkeypatch.setattr(warehouse, "_HISTORY_DIGEST", digest)
     rng = random.Random(17)
     xref_pool = [(f"health_register:{i}", f"C{i % 5}") for i in range(12)]
     child_pool = [("C1", "H1", ["health_register"]), ("C1", "H2", ["health_register"]), ("C2", None, None),

@@ -209,7 +209,11 @@ def purge(wh: Warehouse, today: date, policy: RetentionPolicy, *, dry_run: bool 
         if not dry_run:
             _warn_unhashed(wh, plan)
             for table, cutoff in zip(plan["table"], plan["cutoff"], strict=True):
-                wh.literal_rows(f"DELETE FROM {table} WHERE {_condition(table)}", {"cutoff": cutoff})  # noqa: S608
+                if table in REGISTER_SNAPSHOTS:
+                    # Stored once per distinct row: the nights go, then rows no night holds.
+                    wh.delete_snapshots(table, _condition(table), {"cutoff": cutoff})
+                else:
+                    wh.literal_rows(f"DELETE FROM {table} WHERE {_condition(table)}", {"cutoff": cutoff})  # noqa: S608
         if request is not None:
             _record(wh, today, plan, request, applied=not dry_run, in_window=in_window)
     if dry_run:

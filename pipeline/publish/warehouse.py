@@ -76,6 +76,17 @@ CATALOG = "wh"
 # Each source's raw and staging tables, from the registry (pipeline/sources.py).
 RAW_TABLE = {s.name: s.raw_table for s in REGISTRY}
 STAGING_TABLE = {s.name: s.staging_table for s in REGISTRY}
+# A register's staged snapshots are stored once per distinct row (docs/adr/0008): callers
+# read and replace ``staging.<register>_snapshots`` by date as before; it is a view joining
+# ``_snapshot_rows`` (each distinct staged row once) and ``_snapshot_members`` (which rows
+# each night's snapshot held, and where in the delivery).
+SNAPSHOT_STORE = {
+    s.staging_table: (s.staging_table.removesuffix("_snapshots") + "_snapshot_rows",
+                      s.staging_table.removesuffix("_snapshots") + "_snapshot_members")
+    for s in REGISTRY if s.date_column == "snapshot_date"
+}
+# The columns of a snapshot row that belong to one night's delivery, not to the row.
+SNAPSHOT_PER_NIGHT = ("snapshot_date", "run_id", "_file", "_row")
 # Every table hearth writes. Names are interpolated into SQL only from this fixed set.
 TABLES = frozenset(
     {
@@ -98,6 +109,7 @@ TABLES = frozenset(
         "linked.households_history", "linked.person_links_history",
         "linked.incident_households_history", "linked.review_queue_history",
         "audit.link_decision_changes", "audit.link_decision_nights",
+        *(t for pair in SNAPSHOT_STORE.values() for t in pair),
     }
 )
 # What linkage produces is kept as a history, not a copy per night (docs/adr/0008): callers
@@ -223,6 +235,8 @@ class Warehouse:
             frame = frame.with_columns([pl.lit(v).alias(k) for k, v in constants.items()])
         if frame.height == 0:
             return 0
+        if target in SNAPSHOT_STORE:
+            return self._append_snapshot(target, frame)
         self.con.register("_hearth_frame", frame)
         try:
             self.con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM _hearth_frame")  # noqa: S608 - fixed table list
@@ -275,8 +289,73 @@ class Warehouse:
             return self.replace_night(target, day, frame.with_columns([pl.lit(v).alias(k) for k, v in constants.items()]))
         column = DATE_KEY[target]
         with self.transaction():
-            self.con.execute(f"DELETE FROM {target} WHERE {column} = ?", [day])  # noqa: S608
+            if target in SNAPSHOT_STORE:
+                # The night's rows go; rows only it held stay stored until a purge.
+                self.con.execute(f"DELETE FROM {SNAPSHOT_STORE[target][1]} WHERE {column} = ?", [day])  # noqa: S608
+            else:
+                self.con.execute(f"DELETE FROM {target} WHERE {column} = ?", [day])  # noqa: S608
             return self.insert(target, frame, **{column: day, **constants})
+
+    def _append_snapshot(self, view: str, frame: pl.DataFrame) -> int:
+        """Add ``frame``'s rows (every column of snapshot ``view``, the night's own among them)
+        to a register's stored snapshots: each row that is already stored is referred to by
+        its ``row_id``, only the others are stored (once each, however often they occur).
+
+        Rows are paired with stored ones by a digest of their columns and kept as the same
+        only if every column agrees, so two rows whose digests collide are stored apart."""
+        rows, members = SNAPSHOT_STORE[view]
+        content = [c for c in self.columns(view) if c not in SNAPSHOT_PER_NIGHT]
+        listed = ", ".join(_quote(c) for c in content)
+        same = " AND ".join(f"r.{_quote(c)} IS NOT DISTINCT FROM f.{_quote(c)}" for c in content)
+        digest = _HISTORY_DIGEST.format(columns=listed)
+        with self.transaction():
+            self._staged_frame("_hearth_snap", frame, [*SNAPSHOT_PER_NIGHT, *content], view)
+            self.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _hearth_snap_found AS
+                WITH new AS MATERIALIZED (SELECT rowid AS fid, {digest} AS digest FROM _hearth_snap),
+                stored AS MATERIALIZED (SELECT row_id, {digest} AS digest FROM {rows})
+                SELECT n.fid, min(s.row_id) AS row_id
+                FROM new AS n
+                JOIN stored AS s ON s.digest = n.digest
+                JOIN {rows} AS r ON r.row_id = s.row_id
+                JOIN _hearth_snap AS f ON f.rowid = n.fid
+                WHERE {same}
+                GROUP BY n.fid"""  # noqa: S608 - fixed table list
+            )
+            # Rows not stored yet: equal ones get one new row_id (numbered after the last).
+            self.con.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _hearth_snap_new AS
+                SELECT rowid AS fid,
+                       (SELECT coalesce(max(row_id), 0) FROM {rows})
+                       + dense_rank() OVER (ORDER BY {", ".join(f"{_quote(c)} NULLS FIRST" for c in content)}) AS row_id,
+                       {listed}
+                FROM _hearth_snap
+                WHERE rowid NOT IN (SELECT fid FROM _hearth_snap_found)"""  # noqa: S608 - fixed table list
+            )
+            self.con.execute(
+                f"INSERT INTO {rows} (row_id, {listed}) SELECT DISTINCT row_id, {listed} FROM _hearth_snap_new"  # noqa: S608
+            )
+            self.con.execute(
+                f"""INSERT INTO {members} (snapshot_date, run_id, _file, _row, row_id)
+                SELECT f.snapshot_date, f.run_id, f._file, f._row, coalesce(o.row_id, n.row_id)
+                FROM _hearth_snap AS f
+                LEFT JOIN _hearth_snap_found AS o ON o.fid = f.rowid
+                LEFT JOIN _hearth_snap_new AS n ON n.fid = f.rowid"""  # noqa: S608 - fixed table list
+            )
+            for temp in ("_hearth_snap", "_hearth_snap_found", "_hearth_snap_new"):
+                self.con.execute(f"DROP TABLE IF EXISTS {temp}")
+        return frame.height
+
+    def delete_snapshots(self, view: str, where: str, params: dict[str, Any]) -> int:
+        """Forget the nights of snapshot ``view`` that ``where`` (a condition on its
+        ``snapshot_date``, values bound from ``params``) selects, and every stored row no
+        snapshot still holds; returns the snapshot rows forgotten."""
+        rows, members = SNAPSHOT_STORE[_table(view)]
+        with self.transaction():
+            gone = self.literal_rows(f"SELECT count(*) FROM {members} WHERE {where}", params)[0][0]  # noqa: S608
+            self.con.execute(f"DELETE FROM {members} WHERE {where}", params)  # noqa: S608
+            self.con.execute(f"DELETE FROM {rows} WHERE row_id NOT IN (SELECT row_id FROM {members})")  # noqa: S608
+        return int(gone)
 
     def write_comparison_cache(
         self, added: pl.DataFrame, dropped: pl.DataFrame, *, full: bool, fingerprint: str, day: date
@@ -850,7 +929,45 @@ def _copies_to_histories(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # Data steps of migrations that cannot be said in SQL alone, run in the migration's transaction.
-AFTER_MIGRATION: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {20: _copies_to_histories}
+def _snapshots_to_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 026's data step: each register's whole per-night snapshots become distinct
+    rows and the nights' members, behind a view with the columns the table had; every
+    night is proven to read back exactly as it was stored before the copies go."""
+    for view, (rows, members) in SNAPSHOT_STORE.items():
+        whole = f"{view}_whole"
+        columns = _columns(con, whole)
+        content = [c for c in columns if c not in SNAPSHOT_PER_NIGHT]
+        listed = ", ".join(_quote(c) for c in content)
+        con.execute(
+            f"""CREATE TEMP TABLE _hearth_ranked AS
+            SELECT *, dense_rank() OVER (ORDER BY {", ".join(f"{_quote(c)} NULLS FIRST" for c in content)}) AS row_id
+            FROM {whole}"""  # noqa: S608 - fixed table list
+        )
+        con.execute(f"CREATE TABLE {rows} AS SELECT DISTINCT row_id, {listed} FROM _hearth_ranked ORDER BY row_id")  # noqa: S608
+        con.execute(
+            f"CREATE TABLE {members} AS SELECT snapshot_date, run_id, _file, _row, row_id FROM _hearth_ranked "  # noqa: S608
+            "ORDER BY snapshot_date, _file, _row"
+        )
+        for column in ("snapshot_date", "run_id", "_file", "_row", "row_id"):
+            con.execute(f"ALTER TABLE {members} ALTER COLUMN {column} SET NOT NULL")
+        con.execute(f"ALTER TABLE {rows} ALTER COLUMN row_id SET NOT NULL")
+        selected = ", ".join(f"r.{_quote(c)}" if c in content else f"m.{_quote(c)}" for c in columns)
+        con.execute(
+            f"CREATE VIEW {view} AS SELECT {selected} FROM {members} AS m JOIN {rows} AS r USING (row_id)"  # noqa: S608
+        )
+        differ = con.execute(
+            f"SELECT (SELECT count(*) FROM (SELECT * FROM {whole} EXCEPT ALL SELECT * FROM {view})) "  # noqa: S608
+            f"+ (SELECT count(*) FROM (SELECT * FROM {view} EXCEPT ALL SELECT * FROM {whole}))"
+        ).fetchall()[0][0]
+        if differ:
+            raise WarehouseError(f"migration 026: {view} would not read back as stored ({differ} rows differ)")
+        con.execute("DROP TABLE _hearth_ranked")
+        con.execute(f"DROP TABLE {whole}")
+
+
+AFTER_MIGRATION: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
+    20: _copies_to_histories, 26: _snapshots_to_rows,
+}
 
 
 def exists(published: Path) -> bool:

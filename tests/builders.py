@@ -63,3 +63,17 @@ def assert_same_link_results(a: Any, b: Any, *, but: tuple[str, ...] = ()) -> No
             assert_frame_equal(left, right, check_exact=True)
         else:
             assert left == right, f.name
+
+
+def migrations_before(version: int, folder: Path, monkeypatch: Any) -> None:
+    """Make the warehouse apply only the migrations numbered below ``version`` (copied into
+    ``folder``), as the code before that migration did; ``monkeypatch.undo()`` restores them."""
+    import shutil
+
+    from pipeline.publish import warehouse
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for ddl in warehouse.DDL_DIR.glob("*.sql"):
+        if int(ddl.name[:3]) < version:
+            shutil.copy(ddl, folder / ddl.name)
+    monkeypatch.setattr(warehouse, "DDL_DIR", folder)

@@ -8,7 +8,6 @@ per-night copies into the histories without losing a row."""
 
 from __future__ import annotations
 
-import shutil
 import sys
 from collections import Counter
 from datetime import date
@@ -26,7 +25,7 @@ from pipeline.operate.explain import explain_child
 from pipeline.publish import warehouse
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "recovery"))
-from builders import read_sql
+from builders import migrations_before, read_sql
 from nights import NIGHTS, write_county
 
 PUBLISHED = ("marts.child_flags", "marts.mash_list", "marts.school_notifications", "marts.unlocated_suspects",
@@ -127,13 +126,8 @@ def test_migration_020_moves_per_night_copies_into_histories_without_loss(
     copies["audit.link_decisions"] = pl.concat([copies["audit.link_decisions"], extra])
     assert all(f.height for f in copies.values() if not f.is_empty()) and copies["linked.children"].height
 
-    before_020 = tmp_path / "ddl"
-    before_020.mkdir()
-    for ddl in warehouse.DDL_DIR.glob("*.sql"):
-        if int(ddl.name[:3]) < 20:
-            shutil.copy(ddl, before_020 / ddl.name)
+    migrations_before(20, tmp_path / "ddl", monkeypatch)
     old = tmp_path / "old" / "warehouse.duckdb"
-    monkeypatch.setattr(warehouse, "DDL_DIR", before_020)
     # The marts that later migrations add do not exist yet to be verified at the handover.
     monkeypatch.setattr(warehouse, "VERIFIED_TABLES", tuple(
         t for t in warehouse.VERIFIED_TABLES if t not in ("marts.contact_candidates", "marts.consultations_to_revisit")))

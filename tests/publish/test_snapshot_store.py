@@ -6,13 +6,13 @@ after a retention purge, and through migration 026 from per-night copies."""
 from __future__ import annotations
 
 import random
-import shutil
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
+from builders import migrations_before
 
 from pipeline.publish import warehouse
 from pipeline.publish.warehouse import Warehouse
@@ -86,13 +86,8 @@ def test_migration_026_moves_whole_snapshots_into_rows_and_members(tmp_path: Pat
     """A warehouse as the code before this storage left it (every migration before 026,
     whole snapshots per night with repeated rows and NULLs) is migrated, and every night
     of every register reads back the rows it held."""
-    before = tmp_path / "ddl"
-    before.mkdir()
-    for ddl in warehouse.DDL_DIR.glob("*.sql"):
-        if int(ddl.name[:3]) < 26:
-            shutil.copy(ddl, before / ddl.name)
+    migrations_before(26, tmp_path / "ddl", monkeypatch)
     old = tmp_path / "old" / "warehouse.duckdb"
-    monkeypatch.setattr(warehouse, "DDL_DIR", before)
     nights = {
         DAYS[0]: [("N1", "IVY", date(2019, 3, 1)), ("N2", None, None), ("N2", None, None)],
         DAYS[1]: [("N1", "IVY", date(2019, 3, 1)), ("N2", "MILO", None)],

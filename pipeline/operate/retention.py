@@ -38,7 +38,7 @@ import polars as pl
 from pipeline.config import RetentionSettings
 from pipeline.errors import ConfigError, UsageError
 from pipeline.operate.pseudonymise import row_hashes
-from pipeline.publish.warehouse import AUDIT_DATE_KEY, DATE_KEY, Warehouse, sql
+from pipeline.publish.warehouse import AUDIT_DATE_KEY, DATE_KEY, SNAPSHOT_STORE, Warehouse, sql
 from pipeline.sources import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ def purge(wh: Warehouse, today: date, policy: RetentionPolicy, *, dry_run: bool 
         if not dry_run:
             _warn_unhashed(wh, plan)
             for table, cutoff in zip(plan["table"], plan["cutoff"], strict=True):
-                if table in REGISTER_SNAPSHOTS:
+                if table in SNAPSHOT_STORE:
                     # Stored once per distinct row: the nights go, then rows no night holds.
                     wh.delete_snapshots(table, _condition(table), {"cutoff": cutoff})
                 else:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import polars as pl
@@ -76,17 +76,32 @@ CATALOG = "wh"
 # Each source's raw and staging tables, from the registry (pipeline/sources.py).
 RAW_TABLE = {s.name: s.raw_table for s in REGISTRY}
 STAGING_TABLE = {s.name: s.staging_table for s in REGISTRY}
-# A register's staged snapshots are stored once per distinct row (docs/adr/0008): callers
-# read and replace ``staging.<register>_snapshots`` by date as before; it is a view joining
-# ``_snapshot_rows`` (each distinct staged row once) and ``_snapshot_members`` (which rows
-# each night's snapshot held, and where in the delivery).
+class RowStore(NamedTuple):
+    """How a register's per-night table is stored once per distinct row (docs/adr/0010):
+    ``rows`` holds each distinct row once under a ``row_id``, ``members`` which rows each
+    night held with the ``per_night`` columns that belong to that night's delivery."""
+
+    rows: str
+    members: str
+    per_night: tuple[str, ...]
+
+
+# A register is delivered whole every night; its raw lines and its staged snapshots are
+# views over such stores, read and replaced by date as the tables they were.
 SNAPSHOT_STORE = {
-    s.staging_table: (s.staging_table.removesuffix("_snapshots") + "_snapshot_rows",
-                      s.staging_table.removesuffix("_snapshots") + "_snapshot_members")
-    for s in REGISTRY if s.date_column == "snapshot_date"
+    **{
+        s.staging_table: RowStore(s.staging_table.removesuffix("_snapshots") + "_snapshot_rows",
+                                  s.staging_table.removesuffix("_snapshots") + "_snapshot_members",
+                                  ("snapshot_date", "run_id", "_file", "_row"))
+        for s in REGISTRY if s.date_column == "snapshot_date"
+    },
+    **{
+        s.raw_table: RowStore(f"{s.raw_table}_rows", f"{s.raw_table}_members",
+                              ("run_id", "delivery_date", "_file", "_row", "loaded_at"))
+        for s in REGISTRY if s.date_column == "snapshot_date"
+    },
 }
-# The columns of a snapshot row that belong to one night's delivery, not to the row.
-SNAPSHOT_PER_NIGHT = ("snapshot_date", "run_id", "_file", "_row")
+
 # Every table hearth writes. Names are interpolated into SQL only from this fixed set.
 TABLES = frozenset(
     {
@@ -109,7 +124,7 @@ TABLES = frozenset(
         "linked.households_history", "linked.person_links_history",
         "linked.incident_households_history", "linked.review_queue_history",
         "audit.link_decision_changes", "audit.link_decision_nights",
-        *(t for pair in SNAPSHOT_STORE.values() for t in pair),
+        *(t for store in SNAPSHOT_STORE.values() for t in (store.rows, store.members)),
     }
 )
 # What linkage produces is kept as a history, not a copy per night (docs/adr/0008): callers
@@ -291,7 +306,7 @@ class Warehouse:
         with self.transaction():
             if target in SNAPSHOT_STORE:
                 # The night's rows go; rows only it held stay stored until a purge.
-                self.con.execute(f"DELETE FROM {SNAPSHOT_STORE[target][1]} WHERE {column} = ?", [day])  # noqa: S608
+                self.con.execute(f"DELETE FROM {SNAPSHOT_STORE[target].members} WHERE {column} = ?", [day])  # noqa: S608
             else:
                 self.con.execute(f"DELETE FROM {target} WHERE {column} = ?", [day])  # noqa: S608
             return self.insert(target, frame, **{column: day, **constants})
@@ -303,13 +318,13 @@ class Warehouse:
 
         Rows are paired with stored ones by a digest of their columns and kept as the same
         only if every column agrees, so two rows whose digests collide are stored apart."""
-        rows, members = SNAPSHOT_STORE[view]
-        content = [c for c in self.columns(view) if c not in SNAPSHOT_PER_NIGHT]
+        rows, members, per_night = SNAPSHOT_STORE[view]
+        content = [c for c in self.columns(view) if c not in per_night]
         listed = ", ".join(_quote(c) for c in content)
         same = " AND ".join(f"r.{_quote(c)} IS NOT DISTINCT FROM f.{_quote(c)}" for c in content)
         digest = _HISTORY_DIGEST.format(columns=listed)
         with self.transaction():
-            self._staged_frame("_hearth_snap", frame, [*SNAPSHOT_PER_NIGHT, *content], view)
+            self._staged_frame("_hearth_snap", frame, [*per_night, *content], view)
             self.con.execute(
                 f"""CREATE OR REPLACE TEMP TABLE _hearth_snap_found AS
                 WITH new AS MATERIALIZED (SELECT rowid AS fid, {digest} AS digest FROM _hearth_snap),
@@ -336,8 +351,10 @@ class Warehouse:
                 f"INSERT INTO {rows} (row_id, {listed}) SELECT DISTINCT row_id, {listed} FROM _hearth_snap_new"  # noqa: S608
             )
             self.con.execute(
-                f"""INSERT INTO {members} (snapshot_date, run_id, _file, _row, row_id)
-                SELECT f.snapshot_date, f.run_id, f._file, f._row, coalesce(o.row_id, n.row_id)
+                # A load time the frame does not give is now, as the raw tables' default was.
+                f"""INSERT INTO {members} ({", ".join(per_night)}, row_id)
+                SELECT {", ".join("coalesce(f.loaded_at, current_timestamp)" if c == "loaded_at" else f"f.{c}" for c in per_night)},
+                       coalesce(o.row_id, n.row_id)
                 FROM _hearth_snap AS f
                 LEFT JOIN _hearth_snap_found AS o ON o.fid = f.rowid
                 LEFT JOIN _hearth_snap_new AS n ON n.fid = f.rowid"""  # noqa: S608 - fixed table list
@@ -350,7 +367,7 @@ class Warehouse:
         """Forget the nights of snapshot ``view`` that ``where`` (a condition on its
         ``snapshot_date``, values bound from ``params``) selects, and every stored row no
         snapshot still holds; returns the snapshot rows forgotten."""
-        rows, members = SNAPSHOT_STORE[_table(view)]
+        rows, members, _ = SNAPSHOT_STORE[_table(view)]
         with self.transaction():
             gone = self.literal_rows(f"SELECT count(*) FROM {members} WHERE {where}", params)[0][0]  # noqa: S608
             self.con.execute(f"DELETE FROM {members} WHERE {where}", params)  # noqa: S608
@@ -929,14 +946,20 @@ def _copies_to_histories(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # Data steps of migrations that cannot be said in SQL alone, run in the migration's transaction.
-def _snapshots_to_rows(con: duckdb.DuckDBPyConnection) -> None:
-    """Migration 026's data step: each register's whole per-night snapshots become distinct
-    rows and the nights' members, behind a view with the columns the table had; every
-    night is proven to read back exactly as it was stored before the copies go."""
-    for view, (rows, members) in SNAPSHOT_STORE.items():
+def _copies_to_row_stores(schema: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """The data step of migration 026 (``staging``) or 027 (``raw``): each register's whole
+    per-night copies (renamed ``<table>_whole`` by the migration) become distinct rows and
+    the nights' members, behind a view with the columns the table had; every night is
+    proven to read back exactly as it was stored before the copies go."""
+    return lambda con: _to_row_stores(con, [v for v in SNAPSHOT_STORE if v.startswith(f"{schema}.")])
+
+
+def _to_row_stores(con: duckdb.DuckDBPyConnection, views: list[str]) -> None:
+    for view in views:
+        rows, members, per_night = SNAPSHOT_STORE[view]
         whole = f"{view}_whole"
         columns = _columns(con, whole)
-        content = [c for c in columns if c not in SNAPSHOT_PER_NIGHT]
+        content = [c for c in columns if c not in per_night]
         listed = ", ".join(_quote(c) for c in content)
         con.execute(
             f"""CREATE TEMP TABLE _hearth_ranked AS
@@ -945,10 +968,10 @@ def _snapshots_to_rows(con: duckdb.DuckDBPyConnection) -> None:
         )
         con.execute(f"CREATE TABLE {rows} AS SELECT DISTINCT row_id, {listed} FROM _hearth_ranked ORDER BY row_id")  # noqa: S608
         con.execute(
-            f"CREATE TABLE {members} AS SELECT snapshot_date, run_id, _file, _row, row_id FROM _hearth_ranked "  # noqa: S608
-            "ORDER BY snapshot_date, _file, _row"
+            f"CREATE TABLE {members} AS SELECT {', '.join(per_night)}, row_id FROM _hearth_ranked "  # noqa: S608
+            f"ORDER BY {DATE_KEY[view]}, _file, _row"
         )
-        for column in ("snapshot_date", "run_id", "_file", "_row", "row_id"):
+        for column in (*per_night, "row_id"):
             con.execute(f"ALTER TABLE {members} ALTER COLUMN {column} SET NOT NULL")
         con.execute(f"ALTER TABLE {rows} ALTER COLUMN row_id SET NOT NULL")
         selected = ", ".join(f"r.{_quote(c)}" if c in content else f"m.{_quote(c)}" for c in columns)
@@ -966,7 +989,7 @@ def _snapshots_to_rows(con: duckdb.DuckDBPyConnection) -> None:
 
 
 AFTER_MIGRATION: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
-    20: _copies_to_histories, 26: _snapshots_to_rows,
+    20: _copies_to_histories, 26: _copies_to_row_stores("staging"), 27: _copies_to_row_stores("raw"),
 }
 
 

@@ -1,7 +1,8 @@
 """A register's staged snapshots are stored once per distinct row, with each night's members
 (which rows it held, and where in the delivery), and every night still reads back exactly
 as it was written: after reruns, with duplicate rows and NULLs, when digests collide,
-after a retention purge, and through migration 026 from per-night copies."""
+after a retention purge, and through migrations 026 and 027 from per-night copies; a
+register's raw lines are stored the same way."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pipeline.publish import warehouse
 from pipeline.publish.warehouse import Warehouse
 
 VIEW = "staging.health_register_snapshots"
-ROWS, MEMBERS = warehouse.SNAPSHOT_STORE[VIEW]
+ROWS, MEMBERS, _ = warehouse.SNAPSHOT_STORE[VIEW]
 DAYS = [date(2026, 10, 1) + timedelta(days=d) for d in range(6)]
 
 
@@ -82,10 +83,10 @@ def test_forgetting_nights_forgets_the_rows_only_they_held(writer: Warehouse) ->
     assert not _night(writer, DAYS[0])
 
 
-def test_migration_026_moves_whole_snapshots_into_rows_and_members(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_migrations_026_and_027_move_whole_snapshots_and_raw_lines_into_rows_and_members(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A warehouse as the code before this storage left it (every migration before 026,
-    whole snapshots per night with repeated rows and NULLs) is migrated, and every night
-    of every register reads back the rows it held."""
+    whole snapshots and raw lines per night with repeated rows and NULLs) is migrated, and
+    every night of every register reads back the rows it held."""
     migrations_before(26, tmp_path / "ddl", monkeypatch)
     old = tmp_path / "old" / "warehouse.duckdb"
     nights = {
@@ -100,6 +101,10 @@ def test_migration_026_moves_whole_snapshots_into_rows_and_members(tmp_path: Pat
             wh.con.unregister("_copy")
         wh.con.execute("INSERT INTO staging.school_census_snapshots (snapshot_date, run_id, upn, _file, _row) "
                        "VALUES (DATE '2026-10-01', 'r', 'A123456789012', 'school_census.csv', 2)")
+        for line in (2, 3):
+            wh.con.execute("INSERT INTO raw.school_census (run_id, delivery_date, _file, _row, upn, dob) "
+                           "VALUES ('r', DATE '2026-10-01', 'school_census.csv', ?, 'A123456789012', '2014-02-29')", [line])
+        raw = wh.literal_rows("SELECT * FROM raw.school_census ORDER BY _row")
         columns = wh.columns(VIEW)
         warehouse.refresh_published(wh)
     monkeypatch.undo()
@@ -110,7 +115,35 @@ def test_migration_026_moves_whole_snapshots_into_rows_and_members(tmp_path: Pat
             assert _night(wh, day) == _expected(wh, _snapshot(rows), f"run-{day}"), day
         assert wh.literal_rows(f"SELECT count(*) FROM {ROWS}")[0][0] == 3
         assert wh.literal_rows("SELECT upn FROM staging.school_census_snapshots") == [("A123456789012",)]
+        assert wh.literal_rows("SELECT * FROM raw.school_census ORDER BY _row") == raw
+        assert wh.literal_rows("SELECT count(*) FROM raw.school_census_rows")[0][0] == 1
         assert not wh.literal_rows("SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%_whole'")
         # And the next night writes into the new storage.
         wh.replace_for_date(VIEW, DAYS[2], _snapshot([("N1", "IVY", date(2019, 3, 1))]), run_id="r3")
         assert wh.literal_rows(f"SELECT count(*) FROM {ROWS}")[0][0] == 3
+
+
+def test_a_registers_raw_lines_are_stored_once_and_read_back_per_night(writer: Warehouse) -> None:
+    """raw.<register> keeps every night's lines as delivered (text, extra, unsplittable
+    lines, its load time) while a line delivered again unchanged is stored once."""
+    view = "raw.health_register"
+    rows, members, _ = warehouse.SNAPSHOT_STORE[view]
+
+    def lines(texts: list[tuple[str | None, str | None, str | None]]) -> pl.DataFrame:
+        return pl.DataFrame(
+            [(nhs, dob, raw, "health_register.csv", i + 2) for i, (nhs, dob, raw) in enumerate(texts)],
+            schema={"nhs_number": pl.String, "dob": pl.String, "_raw_line": pl.String, "_file": pl.String,
+                    "_row": pl.Int64}, orient="row",
+        )
+
+    first = [("9434765919", "2019-02-29", None), (None, None, "a,line,cut"), ("9434765919", "2019-02-29", None)]
+    writer.replace_for_date(view, DAYS[0], lines(first), run_id="r1")
+    second = [("9434765919", "2019-02-28", None), *first[1:]]
+    writer.replace_for_date(view, DAYS[1], lines(second), run_id="r2")
+    assert writer.literal_rows(f"SELECT count(*) FROM {rows}")[0][0] == 3
+    assert writer.literal_rows(f"SELECT count(*) FROM {members}")[0][0] == 6
+    for day, texts, run in ((DAYS[0], first, "r1"), (DAYS[1], second, "r2")):
+        got = writer.literal_rows(
+            f"SELECT run_id, _row, nhs_number, dob, _raw_line, loaded_at IS NOT NULL FROM {view} "
+            "WHERE delivery_date = ? ORDER BY _row", [day])
+        assert got == [(run, i + 2, *t, True) for i, t in enumerate(texts)], day

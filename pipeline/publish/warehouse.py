@@ -76,6 +76,8 @@ CATALOG = "wh"
 # Each source's raw and staging tables, from the registry (pipeline/sources.py).
 RAW_TABLE = {s.name: s.raw_table for s in REGISTRY}
 STAGING_TABLE = {s.name: s.staging_table for s in REGISTRY}
+
+
 class RowStore(NamedTuple):
     """How a register's per-night table is stored once per distinct row (docs/adr/0010):
     ``rows`` holds each distinct row once under a ``row_id``, ``members`` which rows each
@@ -88,17 +90,18 @@ class RowStore(NamedTuple):
 
 # A register is delivered whole every night; its raw lines and its staged snapshots are
 # views over such stores, read and replaced by date as the tables they were.
+_WHOLE_DELIVERIES = [s for s in REGISTRY if s.date_column == "snapshot_date"]
 SNAPSHOT_STORE = {
     **{
         s.staging_table: RowStore(s.staging_table.removesuffix("_snapshots") + "_snapshot_rows",
                                   s.staging_table.removesuffix("_snapshots") + "_snapshot_members",
                                   ("snapshot_date", "run_id", "_file", "_row"))
-        for s in REGISTRY if s.date_column == "snapshot_date"
+        for s in _WHOLE_DELIVERIES
     },
     **{
         s.raw_table: RowStore(f"{s.raw_table}_rows", f"{s.raw_table}_members",
                               ("run_id", "delivery_date", "_file", "_row", "loaded_at"))
-        for s in REGISTRY if s.date_column == "snapshot_date"
+        for s in _WHOLE_DELIVERIES
     },
 }
 
@@ -149,9 +152,9 @@ PAIR = ("link_type", "left_id", "right_id")
 _PAIR_KEY_OF = "hash({t}.link_type, {t}.left_id, {t}.right_id)"
 _PAIR_CHECK_OF = "hash(concat_ws(chr(31), {t}.link_type, {t}.left_id, {t}.right_id))"
 _PAIR_DIGEST = f"{_PAIR_KEY_OF.format(t='c')} AS pair_key, {_PAIR_CHECK_OF.format(t='c')} AS pair_check"
-# A history row's digest, by which the rows held and the rows written are paired before
-# every column is compared.
-_HISTORY_DIGEST = "hash({columns})"
+# A row's digest over its columns, by which history rows and stored register rows are paired
+# with the rows written before every column is compared.
+_COLUMNS_DIGEST = "hash({columns})"
 _ROW_DIGEST = (
     "hash(c.link_type, c.left_id, c.right_id, c.scores::VARCHAR, c.match_weight, c.probability, "
     "c.decision, c.reason) AS row_digest"
@@ -322,7 +325,7 @@ class Warehouse:
         content = [c for c in self.columns(view) if c not in per_night]
         listed = ", ".join(_quote(c) for c in content)
         same = " AND ".join(f"r.{_quote(c)} IS NOT DISTINCT FROM f.{_quote(c)}" for c in content)
-        digest = _HISTORY_DIGEST.format(columns=listed)
+        digest = _COLUMNS_DIGEST.format(columns=listed)
         with self.transaction():
             self._staged_frame("_hearth_snap", frame, [*per_night, *content], view)
             self.con.execute(
@@ -364,9 +367,9 @@ class Warehouse:
         return frame.height
 
     def delete_snapshots(self, view: str, where: str, params: dict[str, Any]) -> int:
-        """Forget the nights of snapshot ``view`` that ``where`` (a condition on its
-        ``snapshot_date``, values bound from ``params``) selects, and every stored row no
-        snapshot still holds; returns the snapshot rows forgotten."""
+        """Forget the nights of ``view`` (a register's snapshots or raw lines) that ``where``
+        (a condition on its date column, values bound from ``params``) selects, and every
+        stored row no night still holds; returns the rows of nights forgotten."""
         rows, members, _ = SNAPSHOT_STORE[_table(view)]
         with self.transaction():
             gone = self.literal_rows(f"SELECT count(*) FROM {members} WHERE {where}", params)[0][0]  # noqa: S608
@@ -454,7 +457,7 @@ class Warehouse:
                 self.con.execute(
                     f"""CREATE OR REPLACE TEMP TABLE _hearth_held AS
                     WITH digested AS MATERIALIZED (
-                        SELECT rowid AS rid, {_HISTORY_DIGEST.format(columns=listed)} AS digest
+                        SELECT rowid AS rid, {_COLUMNS_DIGEST.format(columns=listed)} AS digest
                         FROM {history}
                         WHERE valid_from <= $day AND $day < coalesce(valid_to, {_NO_END})
                     )
@@ -463,7 +466,7 @@ class Warehouse:
                 )
                 self.con.execute(
                     f"""CREATE OR REPLACE TEMP TABLE _hearth_numbered AS
-                    WITH digested AS MATERIALIZED (SELECT rowid AS fid, {_HISTORY_DIGEST.format(columns=listed)} AS digest FROM _hearth_new)
+                    WITH digested AS MATERIALIZED (SELECT rowid AS fid, {_COLUMNS_DIGEST.format(columns=listed)} AS digest FROM _hearth_new)
                     SELECT *, row_number() OVER (PARTITION BY digest ORDER BY fid) AS occurrence FROM digested"""  # noqa: S608
                 )
                 self.con.execute(
@@ -946,15 +949,15 @@ def _copies_to_histories(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # Data steps of migrations that cannot be said in SQL alone, run in the migration's transaction.
-def _copies_to_row_stores(schema: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
+def _copies_to_row_stores(version: int, schema: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
     """The data step of migration 026 (``staging``) or 027 (``raw``): each register's whole
     per-night copies (renamed ``<table>_whole`` by the migration) become distinct rows and
     the nights' members, behind a view with the columns the table had; every night is
     proven to read back exactly as it was stored before the copies go."""
-    return lambda con: _to_row_stores(con, [v for v in SNAPSHOT_STORE if v.startswith(f"{schema}.")])
+    return lambda con: _to_row_stores(con, version, [v for v in SNAPSHOT_STORE if v.startswith(f"{schema}.")])
 
 
-def _to_row_stores(con: duckdb.DuckDBPyConnection, views: list[str]) -> None:
+def _to_row_stores(con: duckdb.DuckDBPyConnection, version: int, views: list[str]) -> None:
     for view in views:
         rows, members, per_night = SNAPSHOT_STORE[view]
         whole = f"{view}_whole"
@@ -983,13 +986,13 @@ def _to_row_stores(con: duckdb.DuckDBPyConnection, views: list[str]) -> None:
             f"+ (SELECT count(*) FROM (SELECT * FROM {view} EXCEPT ALL SELECT * FROM {whole}))"
         ).fetchall()[0][0]
         if differ:
-            raise WarehouseError(f"migration 026: {view} would not read back as stored ({differ} rows differ)")
+            raise WarehouseError(f"migration {version:03d}: {view} would not read back as stored ({differ} rows differ)")
         con.execute("DROP TABLE _hearth_ranked")
         con.execute(f"DROP TABLE {whole}")
 
 
 AFTER_MIGRATION: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
-    20: _copies_to_histories, 26: _copies_to_row_stores("staging"), 27: _copies_to_row_stores("raw"),
+    20: _copies_to_histories, 26: _copies_to_row_stores(26, "staging"), 27: _copies_to_row_stores(27, "raw"),
 }
 
 

@@ -36,7 +36,7 @@ def test_every_night_reads_back_what_was_written_in_any_order(
     """Nights written forwards, backfilled, rerun in the middle, with duplicate rows, NULLs and
     lists: each night's rows are exactly the last frame written for it; also when every row's
     digest collides with every other's (rows are paired by digest, matched by every column)."""
-    monkeypatch.setattr(warehouse, "_HISTORY_DIGEST", digest)
+    monkeypatch.setattr(warehouse, "_COLUMNS_DIGEST", digest)
     rng = random.Random(17)
     xref_pool = [(f"health_register:{i}", f"C{i % 5}") for i in range(12)]
     child_pool = [("C1", "H1", ["health_register"]), ("C1", "H2", ["health_register"]), ("C2", None, None),

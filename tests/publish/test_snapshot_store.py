@@ -43,7 +43,7 @@ def _expected(wh: Warehouse, frame: pl.DataFrame, run_id: str) -> Counter[str]:
 
 @pytest.mark.parametrize("digest", ["hash({columns})", "0::UBIGINT"], ids=["digest", "every-digest-collides"])
 def test_every_night_reads_back_what_was_written(writer: Warehouse, digest: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(warehouse, "_HISTORY_DIGEST", digest)
+    monkeypatch.setattr(warehouse, "_COLUMNS_DIGEST", digest)
     rng = random.Random(26)
     pool = [("N1", "IVY", date(2019, 3, 1)), ("N1", "IVY", None), ("N2", None, date(2020, 5, 5)),
             (None, "MILO", date(2021, 1, 9)), ("N3", "ARLO", date(2018, 7, 7))]

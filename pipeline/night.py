@@ -649,13 +649,16 @@ def run_night(
     """Run every stage of one night in this process."""
     from pipeline.validate.checks import prefetch_suites
 
-    # Imports Great Expectations (2–3 s) while ingest reads and writes, outside the GIL.
-    prefetch_suites(settings.expectations_dir, then_import=("pipeline.link.linkage",))
     results: list[StageResult] = []
     try:
         with warehouse.open_writer(
             settings.warehouse, key=settings.encryption_key, memory_limit=settings.warehouse_memory_limit
         ) as wh:
+            # Imports Great Expectations (2–3 s) while ingest reads and writes, outside the
+            # GIL. Started once the warehouse is open: a new warehouse's migrations are many
+            # short statements, each waiting for the GIL the import holds, and that cost the
+            # first night more than the overlap saved.
+            prefetch_suites(settings.expectations_dir, then_import=("pipeline.link.linkage",))
             run_id = begin_run(wh, run_date, settings, trigger=trigger)
             ctx = NightContext(wh=wh, run_id=run_id, run_date=run_date, settings=settings)
             for fn in STAGES.values():

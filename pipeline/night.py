@@ -538,6 +538,7 @@ def stage_flag(ctx: NightContext) -> StageResult:
                 "linked.pending_consultations_to_revisit", day, flags.consultations_to_revisit.drop("list_date"),
                 run_id=ctx.run_id,
             )
+            wh.replace_for_date("linked.pending_lists", day, pl.DataFrame({"flagged_at": [datetime.now(UTC)]}), run_id=ctx.run_id)
         result.rows_in = inputs.incidents.height
         result.rows_out = flags.child_flags.height
         result.detail = {

@@ -79,7 +79,8 @@ STAGING_TABLE = {s.name: s.staging_table for s in REGISTRY}
 
 
 class RowStore(NamedTuple):
-    """How a register's per-night table is stored once per distinct row (docs/adr/0010):
+    """How a per-night table (a register's, or the flag evidence) is stored once per
+    distinct row (docs/adr/0010):
     ``rows`` holds each distinct row once under a ``row_id``, ``members`` which rows each
     night held with the ``per_night`` columns that belong to that night's delivery."""
 
@@ -103,6 +104,9 @@ SNAPSHOT_STORE = {
                               ("run_id", "delivery_date", "_file", "_row", "loaded_at"))
         for s in _WHOLE_DELIVERIES
     },
+    # Each night's flag evidence is mostly last night's again (the same children flagged by
+    # the same rules on the same incidents): stored once per distinct row, as registers are.
+    "audit.flag_evidence": RowStore("audit.flag_evidence_rows", "audit.flag_evidence_members", ("run_id", "list_date")),
 }
 
 # Every table hearth writes. Names are interpolated into SQL only from this fixed set.
@@ -117,6 +121,7 @@ TABLES = frozenset(
         "linked.pending_unlocated_suspects", "marts.unlocated_suspects",
         "linked.pending_contact_candidates", "marts.contact_candidates",
         "linked.pending_consultations_to_revisit", "marts.consultations_to_revisit",
+        "linked.pending_lists",
         "marts.child_index", "marts.child_flags", "marts.mash_list", "marts.school_notifications",
         "marts.shared_incidents",
         "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.field_defects", "audit.dq_results",
@@ -174,6 +179,7 @@ DATE_KEY = {
     "marts.shared_incidents": "list_date",
     "linked.pending_contact_candidates": "list_date",
     "linked.pending_consultations_to_revisit": "list_date",
+    "linked.pending_lists": "list_date",
 }
 # Append-only audit tables that a rerun must not duplicate, and the date each is keyed on
 # (with the restricted layer's rejected values, which a rerun must not duplicate either).
@@ -187,6 +193,11 @@ AUDIT_DATE_KEY = {
 PUBLISHED_MARTS = (
     "marts.child_flags", "marts.mash_list", "marts.school_notifications", "marts.unlocated_suspects",
     "marts.contact_candidates", "marts.consultations_to_revisit",
+)
+# What a list date's flag stage leaves for publishing: each published mart's pending table,
+# the evidence (published into the audit trail) and the date's entry in linked.pending_lists.
+PENDING_TABLES = (
+    *(f"linked.pending_{m.split('.')[1]}" for m in PUBLISHED_MARTS), "linked.pending_flag_evidence", "linked.pending_lists",
 )
 # What readers open the published file for: every row of these is read (and so its blocks'
 # checksums checked) before a file replaces the published one.
@@ -316,11 +327,22 @@ class Warehouse:
 
     def _append_snapshot(self, view: str, frame: pl.DataFrame) -> int:
         """Add ``frame``'s rows (every column of snapshot ``view``, the night's own among them)
-        to a register's stored snapshots: each row that is already stored is referred to by
-        its ``row_id``, only the others are stored (once each, however often they occur).
+        to its row store (a register's snapshots or raw lines, or the flag evidence): each row
+        that is already stored is referred to by its ``row_id``, only the others are stored
+        (once each, however often they occur).
 
         Rows are paired with stored ones by a digest of their columns and kept as the same
         only if every column agrees, so two rows whose digests collide are stored apart."""
+        per_night = SNAPSHOT_STORE[view].per_night
+        content = [c for c in self.columns(view) if c not in per_night]
+        with self.transaction():
+            self._staged_frame("_hearth_snap", frame, [*per_night, *content], view)
+            self._store_staged(view)
+        return frame.height
+
+    def _store_staged(self, view: str) -> None:
+        """Store the rows of temporary table ``_hearth_snap`` (every column of ``view``) in
+        its row store, as :meth:`_append_snapshot` says; the temporary tables are dropped."""
         rows, members, per_night = SNAPSHOT_STORE[view]
         content = [c for c in self.columns(view) if c not in per_night]
         listed = ", ".join(_quote(c) for c in content)
@@ -328,7 +350,6 @@ class Warehouse:
         digest = _COLUMNS_DIGEST.format(columns=listed)
         ordered = ", ".join(f"f.{_quote(c)} NULLS FIRST" for c in content)
         with self.transaction():
-            self._staged_frame("_hearth_snap", frame, [*per_night, *content], view)
             self.con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _hearth_snap_digest AS SELECT rowid AS fid, {digest} AS digest FROM _hearth_snap"  # noqa: S608
             )
@@ -388,7 +409,6 @@ class Warehouse:
             )
             for temp in ("_hearth_snap", "_hearth_snap_digest", "_hearth_snap_found", "_hearth_snap_new"):
                 self.con.execute(f"DROP TABLE IF EXISTS {temp}")
-        return frame.height
 
     def delete_snapshots(self, view: str, where: str, params: dict[str, Any]) -> int:
         """Forget the nights of ``view`` (a register's snapshots or raw lines) that ``where``
@@ -763,9 +783,23 @@ class Warehouse:
 
     # ---- publishing --------------------------------------------------------------------
     def publish_list(self, list_date: date, run_id: str, *, as_of_latest: bool) -> dict[str, int]:
-        """Move one list date's pending flags into the marts, in one transaction."""
+        """Move one list date's pending flags into the marts, in one transaction, and delete
+        them from the pending tables. A list date this run has published already and not
+        flagged again since is left as it is (a retried publish must not publish nothing)."""
         counts: dict[str, int] = {}
         with self.transaction():
+            flagged = self.literal_rows(
+                "SELECT count(*) FROM linked.pending_lists WHERE list_date = ? AND run_id = ?", [list_date, run_id]
+            )[0][0]
+            published = self.literal_rows(
+                "SELECT count(*) FROM audit.publications WHERE list_date = ? AND run_id = ?", [list_date, run_id]
+            )[0][0]
+            if published and not flagged:
+                log.info("list %s was published by run %s already; left as it is", list_date, run_id)
+                return {
+                    mart: self.literal_rows(f"SELECT count(*) FROM {_table(mart)} WHERE list_date = ?", [list_date])[0][0]  # noqa: S608
+                    for mart in PUBLISHED_MARTS
+                }
             for mart in PUBLISHED_MARTS:
                 self.con.execute(f"DELETE FROM {_table(mart)} WHERE list_date = ?", [list_date])  # noqa: S608
                 self.con.execute(sql(f"publish_{mart.split('.')[1]}"), {"list_date": list_date, "run_id": run_id})
@@ -775,12 +809,20 @@ class Warehouse:
             if as_of_latest:
                 self.con.execute("DELETE FROM marts.child_index")
                 self.con.execute(sql("publish_child_index"), {"as_of": list_date})
-            self.con.execute(sql("publish_flag_evidence"), {"list_date": list_date, "run_id": run_id})
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _hearth_snap AS " + sql("flag_evidence_to_publish"),
+                {"list_date": list_date, "run_id": run_id},
+            )
+            self._store_staged("audit.flag_evidence")
             self.con.execute(
                 "INSERT INTO audit.publications VALUES (?, ?, current_timestamp, ?, ?, ?)",
                 [list_date, run_id, counts["marts.child_flags"], counts["marts.mash_list"],
                  counts["marts.school_notifications"]],
             )
+            # Published rows are the marts' now: keeping them pending kept every night's
+            # lists twice.
+            for table in PENDING_TABLES:
+                self.con.execute(f"DELETE FROM {_table(table)} WHERE list_date = ?", [list_date])  # noqa: S608
         return counts
 
     def checkpoint(self) -> None:
@@ -996,7 +1038,7 @@ def _to_row_stores(con: duckdb.DuckDBPyConnection, version: int, views: list[str
         con.execute(f"CREATE TABLE {rows} AS SELECT DISTINCT row_id, {listed} FROM _hearth_ranked ORDER BY row_id")  # noqa: S608
         con.execute(
             f"CREATE TABLE {members} AS SELECT {', '.join(per_night)}, row_id FROM _hearth_ranked "  # noqa: S608
-            f"ORDER BY {DATE_KEY[view]}, _file, _row"
+            f"ORDER BY {', '.join(c for c in per_night if c not in ('run_id', 'loaded_at'))}"
         )
         for column in (*per_night, "row_id"):
             con.execute(f"ALTER TABLE {members} ALTER COLUMN {column} SET NOT NULL")
@@ -1017,6 +1059,7 @@ def _to_row_stores(con: duckdb.DuckDBPyConnection, version: int, views: list[str
 
 AFTER_MIGRATION: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     20: _copies_to_histories, 26: _copies_to_row_stores(26, "staging"), 27: _copies_to_row_stores(27, "raw"),
+    29: lambda con: _to_row_stores(con, 29, ["audit.flag_evidence"]),
 }
 
 

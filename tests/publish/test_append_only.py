@@ -31,15 +31,18 @@ EVIDENCE = {
 MUST_HAVE_ROWS = (
     "audit.run_log", "audit.run_stages", "audit.quarantine", "audit.field_defects", "audit.dq_results",
     "audit.link_decision_changes", "audit.link_decision_nights",
-    "audit.link_models", "audit.flag_evidence", "audit.publications", "audit.access_log",
+    "audit.link_models", "audit.flag_evidence_rows", "audit.flag_evidence_members", "audit.publications",
+    "audit.access_log",
     "audit.review_decisions", "audit.coordinator_decisions", "audit.schema_migrations",
 )
 
 
 def _snapshot(published: Path) -> dict[str, Counter[str]]:
-    # Link decisions are stored as per-night changes; the view of each night's decisions
-    # must keep every row too, so a night once recorded reads back the same for ever.
-    return {t: table_rows(published, t, drop=()) for t in (*audit_tables(published), "audit.link_decisions")}
+    # Link decisions are stored as per-night changes and flag evidence once per distinct row;
+    # the views of each night's decisions and evidence must keep every row too, so a night
+    # once recorded reads back the same for ever.
+    views = ("audit.link_decisions", "audit.flag_evidence")
+    return {t: table_rows(published, t, drop=()) for t in (*audit_tables(published), *views)}
 
 
 def _count(published: Path, table: str, column: str, day: object) -> int:

@@ -147,3 +147,49 @@ def test_a_registers_raw_lines_are_stored_once_and_read_back_per_night(writer: W
             f"SELECT run_id, _row, nhs_number, dob, _raw_line, loaded_at IS NOT NULL FROM {view} "
             "WHERE delivery_date = ? ORDER BY _row", [day])
         assert got == [(run, i + 2, *t, True) for i, t in enumerate(texts)], day
+
+
+def _evidence(day: date, run_id: str, rows: list[tuple[str, list[str] | None, str | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(run_id, day, child, "DA_HOUSEHOLD", "2026.1", incidents, household, None, None) for child, incidents, household in rows],
+        schema={"run_id": pl.String, "list_date": pl.Date, "child_id": pl.String, "rule_id": pl.String,
+                "rules_version": pl.String, "incident_ids": pl.List(pl.String), "household_id": pl.String,
+                "source_records": pl.List(pl.String), "detail": pl.String},
+        orient="row",
+    )
+
+
+EVIDENCE = {
+    DAYS[0]: [("C1", ["I1"], "H1"), ("C2", ["I1"], "H1"), ("C3", None, None)],
+    DAYS[1]: [("C1", ["I1"], "H1"), ("C2", ["I1", "I2"], "H1"), ("C3", None, None), ("C3", None, None)],
+}
+
+
+def test_flag_evidence_is_stored_once_per_distinct_row_and_reads_back_per_night(writer: Warehouse) -> None:
+    for day, rows in EVIDENCE.items():
+        writer.insert("audit.flag_evidence", _evidence(day, f"run-{day}", rows))
+    for day, rows in EVIDENCE.items():
+        got = Counter(map(repr, writer.literal_rows("SELECT * FROM audit.flag_evidence WHERE list_date = ?", [day])))
+        assert got == Counter(map(repr, _evidence(day, f"run-{day}", rows).rows())), day
+    # C1 and C3 are stored once for both nights; C2's second night differs (a new incident).
+    assert writer.literal_rows("SELECT count(*) FROM audit.flag_evidence_rows")[0][0] == 4
+
+
+def test_migration_029_moves_the_flag_evidence_into_rows_and_members(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    migrations_before(29, tmp_path / "ddl", monkeypatch)
+    path = tmp_path / "old" / "warehouse.duckdb"
+    with warehouse.open_writer(path) as wh:
+        for day, rows in EVIDENCE.items():  # one table, as the code before 029 wrote it
+            wh.con.register("_copy", _evidence(day, f"run-{day}", rows))
+            wh.con.execute("INSERT INTO audit.flag_evidence BY NAME SELECT * FROM _copy")
+            wh.con.unregister("_copy")
+        before = Counter(map(repr, wh.literal_rows("SELECT * FROM audit.flag_evidence")))
+        columns = wh.columns("audit.flag_evidence")
+    monkeypatch.undo()
+    with warehouse.open_writer(path) as wh:
+        assert wh.columns("audit.flag_evidence") == columns
+        assert Counter(map(repr, wh.literal_rows("SELECT * FROM audit.flag_evidence"))) == before
+        assert wh.literal_rows("SELECT count(*) FROM audit.flag_evidence_rows")[0][0] == 4
+        assert wh.literal_rows("SELECT count(*) FROM audit.flag_evidence_members")[0][0] == 7
+        # The auditor view over the evidence still reads it.
+        wh.literal_rows("SELECT count(*) FROM audit.why_flagged")

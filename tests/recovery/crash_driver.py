@@ -39,7 +39,7 @@ def install(point: str) -> None:
         original_sql = warehouse.sql
 
         def sql_then_die(name: str) -> str:
-            if name == "publish_flag_evidence":
+            if name == "flag_evidence_to_publish":
                 die()
             return original_sql(name)
         warehouse.sql = sql_then_die  # type: ignore[assignment]

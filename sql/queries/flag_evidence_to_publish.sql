@@ -1,5 +1,6 @@
--- Flag evidence is audit: append, skipping evidence an earlier run of the date already holds.
-INSERT INTO audit.flag_evidence BY NAME
+-- The run's pending flag evidence for a list date that the audit trail does not hold yet.
+-- Flag evidence is audit: appended, skipping evidence an earlier run of the date already
+-- holds (stored once per distinct row by the warehouse module).
 SELECT p.*
 FROM linked.pending_flag_evidence AS p
 WHERE p.list_date = $list_date AND p.run_id = $run_id

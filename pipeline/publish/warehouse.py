@@ -130,7 +130,7 @@ TABLES = frozenset(
         "restricted.rejected_rows",
         "linked.link_nights", "linked.child_xref_history", "linked.children_history",
         "linked.households_history", "linked.person_links_history",
-        "linked.incident_households_history", "linked.review_queue_history",
+        "linked.incident_households_history", "linked.review_queue_history", "linked.person_xref_history",
         "audit.link_decision_changes", "audit.link_decision_nights",
         *(t for store in SNAPSHOT_STORE.values() for t in (store.rows, store.members)),
     }
@@ -141,8 +141,10 @@ TABLES = frozenset(
 HISTORY_TABLE = {
     t: f"{t}_history"
     for t in ("linked.child_xref", "linked.children", "linked.households", "linked.person_links",
-              "linked.incident_households", "linked.review_queue")
+              "linked.incident_households", "linked.review_queue", "linked.person_xref")
 }
+# The tables migration 020 turned into histories (person_xref followed in migration 030).
+_HISTORIES_020 = [t for t in HISTORY_TABLE if t != "linked.person_xref"]
 # Link decisions are audit, so append-only: kept as per-night changes (added or removed),
 # with the run(s) that recorded each night; ``audit.link_decisions`` is their view.
 DECISION_CHANGES = "audit.link_decision_changes"
@@ -985,10 +987,10 @@ def _copies_to_histories(con: duckdb.DuckDBPyConnection) -> None:
     night reads back exactly as it was stored, then drop the copies."""
     wh = Warehouse(con=con, path=Path(), published=Path(), read_only=False)
     wh._in_tx = True  # inside the migration's transaction
-    copies = {table: f"{table}_per_night" for table in (*HISTORY_TABLE, "audit.link_decisions")}
+    copies = {table: f"{table}_per_night" for table in (*_HISTORIES_020, "audit.link_decisions")}
     nights = sorted({d for copy in copies.values() for (d,) in con.execute(f"SELECT DISTINCT as_of FROM {copy}").fetchall()})  # noqa: S608
     for night in nights:
-        for table in HISTORY_TABLE:
+        for table in _HISTORIES_020:
             frame = con.sql(f"SELECT * EXCLUDE (as_of) FROM {copies[table]} WHERE as_of = ?", params=[night]).pl()  # noqa: S608
             wh.replace_night(table, night, frame)
         decisions = con.sql(
@@ -999,8 +1001,35 @@ def _copies_to_histories(con: duckdb.DuckDBPyConnection) -> None:
             # others keep their own run_id as changes of their own.
             first = decisions["run_id"].mode().sort()[0]
             wh.record_link_decisions(decisions, day=night, run_id=first)
+    _verified_and_dropped(con, copies)
+
+
+def _person_xref_to_history(con: duckdb.DuckDBPyConnection) -> None:
+    """Migration 030's data step: replay ``linked.person_xref``'s per-night copies night by
+    night into its history, prove every night reads back as stored, drop the copies."""
+    wh = Warehouse(con=con, path=Path(), published=Path(), read_only=False)
+    wh._in_tx = True  # inside the migration's transaction
+    copy = "linked.person_xref_per_night"
+    # Each night is replayed as the latest, so a row unchanged from one night to the next is
+    # kept once; the other histories' nights are put back before anything reads them.
+    con.execute("CREATE TEMP TABLE _hearth_nights AS SELECT * FROM linked.link_nights")
+    con.execute("DELETE FROM linked.link_nights")
+    # Every linkage night, a night that linked no nominal included (its rows end there).
+    nights = con.execute(
+        f"SELECT as_of FROM _hearth_nights UNION SELECT as_of FROM {copy} ORDER BY as_of"  # noqa: S608
+    ).fetchall()
+    for (night,) in nights:
+        frame = con.sql(f"SELECT * EXCLUDE (as_of) FROM {copy} WHERE as_of = ?", params=[night]).pl()  # noqa: S608
+        wh.replace_night("linked.person_xref", night, frame)
+    con.execute("DROP TABLE _hearth_nights")
+    _verified_and_dropped(con, {"linked.person_xref": copy})
+
+
+def _verified_and_dropped(con: duckdb.DuckDBPyConnection, copies: dict[str, str]) -> None:
+    """Drop each per-night copy once its table reads back exactly as it (``EXCEPT ALL``
+    both ways); otherwise fail the migration, leaving the warehouse as it was."""
     for table, copy in copies.items():
-        # The copies (migration 020's own names) are not hearth tables after it.
+        # The copies (the migrations' own names) are not hearth tables after them.
         columns = ", ".join(_quote(c) for c in _columns(con, copy))
         lost, extra = con.execute(
             f"SELECT (SELECT count(*) FROM (SELECT {columns} FROM {copy} EXCEPT ALL SELECT {columns} FROM {table})), "  # noqa: S608
@@ -1060,6 +1089,7 @@ def _to_row_stores(con: duckdb.DuckDBPyConnection, version: int, views: list[str
 AFTER_MIGRATION: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {
     20: _copies_to_histories, 26: _copies_to_row_stores(26, "staging"), 27: _copies_to_row_stores(27, "raw"),
     29: lambda con: _to_row_stores(con, 29, ["audit.flag_evidence"]),
+    30: _person_xref_to_history,
 }
 
 

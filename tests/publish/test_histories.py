@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -156,3 +157,30 @@ def test_the_retention_setting_defaults_to_keeping_history(history_days: int | N
 
     settings = load_settings(retention={"history_days": history_days})
     assert settings.retention.history_days == history_days
+
+
+def test_migration_030_replays_person_xref_copies_into_its_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warehouse with linked.person_xref copied per night (the code before 030): every
+    night reads back exactly, and an unchanged nominal is stored once."""
+    from builders import migrations_before
+
+    migrations_before(30, tmp_path / "ddl", monkeypatch)
+    path = tmp_path / "old" / "warehouse.duckdb"
+    nights = {
+        date(2026, 10, 1): [("police_persons:I1:P1", "PN1"), ("police_persons:I1:P2", "PN2")],
+        date(2026, 10, 2): [("police_persons:I1:P1", "PN1"), ("police_persons:I1:P2", "PN1")],  # merged
+        date(2026, 10, 3): [("police_persons:I1:P1", "PN1"), ("police_persons:I1:P2", "PN1"), ("police_persons:I2:P1", "PN3")],
+        date(2026, 10, 4): [],  # a linkage night with no police nominal
+        date(2026, 10, 5): [("police_persons:I1:P1", "PN1")],
+    }
+    with warehouse.open_writer(path) as wh:
+        for night, rows in nights.items():
+            wh.literal_rows("INSERT INTO linked.link_nights VALUES (?)", [night])
+            for record_id, person_id in rows:
+                wh.literal_rows("INSERT INTO linked.person_xref VALUES (?, ?, ?)", [night, record_id, person_id])
+        before = sorted(wh.literal_rows("SELECT * FROM linked.person_xref"))
+    monkeypatch.undo()
+    with warehouse.open_writer(path) as wh:
+        assert sorted(wh.literal_rows("SELECT * FROM linked.person_xref")) == before
+        assert wh.literal_rows("SELECT count(*) FROM linked.person_xref_history")[0][0] == 5
+        assert not wh.literal_rows("SELECT table_name FROM information_schema.tables WHERE table_name = 'person_xref_per_night'")

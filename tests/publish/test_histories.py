@@ -184,3 +184,15 @@ def test_migration_030_replays_person_xref_copies_into_its_history(tmp_path: Pat
         assert sorted(wh.literal_rows("SELECT * FROM linked.person_xref")) == before
         assert wh.literal_rows("SELECT count(*) FROM linked.person_xref_history")[0][0] == 5
         assert not wh.literal_rows("SELECT table_name FROM information_schema.tables WHERE table_name = 'person_xref_per_night'")
+
+
+def test_the_person_ids_before_a_night_are_the_latest_night_that_held_any(writer: Warehouse) -> None:
+    xref = pl.DataFrame({"record_id": ["police_persons:I1:P1", "police_persons:I1:P2"], "person_id": ["PN1", "PN2"]})
+    writer.replace_for_date("linked.person_xref", date(2026, 10, 1), xref)
+    writer.replace_for_date("linked.person_xref", date(2026, 10, 2), xref.head(0))  # no nominal linked
+    writer.replace_for_date("linked.person_xref", date(2026, 10, 3), xref.head(1))
+    def before(day: date) -> list[tuple[str, str]]:
+        return sorted(writer.query("person_xref_before", before=day).iter_rows())
+    assert before(date(2026, 10, 1)) == []
+    assert before(date(2026, 10, 3)) == sorted(xref.iter_rows())
+    assert before(date(2026, 10, 4)) == [("police_persons:I1:P1", "PN1")]

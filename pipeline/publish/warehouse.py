@@ -339,14 +339,16 @@ class Warehouse:
         content = [c for c in self.columns(view) if c not in per_night]
         with self.transaction():
             self._staged_frame("_hearth_snap", frame, [*per_night, *content], view)
-            self._store_staged(view)
+            self._store_staged(view, content)
         return frame.height
 
-    def _store_staged(self, view: str) -> None:
+    def _store_staged(self, view: str, content: list[str] | None = None) -> None:
         """Store the rows of temporary table ``_hearth_snap`` (every column of ``view``) in
-        its row store, as :meth:`_append_snapshot` says; the temporary tables are dropped."""
+        its row store, as :meth:`_append_snapshot` says; the temporary tables are dropped.
+        ``content``: the view's columns but the per-night ones, if the caller has them."""
         rows, members, per_night = SNAPSHOT_STORE[view]
-        content = [c for c in self.columns(view) if c not in per_night]
+        if content is None:
+            content = [c for c in self.columns(view) if c not in per_night]
         listed = ", ".join(_quote(c) for c in content)
         same = " AND ".join(f"r.{_quote(c)} IS NOT DISTINCT FROM f.{_quote(c)}" for c in content)
         digest = _COLUMNS_DIGEST.format(columns=listed)
@@ -413,7 +415,8 @@ class Warehouse:
                 self.con.execute(f"DROP TABLE IF EXISTS {temp}")
 
     def delete_snapshots(self, view: str, where: str, params: dict[str, Any]) -> int:
-        """Forget the nights of ``view`` (a register's snapshots or raw lines) that ``where``
+        """Forget the nights of ``view`` (a row store: a register's snapshots or raw lines, the
+        flag evidence) that ``where``
         (a condition on its date column, values bound from ``params``) selects, and every
         stored row no night still holds; returns the rows of nights forgotten."""
         rows, members, _ = SNAPSHOT_STORE[_table(view)]

@@ -416,9 +416,9 @@ class Warehouse:
 
     def delete_snapshots(self, view: str, where: str, params: dict[str, Any]) -> int:
         """Forget the nights of ``view`` (a row store: a register's snapshots or raw lines, the
-        flag evidence) that ``where``
-        (a condition on its date column, values bound from ``params``) selects, and every
-        stored row no night still holds; returns the rows of nights forgotten."""
+        flag evidence) that ``where`` (a condition on its date column, values bound from
+        ``params``) selects, and every stored row no night still holds; returns the rows of
+        nights forgotten."""
         rows, members, _ = SNAPSHOT_STORE[_table(view)]
         with self.transaction():
             gone = self.literal_rows(f"SELECT count(*) FROM {members} WHERE {where}", params)[0][0]  # noqa: S608
